@@ -1,0 +1,102 @@
+"""Request parsing and response shapes for /api/v1/auths and /api/v1/users (API.md §1)."""
+
+from datetime import UTC, datetime
+
+from rest_framework import serializers
+
+from accounts.models import ApiKey, User
+from accounts.permissions import permission_tree
+
+
+def ts(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value else None
+
+
+class SignupIn(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(trim_whitespace=False)
+    profile_image_url = serializers.CharField(required=False, allow_blank=True, default="/user.png")
+
+
+class SigninIn(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(trim_whitespace=False)
+
+
+class PasswordUpdateIn(serializers.Serializer):
+    password = serializers.CharField(trim_whitespace=False)
+    new_password = serializers.CharField(trim_whitespace=False)
+
+
+class ProfileUpdateIn(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    profile_image_url = serializers.CharField(required=False, allow_blank=True)
+
+
+class UserUpdateIn(serializers.Serializer):
+    role = serializers.CharField(required=False)
+    name = serializers.CharField(required=False, max_length=255)
+    email = serializers.CharField(required=False, max_length=254)
+    profile_image_url = serializers.CharField(required=False, allow_blank=True)
+    password = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+
+
+class ApiKeyIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    expires_at = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    expires_in = serializers.IntegerField(required=False, allow_null=True, min_value=1, help_text="seconds")
+    allowed_paths = serializers.ListField(child=serializers.RegexField(r"^/\S*$"), required=False)
+
+    def validate(self, data):
+        expires_at = data.get("expires_at")
+        if data.get("expires_in"):
+            expires_at = int(datetime.now(UTC).timestamp()) + data["expires_in"]
+        data["expires_at"] = datetime.fromtimestamp(expires_at, UTC) if expires_at else None
+        if data["expires_at"] and data["expires_at"] <= datetime.now(UTC):
+            raise serializers.ValidationError({"expires_at": "must be in the future"})
+        return data
+
+
+def session_out(user: User, token: str, expires_at: int | None, *, stored_image: bool = False) -> dict:
+    """The session response of sign-up, sign-in and GET /auths/."""
+    data = {
+        "token": token,
+        "token_type": "Bearer",
+        "expires_at": expires_at,
+        "id": str(user.id),
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "profile_image_url": user.profile_image_url if stored_image else f"/api/v1/users/{user.id}/profile/image",
+        "permissions": permission_tree(user),
+    }
+    if stored_image:
+        data.update(bio=None, gender=None, date_of_birth=None, status_emoji=None, status_message=None, status_expires_at=None)
+    return data
+
+
+def user_out(user: User) -> dict:
+    return {
+        "id": str(user.id),
+        "name": user.name,
+        "email": user.email,
+        "role": user.role,
+        "profile_image_url": user.profile_image_url,
+        "last_active_at": ts(user.last_active_at) or ts(user.created_at),
+        "updated_at": ts(user.updated_at),
+        "created_at": ts(user.created_at),
+    }
+
+
+def api_key_out(key: ApiKey, plaintext: str | None = None) -> dict:
+    return {
+        "id": str(key.id),
+        "name": key.name,
+        "api_key": plaintext or key.display,
+        "is_default": key.is_default,
+        "allowed_paths": key.allowed_paths,
+        "created_at": ts(key.created_at),
+        "last_used_at": ts(key.last_used_at),
+        "expires_at": ts(key.expires_at),
+    }

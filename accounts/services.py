@@ -1,0 +1,145 @@
+"""Writes for users and sessions."""
+
+import re
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from rest_framework.exceptions import APIException, ValidationError
+
+from accounts.models import RevokedToken, Role, User, new_stamp
+from config import runtime
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SIGNUP_LOCK = 7_201_001  # advisory lock id: serialises "is this the first user?"
+
+
+class Forbidden(APIException):
+    status_code = 403
+    default_detail = "Access prohibited"
+
+
+class TooManyAttempts(APIException):
+    status_code = 429
+    default_detail = "API rate limit exceeded"
+
+
+def _check_password(password: str) -> None:
+    if not password:
+        raise ValidationError("Password must not be empty.")
+    if len(password.encode()) > 72:
+        raise ValidationError("Password is too long (72 bytes at most).")
+
+
+@transaction.atomic
+def signup(*, name: str, email: str, password: str, profile_image_url: str = "/user.png") -> User:
+    """Self-signup (API.md §1.5). The first user becomes admin and closes signup."""
+    email = email.strip().lower()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SIGNUP_LOCK])
+    first = not User.objects.exists()
+    if not first and not (runtime.get("ENABLE_SIGNUP") and runtime.get("ENABLE_LOGIN_FORM")):
+        raise Forbidden("You do not have permission to access this resource. Please contact your administrator.")
+    if first and not runtime.get("ENABLE_LOGIN_FORM") and not settings.ENABLE_INITIAL_ADMIN_SIGNUP:
+        raise Forbidden("You do not have permission to access this resource. Please contact your administrator.")
+    if not EMAIL_RE.match(email):
+        raise ValidationError("Invalid email format.")
+    if User.objects.filter(email=email).exists():
+        raise ValidationError("Uh-oh! This email is already registered. Sign in with your existing account or choose another email to start anew.")
+    _check_password(password)
+    role = Role.ADMIN if first else runtime.get("DEFAULT_USER_ROLE")
+    user = User.objects.create_user(email, password, name=name.strip(), role=role, profile_image_url=profile_image_url or "/user.png")
+    if first:
+        runtime.update({"ENABLE_SIGNUP": False})
+    return user
+
+
+def _rate_limited(email: str) -> bool:
+    """At most SIGNIN_RATE_LIMIT attempts per email in each SIGNIN_RATE_WINDOW seconds."""
+    window = settings.SIGNIN_RATE_WINDOW
+    key = f"signin:{email}:{int(datetime.now(UTC).timestamp()) // window}"
+    cache.add(key, 0, timeout=window)
+    try:
+        return cache.incr(key) > settings.SIGNIN_RATE_LIMIT
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        return False
+
+
+def signin(*, email: str, password: str) -> User:
+    if not settings.ENABLE_PASSWORD_AUTH:
+        raise Forbidden("Password sign-in is disabled.")
+    email = email.strip().lower()
+    if _rate_limited(email):
+        raise TooManyAttempts()
+    user = User.objects.filter(email=email).first()
+    if user is None or not user.check_password(password):
+        raise ValidationError("The email or password provided is incorrect. Please check for typos and try logging in again.")
+    return user
+
+
+def signout(*, jti: str, exp: int) -> None:
+    now = datetime.now(UTC)
+    RevokedToken.objects.filter(expires_at__lt=now).delete()
+    RevokedToken.objects.get_or_create(jti=jti, defaults={"expires_at": datetime.fromtimestamp(exp, UTC)})
+
+
+def change_password(*, user: User, password: str, new_password: str) -> User:
+    """Changing the password rotates the session stamp: every JWT of the user dies (API keys live)."""
+    if not user.check_password(password):
+        raise ValidationError("Incorrect password.")
+    _check_password(new_password)
+    user.set_password(new_password)
+    user.save(update_fields=["password", "session_stamp", "updated_at"])
+    return user
+
+
+def revoke_sessions(*, user: User) -> None:
+    user.session_stamp = new_stamp()
+    user.save(update_fields=["session_stamp", "updated_at"])
+
+
+def update_user(*, actor: User, user: User, data: dict) -> User:
+    """Admin update (approve pending users, change role, name, email, password)."""
+    if "role" in data:
+        if data["role"] not in Role.values:
+            raise ValidationError(f"Invalid role: {data['role']!r}")
+        primary = User.objects.order_by("created_at").only("id").first()
+        if user.pk == primary.pk and data["role"] != Role.ADMIN:
+            raise Forbidden("The primary admin's role cannot be changed.")
+        user.role = data["role"]
+    if "name" in data:
+        user.name = str(data["name"]).strip()
+    if "email" in data:
+        email = str(data["email"]).strip().lower()
+        if not EMAIL_RE.match(email):
+            raise ValidationError("Invalid email format.")
+        if User.objects.filter(email=email).exclude(pk=user.pk).exists():
+            raise ValidationError("This email is already taken.")
+        user.email = email
+    if "profile_image_url" in data:
+        user.profile_image_url = str(data["profile_image_url"])
+    if data.get("password"):
+        _check_password(data["password"])
+        user.set_password(data["password"])
+    user.save()
+    return user
+
+
+def delete_user(*, actor: User, user: User) -> None:
+    if user.pk == actor.pk:
+        raise Forbidden("You cannot delete yourself.")
+    primary = User.objects.order_by("created_at").only("id").first()
+    if user.pk == primary.pk:
+        raise Forbidden("The primary admin cannot be deleted.")
+    user.delete()
+
+
+def bootstrap_admin() -> User | None:
+    """WEBUI_ADMIN_EMAIL/WEBUI_ADMIN_PASSWORD create the first admin when no user exists."""
+    if not (settings.WEBUI_ADMIN_EMAIL and settings.WEBUI_ADMIN_PASSWORD) or User.objects.exists():
+        return None
+    user = User.objects.create_superuser(settings.WEBUI_ADMIN_EMAIL, settings.WEBUI_ADMIN_PASSWORD, name=settings.WEBUI_ADMIN_NAME)
+    runtime.update({"ENABLE_SIGNUP": False})
+    return user

@@ -1,0 +1,257 @@
+"""/api/v1/auths/* and /api/v1/users/* (API.md §1). Thin: parse, call a service, serialize."""
+
+import base64
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import api_keys, selectors, services, tokens
+from accounts.permissions import AnyRole, Forbidden, HumanSession, IsAdmin, api_keys_allowed_for
+from accounts.serializers import (
+    ApiKeyIn,
+    PasswordUpdateIn,
+    ProfileUpdateIn,
+    SigninIn,
+    SignupIn,
+    UserUpdateIn,
+    api_key_out,
+    session_out,
+    user_out,
+)
+from config import runtime
+from config.exceptions import validated
+from config.pagination import page_slice
+
+AUTH_BODY_ERROR = "Invalid authentication request."
+
+
+def _with_cookie(response: Response, token: str, expires_at: int | None) -> Response:
+    seconds = runtime.parse_duration(runtime.get("JWT_EXPIRES_IN"))
+    response.set_cookie(
+        "token",
+        token,
+        max_age=int(seconds) if seconds else None,
+        httponly=True,
+        samesite=settings.WEBUI_AUTH_COOKIE_SAME_SITE.capitalize(),
+        secure=settings.WEBUI_AUTH_COOKIE_SECURE,
+    )
+    return response
+
+
+def _session_response(user, *, stored_image=False) -> Response:
+    token, expires_at = tokens.issue(user)
+    return _with_cookie(Response(session_out(user, token, expires_at, stored_image=stored_image)), token, expires_at)
+
+
+class SignupView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def post(self, request):
+        data = validated(SignupIn, request.data, message=AUTH_BODY_ERROR)
+        return _session_response(services.signup(**data))
+
+
+class SigninView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def post(self, request):
+        data = validated(SigninIn, request.data, message=AUTH_BODY_ERROR)
+        return _session_response(services.signin(**data))
+
+
+class SessionView(APIView):
+    permission_classes = [HumanSession]
+
+    def get(self, request):
+        expires_at = tokens.expires_at(request.auth.claims)
+        response = Response(session_out(request.user, request.auth.token, expires_at, stored_image=True))
+        return _with_cookie(response, request.auth.token, expires_at)
+
+
+class SignoutView(APIView):
+    """Public: revokes the presented JWT (if any) and clears the cookie."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def post(self, request):
+        from rest_framework_simplejwt.exceptions import TokenError
+
+        from accounts.authentication import credential_from
+
+        raw = credential_from(request.headers, request.COOKIES)
+        if raw and not api_keys.looks_like_key(raw):
+            try:
+                claims = tokens.SessionToken(raw).payload
+                services.signout(jti=claims["jti"], exp=claims["exp"])
+            except (TokenError, KeyError):
+                pass  # an invalid or expired token is signed out already
+        response = Response({"status": True})
+        response.delete_cookie("token")
+        return response
+
+
+class PasswordUpdateView(APIView):
+    permission_classes = [AnyRole]
+
+    def post(self, request):
+        data = validated(PasswordUpdateIn, request.data)
+        services.change_password(user=request.user, **data)
+        return Response(True)
+
+
+class ProfileUpdateView(APIView):
+    permission_classes = [AnyRole]
+
+    def post(self, request):
+        data = validated(ProfileUpdateIn, request.data)
+        user = services.update_user(actor=request.user, user=request.user, data=data)
+        return Response(user_out(user))
+
+
+def _require_keys_allowed(user) -> None:
+    if not api_keys_allowed_for(user):
+        raise Forbidden("API key creation is not allowed in the environment.")
+
+
+class DefaultApiKeyView(APIView):
+    """Open WebUI's single key per user, stored hashed here (DECISIONS #2)."""
+
+    permission_classes = [AnyRole]
+
+    def post(self, request):
+        _require_keys_allowed(request.user)
+        return Response({"api_key": api_keys.rotate_default(user=request.user)})
+
+    def get(self, request):
+        _require_keys_allowed(request.user)
+        key = selectors.default_key_of(request.user)
+        if key is None:
+            return Response({"detail": "API key not found"}, status=404)
+        out = api_key_out(key)
+        return Response({k: out[k] for k in ("api_key", "created_at", "last_used_at", "expires_at")})
+
+    def delete(self, request):
+        _require_keys_allowed(request.user)
+        selectors.api_keys_of(request.user).filter(is_default=True).delete()
+        return Response(True)
+
+
+class ApiKeyListView(APIView):
+    """Several named keys per user, with optional expiry and allowed path prefixes."""
+
+    permission_classes = [AnyRole]
+
+    def get(self, request):
+        _require_keys_allowed(request.user)
+        return Response([api_key_out(k) for k in selectors.api_keys_of(request.user)])
+
+    def post(self, request):
+        _require_keys_allowed(request.user)
+        data = validated(ApiKeyIn, request.data)
+        if selectors.api_keys_of(request.user).filter(name=data["name"]).exists():
+            return Response({"detail": f"An API key named {data['name']!r} already exists."}, status=400)
+        key, plaintext = api_keys.create(
+            user=request.user, name=data["name"], expires_at=data["expires_at"], allowed_paths=data.get("allowed_paths")
+        )
+        return Response(api_key_out(key, plaintext))
+
+
+class ApiKeyDetailView(APIView):
+    permission_classes = [AnyRole]
+
+    def delete(self, request, key_id):
+        _require_keys_allowed(request.user)
+        deleted, _ = selectors.api_keys_of(request.user).filter(id=key_id).delete()
+        if not deleted:
+            return Response({"detail": "API key not found"}, status=404)
+        return Response(True)
+
+
+ADMIN_CONFIG_KEYS = (
+    "SHOW_ADMIN_DETAILS",
+    "ADMIN_EMAIL",
+    "WEBUI_URL",
+    "ENABLE_SIGNUP",
+    "ENABLE_LOGIN_FORM",
+    "ENABLE_API_KEYS",
+    "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS",
+    "API_KEYS_ALLOWED_ENDPOINTS",
+    "DEFAULT_USER_ROLE",
+    "JWT_EXPIRES_IN",
+    "PENDING_USER_OVERLAY_TITLE",
+    "PENDING_USER_OVERLAY_CONTENT",
+)
+
+
+class AdminConfigView(APIView):
+    permission_classes = [IsAdmin]
+
+    def get(self, request):
+        config = runtime.snapshot()
+        return Response({key: config[key] for key in ADMIN_CONFIG_KEYS})
+
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            return Response({"detail": "The request body must be a JSON object."}, status=422)
+        values = {k: v for k, v in request.data.items() if k in ADMIN_CONFIG_KEYS}
+        errors = [e for e in (runtime.validation_error(k, v) for k, v in values.items()) if e]
+        if errors:
+            return Response({"detail": "; ".join(errors)}, status=400)
+        config = runtime.update(values)
+        return Response({key: config[key] for key in ADMIN_CONFIG_KEYS})
+
+
+class UserListView(APIView):
+    permission_classes = [IsAdmin]
+
+    def get(self, request):
+        qs = selectors.users(query=request.query_params.get("query", ""), role=request.query_params.get("role", ""))
+        page = qs[page_slice(request, per_page=30)]
+        return Response({"users": [user_out(u) for u in page], "total": qs.count()})
+
+
+class UserDetailView(APIView):
+    permission_classes = [IsAdmin]
+
+    def get(self, request, user_id):
+        return Response(user_out(get_object_or_404(selectors.users(), id=user_id)))
+
+    def delete(self, request, user_id):
+        services.delete_user(actor=request.user, user=get_object_or_404(selectors.users(), id=user_id))
+        return Response(True)
+
+
+class UserUpdateView(APIView):
+    permission_classes = [IsAdmin]
+
+    def post(self, request, user_id):
+        user = get_object_or_404(selectors.users(), id=user_id)
+        data = validated(UserUpdateIn, request.data)
+        return Response(user_out(services.update_user(actor=request.user, user=user, data=data)))
+
+
+_DEFAULT_AVATAR = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#d4d4d8"/>'
+    '<circle cx="32" cy="24" r="12" fill="#71717a"/><rect x="12" y="42" width="40" height="22" rx="11" fill="#71717a"/></svg>'
+)
+
+
+class ProfileImageView(APIView):
+    permission_classes = [AnyRole]
+
+    def get(self, request, user_id):
+        user = get_object_or_404(selectors.users(), id=user_id)
+        url = user.profile_image_url
+        if url.startswith(("http://", "https://")):
+            return HttpResponseRedirect(url)
+        if url.startswith("data:image/") and ";base64," in url:
+            header, body = url.split(",", 1)
+            return HttpResponse(base64.b64decode(body), content_type=header[5:].split(";")[0])
+        return HttpResponse(_DEFAULT_AVATAR, content_type="image/svg+xml")

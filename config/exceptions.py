@@ -1,0 +1,45 @@
+"""One error shape: every error is `{"detail": "..."}` with the right status."""
+
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.views import exception_handler
+
+
+class UnprocessableEntity(APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "Invalid request body."
+
+
+def flatten(detail) -> str:
+    """A readable one-line message from DRF's nested error details."""
+    if isinstance(detail, dict):
+        parts = []
+        for field, value in detail.items():
+            text = flatten(value)
+            parts.append(text if field == "non_field_errors" else f"{field}: {text}")
+        return "; ".join(parts)
+    if isinstance(detail, list):
+        return " ".join(flatten(item) for item in detail)
+    return str(detail)
+
+
+def validated(serializer_class, data, *, message: str | None = None, **kwargs) -> dict:
+    """Validate request data with an input serializer; 422 with a readable detail when invalid."""
+    if not isinstance(data, dict):
+        raise UnprocessableEntity(message or "The request body must be a JSON object.")
+    serializer = serializer_class(data=data, **kwargs)
+    if not serializer.is_valid():
+        raise UnprocessableEntity(message or flatten(serializer.errors))
+    return serializer.validated_data
+
+
+def api_exception_handler(exc, context):
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ValidationError) or not isinstance(response.data, dict) or "detail" not in response.data:
+        response.data = {"detail": flatten(response.data)}
+    request = context.get("request")
+    if response.status_code == 401 and request is not None and "token" in request.COOKIES:
+        response.delete_cookie("token")
+    return response

@@ -1,0 +1,30 @@
+import os
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Apply migrations, bootstrap, and serve the ASGI app with uvicorn (HTTP, SSE and WebSocket)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+        parser.add_argument("--no-migrate", action="store_true")
+
+    def handle(self, *args, host, port, no_migrate, **options):
+        import uvicorn
+
+        if not no_migrate:
+            call_command("migrate", interactive=False, verbosity=0)
+        call_command("bootstrap")
+        self.stdout.write(f"Serving on http://{host}:{port}")
+        uvicorn.run(
+            "config.asgi:application",
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level=os.environ.get("UVICORN_LOG_LEVEL", "warning"),
+            proxy_headers=True,
+            timeout_graceful_shutdown=5,
+        )

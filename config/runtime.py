@@ -1,0 +1,110 @@
+"""Runtime settings: env-seeded defaults, overridden by values saved in the database.
+
+Reads go through a small in-process cache (RUNTIME_CONFIG_CACHE_SECONDS) so the request path does
+not query the settings table each time; a write refreshes this process at once, and other processes
+within the cache period.
+"""
+
+import re
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from config.env import env_bool, env_str
+
+ROLES = ("admin", "user", "pending")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?(ms|s|m|h|d|w))+$")
+
+
+def _defaults() -> dict[str, Any]:
+    return {
+        "ENABLE_SIGNUP": env_bool("ENABLE_SIGNUP", True),
+        "ENABLE_LOGIN_FORM": env_bool("ENABLE_LOGIN_FORM", True),
+        "DEFAULT_USER_ROLE": env_str("DEFAULT_USER_ROLE", "pending"),
+        "JWT_EXPIRES_IN": env_str("JWT_EXPIRES_IN", "4w"),
+        "ENABLE_API_KEYS": env_bool("ENABLE_API_KEYS", True),
+        "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS": env_bool(
+            "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS", env_bool("ENABLE_API_KEY_ENDPOINT_RESTRICTIONS", False)
+        ),
+        "API_KEYS_ALLOWED_ENDPOINTS": env_str("API_KEYS_ALLOWED_ENDPOINTS", env_str("API_KEY_ALLOWED_ENDPOINTS", "")),
+        "SHOW_ADMIN_DETAILS": env_bool("SHOW_ADMIN_DETAILS", True),
+        "ADMIN_EMAIL": env_str("ADMIN_EMAIL", ""),
+        "WEBUI_URL": env_str("WEBUI_URL", ""),
+        "WEBUI_NAME": env_str("WEBUI_NAME", "Open WebUI"),
+        "PENDING_USER_OVERLAY_TITLE": env_str("PENDING_USER_OVERLAY_TITLE", ""),
+        "PENDING_USER_OVERLAY_CONTENT": env_str("PENDING_USER_OVERLAY_CONTENT", ""),
+    }
+
+
+def is_valid_duration(value: str) -> bool:
+    return value in ("-1", "0") or bool(_DURATION.match(value))
+
+
+_VALIDATORS = {
+    "DEFAULT_USER_ROLE": lambda v: v in ROLES,
+    "JWT_EXPIRES_IN": lambda v: isinstance(v, str) and is_valid_duration(v),
+}
+
+_cache: dict[str, Any] = {}
+_loaded_at = float("-inf")
+
+
+def _load() -> dict[str, Any]:
+    global _cache, _loaded_at
+    if time.monotonic() - _loaded_at > settings.RUNTIME_CONFIG_CACHE_SECONDS:
+        from config.models import RuntimeSetting
+
+        saved = dict(RuntimeSetting.objects.values_list("key", "value"))
+        _cache = {**_defaults(), **saved}
+        _loaded_at = time.monotonic()
+    return _cache
+
+
+def get(key: str) -> Any:
+    return _load()[key]
+
+
+def snapshot() -> dict[str, Any]:
+    """All runtime settings at once (one query at most)."""
+    return dict(_load())
+
+
+async def asnapshot() -> dict[str, Any]:
+    if time.monotonic() - _loaded_at <= settings.RUNTIME_CONFIG_CACHE_SECONDS:
+        return dict(_cache)
+    return await sync_to_async(snapshot)()
+
+
+def validation_error(key: str, value: Any) -> str | None:
+    """Why `value` cannot be saved for `key`, or None when it can."""
+    defaults = _defaults()
+    if key not in defaults:
+        return f"Unknown setting: {key}"
+    expected = type(defaults[key])
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        return f"{key} must be of type {expected.__name__}"
+    check = _VALIDATORS.get(key)
+    if check and not check(value):
+        return f"Invalid value for {key}: {value!r}"
+    return None
+
+
+def update(values: dict[str, Any]) -> dict[str, Any]:
+    """Save settings (validated by the caller with `validation_error`) and refresh this process."""
+    global _loaded_at
+    from config.models import RuntimeSetting
+
+    for key, value in values.items():
+        RuntimeSetting.objects.update_or_create(key=key, defaults={"value": value})
+    _loaded_at = float("-inf")
+    return snapshot()
+
+
+def parse_duration(value: str) -> float | None:
+    """Seconds in an Open WebUI duration such as "4w" or "1h30m"; None means no expiry."""
+    if value in ("-1", "0"):
+        return None
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)", value))

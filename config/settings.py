@@ -1,0 +1,204 @@
+"""Django settings, read from the environment. Every variable is listed in the README."""
+
+from datetime import timedelta
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict
+
+from config.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+VERSION = "0.12.4"  # the Open WebUI API version we implement
+
+# --- secrets -----------------------------------------------------------------------------------
+
+
+def _secret_key() -> str:
+    """WEBUI_SECRET_KEY, or a random key generated once and kept in DATA_DIR."""
+    key = env_str("WEBUI_SECRET_KEY")
+    if key:
+        return key
+    path = DATA_DIR / ".webui_secret_key"
+    if not path.exists():
+        import secrets
+
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*", sep=",")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "", sep=",")
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
+FORCE_SCRIPT_NAME = env_str("FORCE_SCRIPT_NAME") or None
+
+# --- apps --------------------------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "config",
+    "accounts",
+    "models_registry",
+    "files",
+    "knowledge",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "config.middleware.JsonErrorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+APPEND_SLASH = False  # API clients post to exact paths; a redirect would drop the body
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- database ----------------------------------------------------------------------------------
+
+
+def _database() -> dict:
+    url = env_str("DATABASE_URL")
+    if not url:
+        from config.embedded_db import database_url
+
+        url = database_url(DATA_DIR)
+    params = conninfo_to_dict(url.replace("postgres://", "postgresql://", 1))
+    options = {k: v for k, v in params.items() if k not in {"dbname", "user", "password", "host", "port"}}
+    pool_size = env_int("DB_POOL_SIZE", 10)
+    if pool_size:
+        options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": params.get("dbname", "postgres"),
+        "USER": params.get("user", ""),
+        "PASSWORD": params.get("password", ""),
+        "HOST": params.get("host", ""),
+        "PORT": params.get("port", ""),
+        "OPTIONS": options,
+        "CONN_MAX_AGE": 0,  # the pool keeps connections; Django returns them after each request
+        "TEST": {"NAME": env_str("TEST_DATABASE_NAME", "test_gateway")},
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache and channels ------------------------------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- auth --------------------------------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+LOGIN_URL = "/admin/login/"
+
+CUSTOM_API_KEY_HEADER = env_str("CUSTOM_API_KEY_HEADER", "x-api-key")
+WEBUI_AUTH_COOKIE_SAME_SITE = env_str("WEBUI_AUTH_COOKIE_SAME_SITE", "lax")
+WEBUI_AUTH_COOKIE_SECURE = env_bool("WEBUI_AUTH_COOKIE_SECURE", False)
+WEBUI_ADMIN_EMAIL = env_str("WEBUI_ADMIN_EMAIL")
+WEBUI_ADMIN_PASSWORD = env_str("WEBUI_ADMIN_PASSWORD")
+WEBUI_ADMIN_NAME = env_str("WEBUI_ADMIN_NAME", "Admin")
+ENABLE_PASSWORD_AUTH = env_bool("ENABLE_PASSWORD_AUTH", True)
+ENABLE_INITIAL_ADMIN_SIGNUP = env_bool("ENABLE_INITIAL_ADMIN_SIGNUP", False)
+SIGNIN_RATE_LIMIT = env_int("SIGNIN_RATE_LIMIT", 15)  # attempts per email ...
+SIGNIN_RATE_WINDOW = env_int("SIGNIN_RATE_WINDOW", 180)  # ... per this many seconds
+API_KEY_LAST_USED_INTERVAL = env_int("API_KEY_LAST_USED_INTERVAL", 60)  # seconds between last_used_at writes
+BYPASS_ADMIN_ACCESS_CONTROL = env_bool(
+    "BYPASS_ADMIN_ACCESS_CONTROL", env_bool("ENABLE_ADMIN_WORKSPACE_CONTENT_ACCESS", True)
+)
+BYPASS_MODEL_ACCESS_CONTROL = env_bool("BYPASS_MODEL_ACCESS_CONTROL", False)
+USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS = env_bool("USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS", False)
+USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS = env_bool("USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS", False)
+
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": SECRET_KEY,
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "id",
+    "TOKEN_TYPE_CLAIM": "typ",
+    "JTI_CLAIM": "jti",
+    "LEEWAY": 0,
+}
+
+# Runtime settings (API.md §0): seeded from these env vars, then stored in the database once an
+# admin saves them. Reads are cached in-process for this many seconds.
+RUNTIME_CONFIG_CACHE_SECONDS = env_float("RUNTIME_CONFIG_CACHE_SECONDS", 5.0)
+
+# --- REST framework ----------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsVerifiedUser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LLM Gateway API",
+    "DESCRIPTION": "Open WebUI-compatible REST API (see the README for the differences).",
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- static files, i18n, logging ---------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

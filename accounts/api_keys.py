@@ -29,18 +29,20 @@ def create(
     is_default: bool = False,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its plaintext (which is never stored or shown again)."""
+    key = ApiKey(user=user, name=name, is_default=is_default, expires_at=expires_at, allowed_paths=allowed_paths or [])
+    plaintext = assign_secret(key)
+    key.save()
+    return key, plaintext
+
+
+def assign_secret(key: ApiKey) -> str:
+    """Give an unsaved key a fresh secret (hash and masked form); return the plaintext."""
     body = secrets.token_hex(16)
     plaintext = f"{PREFIX}{body}"
-    key = ApiKey.objects.create(
-        user=user,
-        name=name,
-        is_default=is_default,
-        key_hash=digest(plaintext),
-        display=f"{PREFIX}{body[:4]}…{body[-4:]}",
-        expires_at=expires_at,
-        allowed_paths=[p.rstrip("/") or "/" for p in (allowed_paths or [])],
-    )
-    return key, plaintext
+    key.key_hash = digest(plaintext)
+    key.display = f"{PREFIX}{body[:4]}…{body[-4:]}"
+    key.allowed_paths = [p.rstrip("/") or "/" for p in key.allowed_paths]
+    return plaintext
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ urlpatterns = [
     path("health", views.health),
     path("health/db", views.health_db),
     path("api/version", views.version),
+    path("api/version/updates", views.VersionUpdatesView.as_view()),
     path("api/config", views.PublicConfigView.as_view()),
     path("api/v1/auths/", include(auths)),
     path("api/v1/users/", include(users)),

@@ -35,6 +35,13 @@ async def version(request):
     return JsonResponse({"version": settings.VERSION, "deployment_id": ""})
 
 
+class VersionUpdatesView(APIView):
+    """User level; we never phone home, so `latest` is the running version."""
+
+    def get(self, request):
+        return Response({"current": settings.VERSION, "latest": settings.VERSION})
+
+
 def _session_user(request) -> User | None:
     """The JWT user of a request, or None (API keys are not recognised here, as in Open WebUI)."""
     from accounts.authentication import authenticate_token

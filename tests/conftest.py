@@ -1,0 +1,81 @@
+import http.cookiejar
+import uuid
+
+import httpx
+import pytest
+from django.db import connection
+from psycopg.conninfo import make_conninfo
+
+from tests.server import LiveServer
+
+PASSWORD = "Correct horse battery staple 1!"
+
+
+def _test_database_url() -> str:
+    s = connection.settings_dict
+    return make_conninfo(dbname=s["NAME"], user=s["USER"], password=s["PASSWORD"] or None,
+                         host=s["HOST"] or None, port=s["PORT"] or None)
+
+
+@pytest.fixture(scope="session")
+def database_url(django_db_setup, django_db_blocker) -> str:
+    with django_db_blocker.unblock():
+        return _test_database_url()
+
+
+@pytest.fixture(scope="session")
+def gateway(database_url, tmp_path_factory):
+    server = LiveServer(database_url=database_url, data_dir=tmp_path_factory.mktemp("server-data"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(transactional_db):
+    """Every test starts from empty tables, shared with the live server (TRUNCATE afterwards)."""
+
+
+@pytest.fixture
+def api(gateway):
+    """An HTTP client that never keeps cookies: each request authenticates only as the test says."""
+    jar = http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    with httpx.Client(base_url=gateway.url, timeout=30, cookies=jar) as client:
+        yield client
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def signup(api, name: str, email: str | None = None, password: str = PASSWORD) -> dict:
+    email = email or f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
+    response = api.post("/api/v1/auths/signup", json={"name": name, "email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture
+def admin(api) -> dict:
+    """The first user, hence an admin; signup is then re-opened for further users."""
+    session = signup(api, "Admin")
+    api.post("/api/v1/auths/admin/config", json={"ENABLE_SIGNUP": True}, headers=bearer(session["token"]))
+    return session
+
+
+@pytest.fixture
+def make_user(api, admin):
+    """Sign up a user and have the admin approve it (role user)."""
+
+    def make(name: str = "User") -> dict:
+        session = signup(api, name)
+        response = api.post(f"/api/v1/users/{session['id']}/update", json={"role": "user"}, headers=bearer(admin["token"]))
+        assert response.status_code == 200, response.text
+        session["role"] = "user"
+        return session
+
+    return make
+
+
+@pytest.fixture
+def user(make_user) -> dict:
+    return make_user("Bob")

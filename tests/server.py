@@ -1,0 +1,60 @@
+"""Run the real ASGI app (uvicorn, as in production) in a subprocess for the tests."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, *, database_url: str, data_dir: Path, env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir / f"server-{self.port}.log"
+        full_env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "DATA_DIR": str(data_dir),
+            "WEBUI_SECRET_KEY": TEST_SECRET,
+            "RUNTIME_CONFIG_CACHE_SECONDS": "0",  # tests change settings between requests
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(self.port),
+               "--host", "127.0.0.1", "--lifespan", "off", "--log-level", "warning"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+TEST_SECRET = "test-secret-key-for-the-suite-only-0123456789"

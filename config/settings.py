@@ -184,6 +184,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Open WebUI-compatible REST API (see the README for the differences).",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
 }
 
 # --- static files, i18n, logging ---------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from accounts.urls import auths, users
 from config import views
@@ -13,7 +13,7 @@ urlpatterns = [
     path("api/config", views.PublicConfigView.as_view()),
     path("api/v1/auths/", include(auths)),
     path("api/v1/users/", include(users)),
-    path("openapi.json", SpectacularAPIView.as_view(), name="schema"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("admin/", admin.site.urls),
 ]

@@ -12,8 +12,10 @@ from accounts.authentication import credential_from
 from accounts.models import User
 from accounts.permissions import permission_tree
 from config import runtime
+from config.http import endpoint
 
 
+@endpoint("GET", "HEAD")
 async def health(request):
     return JsonResponse({"status": True})
 
@@ -23,6 +25,7 @@ def _ping_db() -> None:
         cursor.execute("SELECT 1")
 
 
+@endpoint("GET", "HEAD")
 async def health_db(request):
     try:
         await sync_to_async(_ping_db)()
@@ -31,6 +34,7 @@ async def health_db(request):
     return JsonResponse({"status": True})
 
 
+@endpoint("GET", "HEAD")
 async def version(request):
     return JsonResponse({"version": settings.VERSION, "deployment_id": ""})
 

@@ -100,7 +100,7 @@ def _database() -> dict:
     options = {k: v for k, v in params.items() if k not in {"dbname", "user", "password", "host", "port"}}
     pool_size = env_int("DB_POOL_SIZE", 10)
     if pool_size:
-        options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
+        options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": env_float("DB_POOL_TIMEOUT", 10.0)}
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": params.get("dbname", "postgres"),

@@ -203,3 +203,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- upstream models ---------------------------------------------------------------------------
+
+MODELS_CACHE_TTL = env_float("MODELS_CACHE_TTL", 60.0)  # seconds an upstream model list is reused

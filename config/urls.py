@@ -3,7 +3,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from accounts.urls import auths, users
+from chat import views as chat_views
 from config import views
+from models_registry import views as model_views
 
 urlpatterns = [
     path("health", views.health),
@@ -11,6 +13,11 @@ urlpatterns = [
     path("api/version", views.version),
     path("api/version/updates", views.VersionUpdatesView.as_view()),
     path("api/config", views.PublicConfigView.as_view()),
+    path("api/models", model_views.model_list),
+    path("api/v1/models", model_views.model_list),
+    path("api/models/base", model_views.base_model_list),
+    path("api/chat/completions", chat_views.chat_completions),
+    path("api/v1/chat/completions", chat_views.chat_completions),
     path("api/v1/auths/", include(auths)),
     path("api/v1/users/", include(users)),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),

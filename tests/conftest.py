@@ -6,7 +6,9 @@ import pytest
 from django.db import connection
 from psycopg.conninfo import make_conninfo
 
+from models_registry.models import Connection
 from tests.server import LiveServer
+from tests.upstreams import FakeUpstream
 
 PASSWORD = "Correct horse battery staple 1!"
 
@@ -79,3 +81,22 @@ def make_user(api, admin):
 @pytest.fixture
 def user(make_user) -> dict:
     return make_user("Bob")
+
+
+@pytest.fixture
+def ollama():
+    upstream = FakeUpstream("ollama", models=["llama3.1:8b", "qwen3:4b"]).start()
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture
+def openai_upstream():
+    upstream = FakeUpstream("openai", models=["gpt-4o-mini", "gpt-4o"]).start()
+    yield upstream
+    upstream.stop()
+
+
+def connect(upstream: FakeUpstream, **fields) -> Connection:
+    """Register a fake upstream as a connection (what an admin does in the admin or via /config)."""
+    return Connection.objects.create(kind=upstream.kind, base_url=upstream.url, **fields)

@@ -1,0 +1,37 @@
+"""Authentication for the plain async views on the hot path (DRF views are sync and buffer)."""
+
+import functools
+
+from django.http import JsonResponse
+from rest_framework.exceptions import APIException
+
+from accounts.authentication import aauthenticate_token, credential_from
+from accounts.permissions import NotAuthenticated, Unauthorized
+
+
+def error_response(exc: APIException) -> JsonResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return JsonResponse({"detail": detail}, status=exc.status_code)
+
+
+def authenticated(level: str = "user"):
+    """Async view decorator: sets `request.user` and `request.auth`; `level` is user or admin.
+    Any APIException raised by the view becomes its JSON error."""
+
+    def wrap(view):
+        @functools.wraps(view)
+        async def inner(request, *args, **kwargs):
+            try:
+                raw = credential_from(request.headers, request.COOKIES)
+                if raw is None:
+                    raise NotAuthenticated()
+                request.user, request.auth = await aauthenticate_token(raw, request.path_info)
+                if not request.user.is_verified or (level == "admin" and not request.user.is_admin):
+                    raise Unauthorized()
+                return await view(request, *args, **kwargs)
+            except APIException as exc:
+                return error_response(exc)
+
+        return inner
+
+    return wrap

@@ -1,0 +1,192 @@
+"""POST /api/chat/completions: resolve the model, apply the preset, call the upstream, and give
+back JSON or a stream of chunk payloads. Shared by the SSE view and the WebSocket consumer."""
+
+import json
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from chat import ollama_format
+from models_registry import registry
+from models_registry.models import Connection
+from models_registry.providers import UpstreamError, open_request, transport_error
+
+# Open WebUI-only params, never sent upstream (API.md §3.3)
+WEBUI_ONLY = {
+    "stream_response", "stream_delta_chunk_size", "function_calling", "reasoning_tags", "compact_token_threshold",
+    "system", "note_id", "tool_approval_mode", "model_controls", "custom_params",
+}
+# Web-UI bookkeeping fields and our own extras, never forwarded (DECISIONS #18)
+NOT_FORWARDED = {
+    "params", "files", "features", "tool_ids", "variables", "chat_id", "id", "session_id", "parent_id",
+    "user_message", "assistant_message_id", "message_ids", "background_tasks", "folder_id", "filter_ids",
+    "tool_servers", "terminal_id", "skill_ids", "metadata", "model_item",
+}
+STREAM_FAILED = json.dumps({"error": {"message": "Chat completion stream failed"}})
+
+
+class BadRequest(Exception):
+    status = 400
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass
+class Prepared:
+    entry: registry.Entry
+    connection: Connection
+    path: str
+    payload: dict
+    stream: bool
+
+
+def validate(body) -> None:
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise BadRequest("model: a model id is required.")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        raise BadRequest("messages: a non-empty list of message objects is required.")
+    if not isinstance(body.get("params", {}) or {}, dict):
+        raise BadRequest("params must be an object.")
+
+
+def _render(template: str, user) -> str:
+    now = datetime.now(UTC)
+    return (
+        template.replace("{{USER_NAME}}", user.name)
+        .replace("{{USER_EMAIL}}", user.email)
+        .replace("{{CURRENT_DATE}}", now.strftime("%Y-%m-%d"))
+        .replace("{{CURRENT_TIME}}", now.strftime("%H:%M:%S"))
+        .replace("{{CURRENT_DATETIME}}", now.strftime("%Y-%m-%d %H:%M:%S"))
+    )
+
+
+def _with_system(messages: list[dict], system: str) -> list[dict]:
+    """The model's system prompt goes before the client's (API.md §3.3)."""
+    if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
+        return [{**messages[0], "content": f"{system}\n{messages[0]['content']}"}, *messages[1:]]
+    return [{"role": "system", "content": system}, *messages]
+
+
+def _merged_params(entry: registry.Entry, body: dict) -> dict:
+    params = dict(entry.row.params) if entry.row else {}
+    for key, value in (body.get("params") or {}).items():
+        if value is not None:
+            params[key] = value
+    custom = params.get("custom_params") or {}
+    for key, value in custom.items():
+        try:
+            params[key] = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            params[key] = value
+    return params
+
+
+async def prepare(user, body) -> Prepared:
+    validate(body)
+    entry = await registry.resolve(user, body["model"])
+    if entry is None:
+        raise BadRequest("Model not found")
+    params = _merged_params(entry, body)
+    stream = bool(body.get("stream", False))
+    if entry.row and entry.row.params.get("stream_response") is not None:
+        stream = bool(entry.row.params["stream_response"])
+    messages = body["messages"]
+    system = entry.row.params.get("system") if entry.row else None
+    if system:
+        messages = _with_system(messages, _render(system, user))
+    generation = {k: v for k, v in params.items() if k not in WEBUI_ONLY}
+    forwarded = {k: v for k, v in body.items() if k not in NOT_FORWARDED}
+    forwarded.update(messages=messages, stream=stream)
+    connection = random.choice(entry.connections)
+    if entry.kind == Connection.Kind.OLLAMA:
+        return Prepared(entry, connection, "/api/chat", ollama_format.to_ollama(forwarded, entry.upstream_id, generation), stream)
+    payload = {**{k: v for k, v in generation.items() if k not in forwarded}, **forwarded, "model": entry.upstream_id}
+    if not stream:
+        payload.pop("stream_options", None)
+    elif (entry.row and (entry.row.meta.get("capabilities") or {}).get("usage")) and "stream_options" not in payload:
+        payload["stream_options"] = {"include_usage": True}
+    return Prepared(entry, connection, "/chat/completions", payload, stream)
+
+
+async def complete(prepared: Prepared) -> bytes:
+    """A non-streamed completion as JSON bytes (OpenAI's body unchanged; Ollama's converted)."""
+    response = await open_request(prepared.connection, "POST", prepared.path, json_body=prepared.payload)
+    try:
+        body = await response.aread()
+    except httpx.HTTPError as exc:
+        raise transport_error(exc) from exc
+    finally:
+        await response.aclose()
+    if prepared.entry.kind == Connection.Kind.OPENAI:
+        return body
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise UpstreamError(502, "Upstream returned invalid JSON")
+    return json.dumps(ollama_format.from_ollama(data, prepared.entry.id)).encode()
+
+
+async def open_stream(prepared: Prepared) -> AsyncIterator[str]:
+    """Start the upstream stream (so failures before the first byte keep their status) and return
+    an iterator of event payloads: chunk JSON texts, then "[DONE]". Closing the iterator (client
+    gone) closes the upstream connection."""
+    response = await open_request(prepared.connection, "POST", prepared.path, json_body=prepared.payload)
+    if prepared.entry.kind == Connection.Kind.OLLAMA:
+        return _ollama_events(response, prepared.entry.id)
+    return _openai_events(response)
+
+
+async def _openai_events(response: httpx.Response) -> AsyncIterator[str]:
+    done = False
+    try:
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                done = True
+                break
+            yield data
+    except httpx.HTTPError:
+        pass
+    finally:
+        await response.aclose()
+    if not done:
+        yield STREAM_FAILED
+    yield "[DONE]"
+
+
+async def _ollama_events(response: httpx.Response, model: str) -> AsyncIterator[str]:
+    converter = ollama_format.ChunkConverter(model)
+    done = False
+    try:
+        async for line in response.aiter_lines():
+            if not line.strip():
+                continue
+            data = json.loads(line)
+            if "error" in data:
+                break
+            yield json.dumps(converter.convert(data))
+            if data.get("done"):
+                done = True
+                break
+    except (httpx.HTTPError, ValueError):
+        pass
+    finally:
+        await response.aclose()
+    if not done:
+        yield STREAM_FAILED
+    yield "[DONE]"
+
+
+def now_ms() -> float:
+    return time.perf_counter() * 1000

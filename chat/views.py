@@ -1,0 +1,51 @@
+import json
+import time
+
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+
+from accounts.async_views import authenticated
+from chat import completions
+from config.http import endpoint
+from models_registry.providers import UpstreamError
+
+OVERHEAD_HEADER = "X-Gateway-Overhead-Ms"
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def parse_json(request):
+    try:
+        return json.loads(request.body or b"null")
+    except ValueError as exc:
+        raise completions.BadRequest(f"JSON parse error - {exc}")
+
+
+async def _sse(events):
+    try:
+        async for payload in events:
+            yield f"data: {payload}\n\n".encode()
+    finally:
+        await events.aclose()  # client gone: close the upstream request too
+
+
+@endpoint("POST")
+@authenticated("user")
+async def chat_completions(request):
+    started = time.perf_counter()
+    try:
+        prepared = await completions.prepare(request.user, parse_json(request))
+        if prepared.stream:
+            sent = time.perf_counter()
+            events = await completions.open_stream(prepared)
+            response = StreamingHttpResponse(_sse(events), content_type="text/event-stream", headers=SSE_HEADERS)
+            response[OVERHEAD_HEADER] = f"{(sent - started) * 1000:.2f}"
+            return response
+        sent = time.perf_counter()
+        body = await completions.complete(prepared)
+        received = time.perf_counter()
+    except completions.BadRequest as exc:
+        return JsonResponse({"detail": exc.detail}, status=exc.status)
+    except UpstreamError as exc:
+        return JsonResponse({"detail": exc.detail}, status=exc.status)
+    response = HttpResponse(body, content_type="application/json")
+    response[OVERHEAD_HEADER] = f"{((sent - started) + (time.perf_counter() - received)) * 1000:.2f}"
+    return response

@@ -1,0 +1,206 @@
+"""The model list users see (API.md §2.1): provider models merged across connections, overrides
+and presets applied, filtered by access. Upstream lists are fetched concurrently with a short
+per-connection timeout and cached (DECISIONS #13)."""
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from accounts.models import AccessGrant
+from models_registry.models import Connection, Model
+from models_registry.providers import UpstreamError, list_models
+
+OPENAI_SKIP = ("babbage", "dall-e", "davinci", "embedding", "tts", "whisper")
+_list_cache: dict[tuple, tuple[float, list[dict]]] = {}
+_inflight: dict[tuple, asyncio.Future] = {}
+
+
+@dataclass
+class Entry:
+    """One model: `public` is what /api/models shows; the rest routes a chat to its upstream."""
+
+    id: str
+    public: dict
+    kind: str  # ollama | openai
+    upstream_id: str
+    connections: list[Connection] = field(default_factory=list)
+    row: Model | None = None  # override or preset row
+    base: "Entry | None" = None  # for presets
+
+
+@dataclass
+class Snapshot:
+    """Everything the request path needs from the database, read in one thread hop."""
+
+    connections: list[Connection]
+    rows: list[Model]
+    readable: set[str]
+
+
+def _cache_key(conn: Connection) -> tuple:
+    return (conn.pk, conn.base_url, conn.api_key, conn.updated_at)
+
+
+def _record_health(conn: Connection, error: str) -> None:
+    Connection.objects.filter(pk=conn.pk).update(last_error=error, last_checked_at=datetime.now(UTC))
+
+
+async def _fetch_now(conn: Connection, key: tuple) -> list[dict]:
+    try:
+        models, error = await list_models(conn), ""
+    except UpstreamError as exc:
+        models, error = [], exc.detail
+    # A dead connection is skipped, and asked again only after a short while.
+    ttl = settings.MODELS_CACHE_TTL if not error else min(settings.MODELS_CACHE_TTL, 10.0)
+    _list_cache[key] = (time.monotonic() + ttl, models)
+    if error != conn.last_error or conn.last_checked_at is None:
+        await sync_to_async(_record_health)(conn, error)
+    return models
+
+
+async def _fetch(conn: Connection, refresh: bool) -> list[dict]:
+    key = _cache_key(conn)
+    cached = _list_cache.get(key)
+    if cached and not refresh and cached[0] > time.monotonic():
+        return cached[1]
+    task = _inflight.get(key)
+    if task is None:  # concurrent misses share one upstream call
+        task = _inflight[key] = asyncio.ensure_future(_fetch_now(conn, key))
+        task.add_done_callback(lambda _: _inflight.pop(key, None))
+    return await asyncio.shield(task)
+
+
+def _prefixed(conn: Connection, model_id: str) -> str:
+    return f"{conn.prefix_id}.{model_id}" if conn.prefix_id else model_id
+
+
+def _merge(connections: list[Connection], lists: list[list[dict]]) -> list[Entry]:
+    entries: dict[str, Entry] = {}
+    openai_idx = ollama_idx = 0
+    ordered = sorted(zip(connections, lists), key=lambda pair: pair[0].kind != Connection.Kind.OPENAI)
+    for conn, models in ordered:
+        is_ollama = conn.kind == Connection.Kind.OLLAMA
+        idx = ollama_idx if is_ollama else openai_idx
+        if is_ollama:
+            ollama_idx += 1
+        else:
+            openai_idx += 1
+        ctype = conn.effective_connection_type
+        tags = [{"name": t} if isinstance(t, str) else t for t in conn.tags]
+        for raw in models:
+            upstream_id = raw.get("model") or raw.get("name") if is_ollama else raw.get("id")
+            if not upstream_id:
+                continue
+            if conn.model_ids and upstream_id not in conn.model_ids:
+                continue
+            if not is_ollama and "api.openai.com" in conn.base_url and any(s in upstream_id for s in OPENAI_SKIP):
+                continue
+            model_id = _prefixed(conn, upstream_id)
+            if is_ollama:
+                if model_id in entries and entries[model_id].kind == "ollama":
+                    entries[model_id].connections.append(conn)
+                    entries[model_id].public["ollama"]["urls"].append(idx)
+                    continue
+                public = {
+                    "id": model_id, "name": raw.get("name", upstream_id), "object": "model", "created": 0,
+                    "owned_by": "ollama", "connection_type": ctype, "loaded": "expires_at" in raw,
+                    "tags": tags, "actions": [], "filters": [],
+                    "ollama": {**raw, "urls": [idx], "connection_type": ctype},
+                }
+            else:
+                if model_id in entries:
+                    continue  # first OpenAI connection reporting an id wins
+                public = {
+                    **raw, "id": model_id, "name": raw.get("name") or model_id, "owned_by": "openai",
+                    "connection_type": ctype, "provider": "", "urlIdx": idx, "tags": tags,
+                    "actions": [], "filters": [], "openai": {**raw, "connection_type": ctype},
+                }
+                public.setdefault("object", "model")
+                public.setdefault("created", 0)
+            entries[model_id] = Entry(model_id, public, conn.kind, upstream_id, [conn])
+    return list(entries.values())
+
+
+def _ts(value) -> int:
+    return int(value.timestamp())
+
+
+def row_info(row: Model, grants: list[dict] | None = None) -> dict:
+    """`info` for /api/models: never the system prompt or other params (API.md §2.1)."""
+    meta = {k: v for k, v in row.meta.items() if k != "profile_image_url"}
+    return {
+        "id": row.id, "user_id": str(row.user_id) if row.user_id else None, "base_model_id": row.base_model_id,
+        "name": row.name, "version_id": str(row.version_id), "params": {}, "is_active": row.is_active,
+        "updated_at": _ts(row.updated_at), "created_at": _ts(row.created_at), "meta": meta,
+        "access_grants": grants or [],
+    }
+
+
+def _apply_rows(base: list[Entry], rows: list[Model]) -> list[Entry]:
+    by_id = {e.id: e for e in base}
+    result = list(base)
+    for row in rows:
+        if not row.base_model_id and row.id in by_id:  # override of a provider model
+            entry = by_id[row.id]
+            if not row.is_active:
+                result.remove(entry)
+                continue
+            entry.row = row
+            entry.public = {**entry.public, "name": row.name or entry.public["name"], "info": row_info(row)}
+            if row.meta.get("tags"):
+                entry.public["tags"] = row.meta["tags"]
+    by_id = {e.id: e for e in result}
+    for row in rows:
+        if row.base_model_id and row.is_active and row.base_model_id in by_id and row.id not in by_id:
+            base_entry = by_id[row.base_model_id]
+            public = {
+                "id": row.id, "name": row.name, "object": "model", "created": _ts(row.created_at),
+                "owned_by": base_entry.public["owned_by"], "connection_type": base_entry.public["connection_type"],
+                "preset": True, "tags": row.meta.get("tags", []), "actions": [], "filters": [], "info": row_info(row),
+            }
+            result.append(Entry(row.id, public, base_entry.kind, base_entry.upstream_id, base_entry.connections, row, base_entry))
+    return result
+
+
+def load_snapshot(user) -> Snapshot:
+    connections = list(Connection.objects.filter(enabled=True))
+    rows = list(Model.objects.all())
+    readable = set(
+        AccessGrant.objects.filter(
+            resource_type="model", permission="read", principal_type="user", principal_id__in=[str(user.id), "*"]
+        ).values_list("resource_id", flat=True)
+    )
+    readable |= {r.id for r in rows if r.user_id == user.id}
+    return Snapshot(connections, rows, readable)
+
+
+def sees_everything(user) -> bool:
+    return (user.is_admin and settings.BYPASS_ADMIN_ACCESS_CONTROL) or settings.BYPASS_MODEL_ACCESS_CONTROL
+
+
+async def models_for(user, *, refresh: bool = False) -> list[Entry]:
+    """Every model `user` may see and use, in upstream order (OpenAI connections first)."""
+    snapshot = await sync_to_async(load_snapshot)(user)
+    lists = await asyncio.gather(*(_fetch(c, refresh) for c in snapshot.connections))
+    entries = _apply_rows(_merge(snapshot.connections, lists), snapshot.rows)
+    if sees_everything(user):
+        return entries
+    return [e for e in entries if e.row is not None and e.row.id in snapshot.readable]
+
+
+async def base_models(*, refresh: bool = False) -> list[dict]:
+    connections = await sync_to_async(lambda: list(Connection.objects.filter(enabled=True)))()
+    lists = await asyncio.gather(*(_fetch(c, refresh) for c in connections))
+    return [e.public for e in _merge(connections, lists)]
+
+
+async def resolve(user, model_id: str) -> Entry | None:
+    """The entry for `model_id` if `user` may use it (unknown and forbidden look the same)."""
+    for entry in await models_for(user):
+        if entry.id == model_id:
+            return entry
+    return None

@@ -1,0 +1,194 @@
+"""Local upstream LLM servers for the tests, speaking the real wire protocols: Ollama (JSON and
+NDJSON streaming) and OpenAI (JSON and SSE). Latency, errors and mid-stream drops are controllable,
+and every request and client disconnect is recorded."""
+
+import asyncio
+import json
+import threading
+import time
+
+import uvicorn
+
+from tests.server import free_port
+
+
+class Dropped(Exception):
+    """Raised inside the app to cut the connection mid-stream."""
+
+
+class FakeUpstream:
+    def __init__(self, kind: str, models=("llama3.1:8b",)):
+        self.kind = kind
+        self.models = list(models)
+        self.latency = 0.0  # seconds before answering
+        self.token_delay = 0.0  # seconds between streamed chunks
+        self.reply = None  # fixed answer text; default echoes the last user message
+        self.fail_status: int | None = None
+        self.fail_message = "upstream exploded"
+        self.drop_after: int | None = None  # chunks sent before the connection is cut
+        self.tokens = None  # fixed number of tokens to stream
+        self.requests: list[tuple[str, str, dict | None]] = []
+        self.disconnected = threading.Event()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}" + ("/v1" if kind == "openai" else "")
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off", interface="asgi3"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> "FakeUpstream":
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake upstream did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(5)
+
+    def last(self, path: str) -> dict:
+        return [body for _, p, body in self.requests if p == path][-1]
+
+    # --- ASGI ------------------------------------------------------------------------------------
+
+    async def app(self, scope, receive, send):
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        data = json.loads(body) if body else None
+        path = scope["path"]
+        self.requests.append((scope["method"], path, data))
+        watcher = asyncio.ensure_future(self._watch_disconnect(receive))
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            if self.fail_status:
+                error = {"error": self.fail_message} if self.kind == "ollama" else {
+                    "error": {"message": self.fail_message, "type": "invalid_request_error", "code": None}}
+                return await self._json(send, error, self.fail_status)
+            handler = getattr(self, f"_{self.kind}_{path.strip('/').replace('/', '_')}", None)
+            if handler is None:
+                return await self._json(send, {"error": "not found"}, 404)
+            await handler(send, data or {})
+        finally:
+            watcher.cancel()
+
+    async def _watch_disconnect(self, receive):
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                self.disconnected.set()
+                return
+
+    async def _json(self, send, data, status=200):
+        payload = json.dumps(data).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": payload})
+
+    def _answer_tokens(self, data) -> list[str]:
+        if self.tokens:
+            return [f"t{i} " for i in range(self.tokens)]
+        text = self.reply
+        if text is None:
+            user = [m for m in data.get("messages", []) if m.get("role") == "user"]
+            content = user[-1]["content"] if user else ""
+            if isinstance(content, list):
+                content = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+            text = f"Echo: {content}"
+        words = text.split(" ")
+        return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+
+    async def _stream(self, send, content_type: bytes, lines):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", content_type)]})
+        for i, line in enumerate(lines):
+            if self.drop_after is not None and i >= self.drop_after:
+                raise Dropped()
+            if i and self.token_delay:
+                await asyncio.sleep(self.token_delay)
+            await send({"type": "http.response.body", "body": line.encode(), "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    # --- OpenAI ----------------------------------------------------------------------------------
+
+    async def _openai_v1_models(self, send, data):
+        await self._json(send, {"object": "list", "data": [
+            {"id": m, "object": "model", "created": 1721172741, "owned_by": "system"} for m in self.models]})
+
+    async def _openai_v1_chat_completions(self, send, data):
+        tokens = self._answer_tokens(data)
+        usage = {"prompt_tokens": 7, "completion_tokens": len(tokens), "total_tokens": 7 + len(tokens)}
+        if not data.get("stream"):
+            return await self._json(send, {
+                "id": "chatcmpl-upstream", "object": "chat.completion", "created": int(time.time()), "model": data["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(tokens)}, "finish_reason": "stop"}],
+                "usage": usage, "system_fingerprint": "fp_fake"})
+
+        def chunk(delta, finish=None, **extra):
+            return "data: " + json.dumps({"id": "chatcmpl-upstream", "object": "chat.completion.chunk",
+                                          "created": int(time.time()), "model": data["model"],
+                                          "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}) + "\n\n"
+
+        lines = [chunk({"role": "assistant", "content": ""})] + [chunk({"content": t}) for t in tokens] + [chunk({}, "stop")]
+        if (data.get("stream_options") or {}).get("include_usage"):
+            lines.append("data: " + json.dumps({"id": "chatcmpl-upstream", "object": "chat.completion.chunk",
+                                                "created": 0, "model": data["model"], "choices": [], "usage": usage}) + "\n\n")
+        lines.append("data: [DONE]\n\n")
+        await self._stream(send, b"text/event-stream", lines)
+
+    async def _openai_v1_embeddings(self, send, data):
+        inputs = data.get("input")
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        await self._json(send, {"object": "list", "model": data.get("model"), "data": [
+            {"object": "embedding", "index": i, "embedding": [float(len(t) % 7), 1.0, 0.5]} for i, t in enumerate(inputs)]})
+
+    # --- Ollama ----------------------------------------------------------------------------------
+
+    async def _ollama_api_tags(self, send, data):
+        await self._json(send, {"models": [
+            {"name": m, "model": m, "modified_at": "2026-10-01T10:00:00Z", "size": 4920753328, "digest": "46e0c10c039e",
+             "details": {"parent_model": "", "format": "gguf", "family": "llama", "families": ["llama"],
+                         "parameter_size": "8.0B", "quantization_level": "Q4_K_M"}} for m in self.models]})
+
+    async def _ollama_api_version(self, send, data):
+        await self._json(send, {"version": "0.12.6"})
+
+    async def _ollama_api_ps(self, send, data):
+        await self._json(send, {"models": []})
+
+    async def _ollama_api_show(self, send, data):
+        await self._json(send, {"modelfile": "FROM llama", "parameters": "", "template": "{{ .Prompt }}",
+                                "details": {"family": "llama"}, "model_info": {}})
+
+    async def _ollama_api_chat(self, send, data):
+        tokens = self._answer_tokens(data)
+        final = {"model": data["model"], "created_at": "2026-11-24T00:00:00Z", "message": {"role": "assistant", "content": ""},
+                 "done": True, "done_reason": "stop", "total_duration": 1250000000, "load_duration": 20000000,
+                 "prompt_eval_count": 7, "prompt_eval_duration": 854000000, "eval_count": len(tokens), "eval_duration": 340000000}
+        if not data.get("stream", True):
+            return await self._json(send, {**final, "message": {"role": "assistant", "content": "".join(tokens)}})
+        lines = [json.dumps({"model": data["model"], "created_at": "2026-11-24T00:00:00Z",
+                             "message": {"role": "assistant", "content": t}, "done": False}) + "\n" for t in tokens]
+        lines.append(json.dumps(final) + "\n")
+        await self._stream(send, b"application/x-ndjson", lines)
+
+    async def _ollama_api_generate(self, send, data):
+        tokens = self._answer_tokens({"messages": [{"role": "user", "content": data.get("prompt", "")}]})
+        final = {"model": data["model"], "created_at": "2026-11-24T00:00:00Z", "response": "", "done": True, "done_reason": "stop"}
+        if not data.get("stream", True):
+            return await self._json(send, {**final, "response": "".join(tokens)})
+        lines = [json.dumps({"model": data["model"], "response": t, "done": False}) + "\n" for t in tokens]
+        await self._stream(send, b"application/x-ndjson", lines + [json.dumps(final) + "\n"])
+
+    async def _ollama_api_embed(self, send, data):
+        inputs = data.get("input")
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        await self._json(send, {"model": data.get("model"), "embeddings": [[float(len(t) % 7), 1.0, 0.5] for t in inputs]})
+
+    async def _ollama_api_embeddings(self, send, data):
+        await self._json(send, {"embedding": [float(len(data.get("prompt", "")) % 7), 1.0, 0.5]})

@@ -31,7 +31,7 @@ class FakeUpstream:
         self.disconnected = threading.Event()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}" + ("/v1" if kind == "openai" else "")
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off", interface="asgi3"))
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off", interface="asgi3", timeout_graceful_shutdown=1))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def start(self) -> "FakeUpstream":

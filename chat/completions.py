@@ -90,7 +90,8 @@ def _merged_params(entry: registry.Entry, body: dict) -> dict:
     return params
 
 
-async def prepare(user, body) -> Prepared:
+async def prepare(user, body, *, force_stream: bool | None = None) -> Prepared:
+    """`force_stream` turns streaming on or off whatever was asked (the WebSocket always streams)."""
     validate(body)
     entry = await registry.resolve(user, body["model"])
     if entry is None:
@@ -99,6 +100,8 @@ async def prepare(user, body) -> Prepared:
     stream = bool(body.get("stream", False))
     if entry.row and entry.row.params.get("stream_response") is not None:
         stream = bool(entry.row.params["stream_response"])
+    if force_stream is not None:
+        stream = force_stream
     messages = body["messages"]
     system = entry.row.params.get("system") if entry.row else None
     if system:

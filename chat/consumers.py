@@ -1,0 +1,96 @@
+"""WebSocket streaming at ws/chat/ (protocol in the README): the same completions service as the
+SSE view, several generations per socket, each cancellable."""
+
+import asyncio
+import contextlib
+import json
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from rest_framework.exceptions import APIException
+
+from accounts.authentication import aauthenticate_token
+from chat import completions
+from models_registry.providers import UpstreamError
+
+UNAUTHORIZED = 4401
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.user = None
+        self.tasks: dict[str, asyncio.Task] = {}
+        await self.accept()
+        token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [None])[0]
+        if token:
+            await self._authenticate(token)
+
+    async def disconnect(self, code):
+        for task in self.tasks.values():
+            task.cancel()
+
+    async def _send(self, **message):
+        await self.send(text_data=json.dumps(message))
+
+    async def _authenticate(self, token: str) -> None:
+        try:
+            user, _ = await aauthenticate_token(token, self.scope["path"])
+        except APIException as exc:
+            await self._send(type="error", status=exc.status_code, detail=str(exc.detail))
+            await self.close(code=UNAUTHORIZED)
+            return
+        if not user.is_verified:
+            await self._send(type="error", status=401, detail="401 Unauthorized")
+            await self.close(code=UNAUTHORIZED)
+            return
+        self.user = user
+        await self._send(type="ready")
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data or "")
+            kind = message.get("type")
+        except (ValueError, AttributeError):
+            return await self._send(type="error", status=400, detail="Messages must be JSON objects with a type.")
+        if kind == "auth":
+            return await self._authenticate(str(message.get("token", "")))
+        if self.user is None:
+            await self._send(type="error", status=401, detail="Not authenticated")
+            return await self.close(code=UNAUTHORIZED)
+        request_id = str(message.get("id", ""))
+        if kind == "chat":
+            if not request_id or request_id in self.tasks:
+                return await self._send(type="error", id=request_id, status=400, detail="Each chat needs a new id.")
+            task = asyncio.ensure_future(self._generate(request_id, message.get("body")))
+            self.tasks[request_id] = task
+            task.add_done_callback(lambda _: self.tasks.pop(request_id, None))
+        elif kind == "cancel":
+            task = self.tasks.get(request_id)
+            if task:
+                task.cancel()
+        else:
+            await self._send(type="error", id=request_id, status=400, detail=f"Unknown message type: {kind!r}")
+
+    async def _generate(self, request_id: str, body) -> None:
+        prefix = '{"type": "chunk", "id": ' + json.dumps(request_id) + ', "data": '
+        events = None
+        try:
+            prepared = await completions.prepare(self.user, body, force_stream=True)
+            events = await completions.open_stream(prepared)
+            async for payload in events:
+                if payload == "[DONE]":
+                    break
+                await self.send(text_data=prefix + payload + "}")
+            await self._send(type="done", id=request_id)
+        except completions.BadRequest as exc:
+            await self._send(type="error", id=request_id, status=exc.status, detail=exc.detail)
+        except UpstreamError as exc:
+            await self._send(type="error", id=request_id, status=exc.status, detail=exc.detail)
+        except asyncio.CancelledError:
+            if events is not None:
+                await events.aclose()  # closes the upstream request
+            with contextlib.suppress(Exception):  # the socket may be gone already
+                await self._send(type="cancelled", id=request_id)
+        finally:
+            if events is not None:
+                await events.aclose()

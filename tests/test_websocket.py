@@ -1,0 +1,109 @@
+import asyncio
+import json
+
+import websockets
+
+from tests.conftest import connect
+
+HELLO = [{"role": "user", "content": "hello there"}]
+
+
+def ws_url(gateway, token=None):
+    base = gateway.url.replace("http://", "ws://") + "/ws/chat/"
+    return f"{base}?token={token}" if token else base
+
+
+async def _until(ws, kind, request_id=None):
+    received = []
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        received.append(message)
+        if message["type"] == kind and (request_id is None or message.get("id") == request_id):
+            return received
+
+
+def test_streams_the_same_chunks_as_sse(gateway, admin, ollama):
+    connect(ollama)
+
+    async def run():
+        async with websockets.connect(ws_url(gateway, admin["token"])) as ws:
+            assert json.loads(await ws.recv()) == {"type": "ready"}
+            await ws.send(json.dumps({"type": "chat", "id": "a", "body": {"model": "llama3.1:8b", "messages": HELLO}}))
+            return await _until(ws, "done", "a")
+
+    messages = asyncio.run(run())
+    chunks = [m["data"] for m in messages if m["type"] == "chunk"]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "Echo: hello there"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_auth_by_first_message_and_two_generations_at_once(gateway, admin, ollama, openai_upstream):
+    connect(ollama)
+    connect(openai_upstream)
+
+    async def run():
+        async with websockets.connect(ws_url(gateway)) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": admin["token"]}))
+            assert json.loads(await ws.recv())["type"] == "ready"
+            await ws.send(json.dumps({"type": "chat", "id": "1", "body": {"model": "llama3.1:8b", "messages": HELLO}}))
+            await ws.send(json.dumps({"type": "chat", "id": "2", "body": {"model": "gpt-4o", "messages": HELLO}}))
+            messages = []
+            while sum(m["type"] == "done" for m in messages) < 2:
+                messages.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+            return messages
+
+    messages = asyncio.run(run())
+    for request_id in ("1", "2"):
+        text = "".join(m["data"]["choices"][0]["delta"].get("content", "") for m in messages
+                       if m["type"] == "chunk" and m["id"] == request_id and m["data"]["choices"])
+        assert text == "Echo: hello there"
+
+
+def test_cancel_stops_the_generation_and_the_upstream(gateway, admin, ollama):
+    connect(ollama)
+    ollama.tokens, ollama.token_delay = 200, 0.05
+
+    async def run():
+        async with websockets.connect(ws_url(gateway, admin["token"])) as ws:
+            await ws.recv()
+            await ws.send(json.dumps({"type": "chat", "id": "x", "body": {"model": "llama3.1:8b", "messages": HELLO}}))
+            await _until(ws, "chunk", "x")
+            await ws.send(json.dumps({"type": "cancel", "id": "x"}))
+            return await _until(ws, "cancelled", "x")
+
+    messages = asyncio.run(run())
+    assert not any(m["type"] == "done" for m in messages)
+    assert ollama.disconnected.wait(5)
+
+
+def test_bad_token_closes_the_socket(gateway):
+    async def run():
+        async with websockets.connect(ws_url(gateway, "garbage")) as ws:
+            message = json.loads(await ws.recv())
+            try:
+                await ws.recv()
+            except websockets.ConnectionClosed as closed:
+                return message, closed.rcvd.code
+
+    message, code = asyncio.run(run())
+    assert message["type"] == "error" and message["status"] == 401
+    assert code == 4401
+
+
+def test_errors_are_reported_per_request(gateway, admin, ollama):
+    connect(ollama)
+
+    async def run():
+        async with websockets.connect(ws_url(gateway, admin["token"])) as ws:
+            await ws.recv()
+            await ws.send(json.dumps({"type": "chat", "id": "m", "body": {"model": "missing", "messages": HELLO}}))
+            await ws.send("not json")
+            first = json.loads(await ws.recv())
+            second = json.loads(await ws.recv())
+            return first, second
+
+    first, second = asyncio.run(run())
+    errors = sorted([first, second], key=lambda m: m.get("id", ""))
+    assert errors[0]["status"] == 400
+    assert {"type": "error", "id": "m", "status": 400, "detail": "Model not found"} in errors

@@ -6,12 +6,11 @@ import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
 
-from chat import ollama_format
-from models_registry import registry
+from models_registry import ollama_format
+from models_registry import presets, registry
 from models_registry.models import Connection
 from models_registry.providers import UpstreamError, open_request, transport_error
 
@@ -58,45 +57,13 @@ def validate(body) -> None:
         raise BadRequest("params must be an object.")
 
 
-def _render(template: str, user) -> str:
-    now = datetime.now(UTC)
-    return (
-        template.replace("{{USER_NAME}}", user.name)
-        .replace("{{USER_EMAIL}}", user.email)
-        .replace("{{CURRENT_DATE}}", now.strftime("%Y-%m-%d"))
-        .replace("{{CURRENT_TIME}}", now.strftime("%H:%M:%S"))
-        .replace("{{CURRENT_DATETIME}}", now.strftime("%Y-%m-%d %H:%M:%S"))
-    )
-
-
-def _with_system(messages: list[dict], system: str) -> list[dict]:
-    """The model's system prompt goes before the client's (API.md §3.3)."""
-    if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
-        return [{**messages[0], "content": f"{system}\n{messages[0]['content']}"}, *messages[1:]]
-    return [{"role": "system", "content": system}, *messages]
-
-
-def _merged_params(entry: registry.Entry, body: dict) -> dict:
-    params = dict(entry.row.params) if entry.row else {}
-    for key, value in (body.get("params") or {}).items():
-        if value is not None:
-            params[key] = value
-    custom = params.get("custom_params") or {}
-    for key, value in custom.items():
-        try:
-            params[key] = json.loads(value) if isinstance(value, str) else value
-        except ValueError:
-            params[key] = value
-    return params
-
-
 async def prepare(user, body, *, force_stream: bool | None = None) -> Prepared:
     """`force_stream` turns streaming on or off whatever was asked (the WebSocket always streams)."""
     validate(body)
     entry = await registry.resolve(user, body["model"])
     if entry is None:
         raise BadRequest("Model not found")
-    params = _merged_params(entry, body)
+    params = presets.merged_params(entry, body)
     stream = bool(body.get("stream", False))
     if entry.row and entry.row.params.get("stream_response") is not None:
         stream = bool(entry.row.params["stream_response"])
@@ -105,7 +72,7 @@ async def prepare(user, body, *, force_stream: bool | None = None) -> Prepared:
     messages = body["messages"]
     system = entry.row.params.get("system") if entry.row else None
     if system:
-        messages = _with_system(messages, _render(system, user))
+        messages = presets.with_system(messages, presets.render(system, user))
     generation = {k: v for k, v in params.items() if k not in WEBUI_ONLY}
     forwarded = {k: v for k, v in body.items() if k not in NOT_FORWARDED}
     forwarded.update(messages=messages, stream=stream)

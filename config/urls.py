@@ -6,6 +6,7 @@ from accounts.urls import auths, users
 from chat import views as chat_views
 from config import views
 from models_registry import views as model_views
+from models_registry.urls import ollama, openai
 
 urlpatterns = [
     path("health", views.health),
@@ -18,6 +19,8 @@ urlpatterns = [
     path("api/models/base", model_views.base_model_list),
     path("api/chat/completions", chat_views.chat_completions),
     path("api/v1/chat/completions", chat_views.chat_completions),
+    path("ollama/", include(ollama)),
+    path("openai/", include(openai)),
     path("api/v1/auths/", include(auths)),
     path("api/v1/users/", include(users)),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),

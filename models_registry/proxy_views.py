@@ -1,0 +1,237 @@
+"""Provider passthrough: /ollama/* (native Ollama formats) and /openai/* (API.md §7). Bodies are
+relayed as bytes, streams untouched (Ollama NDJSON stays NDJSON); presets resolve to their base
+model with their system prompt and params."""
+
+import asyncio
+import json
+import random
+import time
+
+import httpx
+from django.http import JsonResponse, StreamingHttpResponse
+
+from accounts.async_views import authenticated
+from config.http import endpoint
+from models_registry import ollama_format, presets, registry
+from models_registry.models import Connection
+from models_registry.providers import UpstreamError, fetch_json, open_request
+
+OVERHEAD_HEADER = "X-Gateway-Overhead-Ms"
+
+
+def _error(status: int, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+async def _relay(conn: Connection, path: str, body: dict | None, started: float, method: str = "POST"):
+    """Send to the upstream and stream its answer back as received."""
+    sent = time.perf_counter()
+    try:
+        upstream = await open_request(conn, method, path, json_body=body)
+    except UpstreamError as exc:
+        return _error(exc.status, exc.detail)
+
+    async def chunks():
+        try:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        except httpx.HTTPError:
+            pass  # the upstream dropped: end the relayed stream where it broke
+        finally:
+            await upstream.aclose()
+
+    response = StreamingHttpResponse(chunks(), status=upstream.status_code,
+                                     content_type=upstream.headers.get("content-type", "application/json"))
+    response["X-Accel-Buffering"] = "no"
+    response[OVERHEAD_HEADER] = f"{(sent - started) * 1000:.2f}"
+    return response
+
+
+def _parse(request) -> dict | JsonResponse:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError as exc:
+        return _error(400, f"JSON parse error - {exc}")
+    if not isinstance(body, dict):
+        return _error(400, "The request body must be a JSON object.")
+    return body
+
+
+async def _connections(kind: str) -> list[Connection]:
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(lambda: list(Connection.objects.filter(kind=kind, enabled=True)))()
+
+
+async def _by_index(kind: str, url_idx: int | None) -> Connection | None:
+    connections = await _connections(kind)
+    if url_idx is None or not 0 <= url_idx < len(connections):
+        return None
+    return connections[url_idx]
+
+
+async def _model_target(request, kind: str, model_id, url_idx: int | None):
+    """(entry, connection) for a generation request, or an error response."""
+    if not isinstance(model_id, str) or not model_id:
+        return _error(400, "model: a model id is required.")
+    entry = await registry.resolve(request.user, model_id)
+    if entry is None or entry.kind != kind:
+        everything = await registry.base_models()
+        known = any(m["id"] == model_id for m in everything)
+        if entry is None and known:
+            return _error(403, "Model not found")
+        return _error(400 if kind == "ollama" else 404, f"Model '{model_id}' was not found")
+    if url_idx is not None:
+        conn = await _by_index(kind, url_idx)
+        if conn is None or conn not in entry.connections:
+            return _error(403, "Model not served by that connection")
+        return entry, conn
+    return entry, random.choice(entry.connections)
+
+
+def _apply_preset(request, entry, body: dict, *, ollama: bool) -> dict:
+    body = {**body, "model": entry.upstream_id}
+    if entry.row is None:
+        return body
+    params = {k: v for k, v in entry.row.params.items() if k not in ("system", "stream_response", "function_calling")}
+    system = entry.row.params.get("system")
+    if system and isinstance(body.get("messages"), list):
+        body["messages"] = presets.with_system(body["messages"], presets.render(system, request.user))
+    if ollama:
+        options = {ollama_format.OPTION_NAMES[k]: v for k, v in params.items() if k in ollama_format.OPTION_NAMES}
+        body["options"] = {**options, **(body.get("options") or {})}
+    else:
+        body = {**{k: v for k, v in params.items() if k not in body}, **body}
+    return body
+
+
+# --- /ollama -------------------------------------------------------------------------------------
+
+
+@endpoint("GET", "HEAD")
+async def ollama_status(request):
+    return JsonResponse({"status": True})
+
+
+@endpoint("GET")
+@authenticated("user")
+async def ollama_tags(request, url_idx: int | None = None):
+    if url_idx is not None:
+        if not request.user.is_admin:
+            return _error(401, "401 Unauthorized")
+        conn = await _by_index("ollama", url_idx)
+        if conn is None:
+            return _error(404, "Connection not found")
+        try:
+            return JsonResponse(await fetch_json(conn, "GET", "/api/tags", timeout=conn.list_timeout))
+        except UpstreamError as exc:
+            return _error(exc.status, exc.detail)
+    entries = await registry.models_for(request.user)
+    return JsonResponse({"models": [{**e.public["ollama"], "name": e.id, "model": e.id} for e in entries
+                                    if e.kind == "ollama" and "ollama" in e.public]})
+
+
+async def _gather_json(path: str, method: str = "GET"):
+    connections = await _connections("ollama")
+    results = await asyncio.gather(*(fetch_json(c, method, path, timeout=c.list_timeout) for c in connections),
+                                   return_exceptions=True)
+    return [r for r in results if isinstance(r, dict)]
+
+
+@endpoint("GET")
+@authenticated("user")
+async def ollama_version(request, url_idx: int | None = None):
+    if url_idx is not None:
+        conn = await _by_index("ollama", url_idx)
+        results = [await fetch_json(conn, "GET", "/api/version")] if conn else []
+    else:
+        results = await _gather_json("/api/version")
+    versions = [r["version"] for r in results if r.get("version")]
+    if not versions:
+        return _error(502, "No Ollama server answered")
+    return JsonResponse({"version": min(versions, key=lambda v: [int(p) if p.isdigit() else 0 for p in v.split(".")])})
+
+
+@endpoint("GET")
+@authenticated("admin")
+async def ollama_ps(request):
+    return JsonResponse({"models": [m for r in await _gather_json("/api/ps") for m in r.get("models", [])]})
+
+
+@endpoint("POST")
+@authenticated("user")
+async def ollama_show(request):
+    body = _parse(request)
+    if isinstance(body, JsonResponse):
+        return body
+    target = await _model_target(request, "ollama", body.get("model") or body.get("name"), None)
+    if isinstance(target, JsonResponse):
+        return target
+    entry, conn = target
+    return await _relay(conn, "/api/show", {**body, "model": entry.upstream_id}, time.perf_counter())
+
+
+def ollama_generation(path: str, *, uses_messages: bool = False):
+    @endpoint("POST")
+    @authenticated("user")
+    async def view(request, url_idx: int | None = None):
+        started = time.perf_counter()
+        body = _parse(request)
+        if isinstance(body, JsonResponse):
+            return body
+        target = await _model_target(request, "ollama", body.get("model"), url_idx)
+        if isinstance(target, JsonResponse):
+            return target
+        entry, conn = target
+        body = _apply_preset(request, entry, body, ollama=True) if uses_messages else {**body, "model": entry.upstream_id}
+        return await _relay(conn, path, body, started)
+
+    return view
+
+
+ollama_chat = ollama_generation("/api/chat", uses_messages=True)
+ollama_generate = ollama_generation("/api/generate")
+ollama_embed = ollama_generation("/api/embed")
+ollama_embeddings = ollama_generation("/api/embeddings")
+
+
+# --- /openai -------------------------------------------------------------------------------------
+
+
+@endpoint("GET")
+@authenticated("user")
+async def openai_models(request, url_idx: int | None = None):
+    if url_idx is not None:
+        if not request.user.is_admin:
+            return _error(401, "401 Unauthorized")
+        conn = await _by_index("openai", url_idx)
+        if conn is None:
+            return _error(404, "Connection not found")
+        try:
+            return JsonResponse(await fetch_json(conn, "GET", "/models", timeout=conn.list_timeout))
+        except UpstreamError as exc:
+            return _error(exc.status, exc.detail)
+    entries = await registry.models_for(request.user)
+    return JsonResponse({"data": [e.public for e in entries if e.kind == "openai"]})
+
+
+def openai_generation(path: str, *, uses_messages: bool = False):
+    @endpoint("POST")
+    @authenticated("user")
+    async def view(request):
+        started = time.perf_counter()
+        body = _parse(request)
+        if isinstance(body, JsonResponse):
+            return body
+        target = await _model_target(request, "openai", body.get("model"), None)
+        if isinstance(target, JsonResponse):
+            return target
+        entry, conn = target
+        body = _apply_preset(request, entry, body, ollama=False) if uses_messages else {**body, "model": entry.upstream_id}
+        return await _relay(conn, path, body, started)
+
+    return view
+
+
+openai_chat = openai_generation("/chat/completions", uses_messages=True)
+openai_embeddings = openai_generation("/embeddings")

@@ -1,0 +1,28 @@
+from django.urls import path
+
+from models_registry import proxy_views as v
+
+ollama = [
+    path("", v.ollama_status),
+    path("api/tags", v.ollama_tags),
+    path("api/tags/<int:url_idx>", v.ollama_tags),
+    path("api/version", v.ollama_version),
+    path("api/version/<int:url_idx>", v.ollama_version),
+    path("api/ps", v.ollama_ps),
+    path("api/show", v.ollama_show),
+    path("api/chat", v.ollama_chat),
+    path("api/chat/<int:url_idx>", v.ollama_chat),
+    path("api/generate", v.ollama_generate),
+    path("api/generate/<int:url_idx>", v.ollama_generate),
+    path("api/embed", v.ollama_embed),
+    path("api/embed/<int:url_idx>", v.ollama_embed),
+    path("api/embeddings", v.ollama_embeddings),
+    path("api/embeddings/<int:url_idx>", v.ollama_embeddings),
+]
+
+openai = [
+    path("models", v.openai_models),
+    path("models/<int:url_idx>", v.openai_models),
+    path("chat/completions", v.openai_chat),
+    path("embeddings", v.openai_embeddings),
+]

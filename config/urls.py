@@ -6,7 +6,7 @@ from accounts.urls import auths, users
 from chat import views as chat_views
 from config import views
 from models_registry import views as model_views
-from models_registry.urls import ollama, openai
+from models_registry.urls import ollama, openai, presets
 
 urlpatterns = [
     path("health", views.health),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/models/base", model_views.base_model_list),
     path("api/chat/completions", chat_views.chat_completions),
     path("api/v1/chat/completions", chat_views.chat_completions),
+    path("api/v1/models/", include(presets)),
     path("ollama/", include(ollama)),
     path("openai/", include(openai)),
     path("api/v1/auths/", include(auths)),

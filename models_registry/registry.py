@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from accounts.models import AccessGrant
+from accounts import grants
 from models_registry.models import Connection, Model
 from models_registry.providers import UpstreamError, list_models
 
@@ -169,11 +169,7 @@ def _apply_rows(base: list[Entry], rows: list[Model]) -> list[Entry]:
 def load_snapshot(user) -> Snapshot:
     connections = list(Connection.objects.filter(enabled=True))
     rows = list(Model.objects.all())
-    readable = set(
-        AccessGrant.objects.filter(
-            resource_type="model", permission="read", principal_type="user", principal_id__in=[str(user.id), "*"]
-        ).values_list("resource_id", flat=True)
-    )
+    readable = grants.granted_ids(user, "model", "read")
     readable |= {r.id for r in rows if r.user_id == user.id}
     return Snapshot(connections, rows, readable)
 

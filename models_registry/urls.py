@@ -1,5 +1,6 @@
 from django.urls import path
 
+from models_registry import preset_views as p
 from models_registry import proxy_views as v
 
 ollama = [
@@ -25,4 +26,16 @@ openai = [
     path("models/<int:url_idx>", v.openai_models),
     path("chat/completions", v.openai_chat),
     path("embeddings", v.openai_embeddings),
+]
+
+presets = [
+    path("create", p.CreateView.as_view()),
+    path("list", p.ListView.as_view()),
+    path("model", p.DetailView.as_view()),
+    path("model/update", p.UpdateView.as_view()),
+    path("model/access/update", p.AccessUpdateView.as_view()),
+    path("model/toggle", p.ToggleView.as_view()),
+    path("model/delete", p.DeleteView.as_view()),
+    path("base", p.BaseView.as_view()),
+    path("tags", p.TagsView.as_view()),
 ]

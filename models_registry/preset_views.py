@@ -1,0 +1,90 @@
+"""/api/v1/models/* — model presets and overrides (API.md §8). Ids travel in body or query."""
+
+from django.db.models import Q
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import grants
+from accounts.permissions import IsAdmin, Unauthorized
+from config.pagination import page_slice
+from models_registry import selectors, services
+from models_registry.models import Model
+from models_registry.serializers import model_out, models_out
+
+
+def _out(model: Model) -> dict:
+    return model_out(model, grants.by_resource("model", [model.id])[model.id])
+
+
+def _body(request) -> dict:
+    if not isinstance(request.data, dict):
+        from config.exceptions import UnprocessableEntity
+
+        raise UnprocessableEntity("The request body must be a JSON object.")
+    return request.data
+
+
+class CreateView(APIView):
+    def post(self, request):
+        return Response(_out(services.create(user=request.user, data=_body(request))))
+
+
+class ListView(APIView):
+    def get(self, request):
+        qs = selectors.readable_models(request.user)
+        query = request.query_params.get("query")
+        if query:
+            qs = qs.filter(Q(name__icontains=query) | Q(id__icontains=query))
+        page = list(qs[page_slice(request, per_page=30)])
+        writable = selectors.writable_ids(request.user, [m.id for m in page])
+        return Response({"items": models_out(page, request.user, writable), "total": qs.count()})
+
+
+class DetailView(APIView):
+    def get(self, request):
+        model = Model.objects.select_related("user").filter(id=request.query_params.get("id", "")).first()
+        if model is None:
+            return Response({"detail": "We could not find what you're looking for :/"}, status=404)
+        if not services.can_read(request.user, model):
+            raise Unauthorized()
+        writable = selectors.writable_ids(request.user, [model.id])
+        return Response(models_out([model], request.user, writable)[0])
+
+
+class UpdateView(APIView):
+    def post(self, request):
+        return Response(_out(services.update(user=request.user, data=_body(request))))
+
+
+class AccessUpdateView(APIView):
+    def post(self, request):
+        data = _body(request)
+        model = services.update_access(user=request.user, model_id=str(data.get("id", "")), name=data.get("name"),
+                                       access_grants=data.get("access_grants"))
+        return Response(_out(model))
+
+
+class ToggleView(APIView):
+    def post(self, request):
+        return Response(_out(services.toggle(user=request.user, model_id=request.query_params.get("id", ""))))
+
+
+class DeleteView(APIView):
+    def post(self, request):
+        services.delete(user=request.user, model_id=str(_body(request).get("id", "")))
+        return Response(True)
+
+
+class BaseView(APIView):
+    permission_classes = [IsAdmin]
+
+    def get(self, request):
+        rows = list(Model.objects.filter(base_model_id__isnull=True))
+        by_id = grants.by_resource("model", [m.id for m in rows])
+        return Response([model_out(m, by_id[m.id]) for m in rows])
+
+
+class TagsView(APIView):
+    def get(self, request):
+        tags = {t["name"] for m in selectors.readable_models(request.user) for t in m.meta.get("tags", []) if isinstance(t, dict) and "name" in t}
+        return Response(sorted(tags))

@@ -1,0 +1,120 @@
+"""Writes for model presets and overrides (API.md §8)."""
+
+import re
+import uuid
+
+from django.db import transaction
+from rest_framework.exceptions import APIException, ValidationError
+
+from accounts import grants
+from accounts.permissions import Forbidden, Unauthorized, permission_tree
+from models_registry.models import Model
+
+ID_RE = re.compile(r"^\S{1,256}$")
+
+
+class NoWriteAccess(APIException):
+    status_code = 400
+    default_detail = "You do not have permission to change this model."
+
+
+def _check_form(data: dict) -> None:
+    if not isinstance(data.get("id"), str) or not ID_RE.match(data["id"]):
+        raise ValidationError("id must be 1 to 256 characters without whitespace.")
+    if not isinstance(data.get("name"), str) or not data["name"].strip():
+        raise ValidationError("name is required.")
+    for key in ("meta", "params"):
+        if not isinstance(data.get(key), dict):
+            raise ValidationError(f"{key} is required and must be an object.")
+
+
+def _allowed_grants(user, requested: list[dict]) -> list[dict]:
+    if user.is_admin:
+        return requested
+    sharing = permission_tree(user)["sharing"]
+    return [g for g in requested if sharing["models"] and (g["principal_id"] != "*" or sharing["public_models"])]
+
+
+@transaction.atomic
+def create(*, user, data: dict) -> Model:
+    if not (user.is_admin or permission_tree(user)["workspace"]["models"]):
+        raise Unauthorized()
+    _check_form(data)
+    if Model.objects.filter(id=data["id"]).exists():
+        raise Unauthorized("Uh-oh! This id is already registered. Please choose another id string.")
+    base = data.get("base_model_id") or None
+    if base == data["id"]:
+        base = None
+    if not user.is_admin and not base:
+        raise Unauthorized("base_model_id is required.")
+    model = Model.objects.create(
+        id=data["id"], user=user, base_model_id=base, name=data["name"].strip(), meta=data["meta"],
+        params=data["params"], is_active=bool(data.get("is_active", True)),
+    )
+    grants.replace("model", model.id, _allowed_grants(user, grants.parse(data.get("access_grants"))))
+    return model
+
+
+def can_write(user, model: Model) -> bool:
+    return grants.has(user, "model", model.id, model.user_id, "write")
+
+
+def can_read(user, model: Model) -> bool:
+    return grants.has(user, "model", model.id, model.user_id, "read")
+
+
+def _writable(user, model_id) -> Model:
+    model = Model.objects.filter(id=model_id).first()
+    if model is None:
+        raise Unauthorized("We could not find what you're looking for :/")
+    if not can_write(user, model):
+        raise NoWriteAccess()
+    return model
+
+
+def update(*, user, data: dict) -> Model:
+    _check_form(data)
+    model = _writable(user, data["id"])
+    base = data.get("base_model_id") or None
+    model.base_model_id = None if base == model.id else base
+    model.name, model.meta, model.params = data["name"].strip(), data["meta"], data["params"]
+    if "is_active" in data:
+        model.is_active = bool(data["is_active"])
+    model.version_id = uuid.uuid4()
+    model.save()
+    return model
+
+
+@transaction.atomic
+def update_access(*, user, model_id: str, name: str | None, access_grants) -> Model:
+    requested = grants.parse(access_grants)
+    if user.is_admin and not Model.objects.filter(id=model_id).exists():
+        Model.objects.create(id=model_id, user=user, name=name or model_id)  # sharing a provider model: override row
+    model = _writable(user, model_id)
+    if _allowed_grants(user, requested) != requested:
+        raise Forbidden("You do not have permission to share with the requested audience")
+    grants.replace("model", model.id, requested)
+    model.save(update_fields=["updated_at"])
+    return model
+
+
+def toggle(*, user, model_id: str) -> Model:
+    model = _writable(user, model_id)
+    model.is_active = not model.is_active
+    model.save(update_fields=["is_active", "updated_at"])
+    return model
+
+
+@transaction.atomic
+def delete(*, user, model_id: str) -> None:
+    model = _writable(user, model_id)
+    grants.delete_all("model", model.id)
+    model.delete()
+
+
+def make_public(*, model_ids: list[str], actor) -> int:
+    """The admin's one-click "make public" (DECISIONS #3): read for everyone, override rows created."""
+    for model_id in model_ids:
+        Model.objects.get_or_create(id=model_id, defaults={"name": model_id, "user": actor})
+        grants.add("model", model_id, principal_id="*", permission="read")
+    return len(model_ids)

@@ -29,6 +29,8 @@ def _defaults() -> dict[str, Any]:
             "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS", env_bool("ENABLE_API_KEY_ENDPOINT_RESTRICTIONS", False)
         ),
         "API_KEYS_ALLOWED_ENDPOINTS": env_str("API_KEYS_ALLOWED_ENDPOINTS", env_str("API_KEY_ALLOWED_ENDPOINTS", "")),
+        "ENABLE_OLLAMA_API": env_bool("ENABLE_OLLAMA_API", True),
+        "ENABLE_OPENAI_API": env_bool("ENABLE_OPENAI_API", True),
         "SHOW_ADMIN_DETAILS": env_bool("SHOW_ADMIN_DETAILS", True),
         "ADMIN_EMAIL": env_str("ADMIN_EMAIL", ""),
         "WEBUI_URL": env_str("WEBUI_URL", ""),

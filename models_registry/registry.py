@@ -166,8 +166,14 @@ def _apply_rows(base: list[Entry], rows: list[Model]) -> list[Entry]:
     return result
 
 
+def enabled_connections() -> list[Connection]:
+    from models_registry.connections import enabled_kinds
+
+    return list(Connection.objects.filter(enabled=True, kind__in=enabled_kinds()))
+
+
 def load_snapshot(user) -> Snapshot:
-    connections = list(Connection.objects.filter(enabled=True))
+    connections = enabled_connections()
     rows = list(Model.objects.all())
     readable = grants.granted_ids(user, "model", "read")
     readable |= {r.id for r in rows if r.user_id == user.id}
@@ -189,7 +195,7 @@ async def models_for(user, *, refresh: bool = False) -> list[Entry]:
 
 
 async def base_models(*, refresh: bool = False) -> list[dict]:
-    connections = await sync_to_async(lambda: list(Connection.objects.filter(enabled=True)))()
+    connections = await sync_to_async(enabled_connections)()
     lists = await asyncio.gather(*(_fetch(c, refresh) for c in connections))
     return [e.public for e in _merge(connections, lists)]
 

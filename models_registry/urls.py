@@ -5,6 +5,8 @@ from models_registry import proxy_views as v
 
 ollama = [
     path("", v.ollama_status),
+    path("config", p.ConnectionConfigView.as_view(kind="ollama")),
+    path("config/update", p.ConnectionConfigView.as_view(kind="ollama")),
     path("api/tags", v.ollama_tags),
     path("api/tags/<int:url_idx>", v.ollama_tags),
     path("api/version", v.ollama_version),
@@ -22,6 +24,8 @@ ollama = [
 ]
 
 openai = [
+    path("config", p.ConnectionConfigView.as_view(kind="openai")),
+    path("config/update", p.ConnectionConfigView.as_view(kind="openai")),
     path("models", v.openai_models),
     path("models/<int:url_idx>", v.openai_models),
     path("chat/completions", v.openai_chat),

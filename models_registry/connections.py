@@ -1,0 +1,111 @@
+"""Connection writes: seeding from Open WebUI's environment variables, the /ollama/config and
+/openai/config admin endpoints, and health checks."""
+
+from datetime import UTC, datetime
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+
+from config import runtime
+from config.env import env_list, env_str
+from config.models import RuntimeSetting
+from models_registry.models import Connection
+from models_registry.providers import UpstreamError, list_models
+
+SEEDED_FLAG = "CONNECTIONS_SEEDED"
+
+
+def seed_from_env() -> int:
+    """Create connections from OLLAMA_BASE_URL(S), OPENAI_API_BASE_URL(S) and OPENAI_API_KEY(S) the
+    first time the gateway starts; afterwards they are managed in the admin."""
+    if RuntimeSetting.objects.filter(key=SEEDED_FLAG).exists():
+        return 0
+    created = []
+    ollama_urls = env_list("OLLAMA_BASE_URLS") or [env_str("OLLAMA_BASE_URL", "http://localhost:11434")]
+    for i, url in enumerate(ollama_urls):
+        created.append(Connection(kind="ollama", base_url=url.rstrip("/"), position=i))
+    openai_urls = env_list("OPENAI_API_BASE_URLS") or env_list("OPENAI_API_BASE_URL")
+    keys = env_list("OPENAI_API_KEYS") or env_list("OPENAI_API_KEY")
+    if keys and not openai_urls:
+        openai_urls = ["https://api.openai.com/v1"]
+    for i, url in enumerate(openai_urls):
+        created.append(Connection(kind="openai", base_url=url.rstrip("/"), api_key=keys[i] if i < len(keys) else "", position=i))
+    with transaction.atomic():
+        Connection.objects.bulk_create(created)
+        RuntimeSetting.objects.create(key=SEEDED_FLAG, value=True)
+    return len(created)
+
+
+def _kind_keys(kind: str) -> tuple[str, str, str]:
+    upper = kind.upper()
+    return f"ENABLE_{upper}_API", f"{upper}_BASE_URLS" if kind == "ollama" else "OPENAI_API_BASE_URLS", f"{upper}_API_CONFIGS"
+
+
+def config_out(kind: str) -> dict:
+    enable_key, urls_key, configs_key = _kind_keys(kind)
+    connections = list(Connection.objects.filter(kind=kind))
+    data = {
+        enable_key: bool(runtime.get(enable_key)),
+        urls_key: [c.base_url for c in connections],
+        configs_key: {
+            str(i): {"enable": c.enabled, "key": c.masked_key, "prefix_id": c.prefix_id, "model_ids": c.model_ids,
+                     "tags": c.tags, "connection_type": c.effective_connection_type}
+            for i, c in enumerate(connections)
+        },
+    }
+    if kind == "openai":
+        data["OPENAI_API_KEYS"] = [c.masked_key for c in connections]
+    return data
+
+
+@transaction.atomic
+def update_config(kind: str, data: dict) -> dict:
+    """Replace the connections of a kind with the posted lists (API.md §7 config endpoints)."""
+    from rest_framework.exceptions import ValidationError
+
+    enable_key, urls_key, configs_key = _kind_keys(kind)
+    urls = data.get(urls_key, [])
+    configs = data.get(configs_key) or {}
+    keys = data.get("OPENAI_API_KEYS") or []
+    if not isinstance(urls, list) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls):
+        raise ValidationError(f"{urls_key} must be a list of http(s) URLs.")
+    if not isinstance(configs, dict) or not isinstance(keys, list):
+        raise ValidationError(f"{configs_key} must be an object and OPENAI_API_KEYS a list.")
+    existing = list(Connection.objects.filter(kind=kind))
+    for i, url in enumerate(urls):
+        options = configs.get(str(i)) or {}
+        conn = existing[i] if i < len(existing) else Connection(kind=kind)
+        key = options.get("key", keys[i] if i < len(keys) else conn.api_key)
+        if key != conn.masked_key:  # the masked form sent back means "unchanged"
+            conn.api_key = key or ""
+        conn.base_url = url.rstrip("/")
+        conn.position = i
+        conn.enabled = bool(options.get("enable", True))
+        conn.prefix_id = options.get("prefix_id") or ""
+        conn.model_ids = list(options.get("model_ids") or [])
+        conn.tags = list(options.get("tags") or [])
+        conn.connection_type = options.get("connection_type") or ""
+        conn.save()
+    Connection.objects.filter(pk__in=[c.pk for c in existing[len(urls):]]).delete()
+    if enable_key in data:
+        runtime.update({enable_key: bool(data[enable_key])})
+    return config_out(kind)
+
+
+def check(conn: Connection) -> tuple[list[str], str]:
+    """Ask the upstream for its models now; record and return (model ids, error)."""
+    try:
+        models = async_to_sync(list_models)(conn)
+        ids, error = [m.get("model") or m.get("name") or m.get("id") for m in models], ""
+    except UpstreamError as exc:
+        ids, error = [], exc.detail
+    conn.models_found, conn.last_error, conn.last_checked_at = ids, error, datetime.now(UTC)
+    conn.save(update_fields=["models_found", "last_error", "last_checked_at"])
+    return ids, error
+
+
+def enabled_kinds() -> set[str]:
+    config = runtime.snapshot()
+    return {k for k in ("ollama", "openai") if config.get(f"ENABLE_{k.upper()}_API", True)}
+
+

@@ -1,0 +1,80 @@
+import re
+
+import httpx
+
+from accounts.models import AccessGrant
+from models_registry.connections import seed_from_env
+from models_registry.models import Connection
+from tests.conftest import PASSWORD, bearer, connect
+
+
+def test_seeded_once_from_open_webui_variables(monkeypatch):
+    monkeypatch.setenv("OLLAMA_BASE_URLS", "http://a:11434;http://b:11434")
+    monkeypatch.setenv("OPENAI_API_BASE_URLS", "https://x/v1;https://y/v1")
+    monkeypatch.setenv("OPENAI_API_KEYS", "k1;k2")
+    assert seed_from_env() == 4
+    assert seed_from_env() == 0
+    rows = list(Connection.objects.values_list("kind", "base_url", "api_key", "position"))
+    assert ("ollama", "http://b:11434", "", 1) in rows and ("openai", "https://y/v1", "k2", 1) in rows
+
+
+def test_default_seed_is_local_ollama_only(monkeypatch):
+    for name in ("OLLAMA_BASE_URLS", "OLLAMA_BASE_URL", "OPENAI_API_BASE_URLS", "OPENAI_API_BASE_URL", "OPENAI_API_KEYS", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    seed_from_env()
+    assert list(Connection.objects.values_list("kind", "base_url")) == [("ollama", "http://localhost:11434")]
+
+
+def test_config_endpoints_mask_keys_and_replace_connections(api, admin, user, openai_upstream):
+    connect(openai_upstream, api_key="sk-very-secret-upstream-key")
+    headers = bearer(admin["token"])
+    config = api.get("/openai/config", headers=headers).json()
+    assert config["OPENAI_API_BASE_URLS"] == [openai_upstream.url]
+    assert "sk-very-secret-upstream-key" not in str(config)
+    config["OPENAI_API_CONFIGS"]["0"]["prefix_id"] = "up"
+    updated = api.post("/openai/config/update", json=config, headers=headers).json()
+    assert updated["OPENAI_API_CONFIGS"]["0"]["prefix_id"] == "up"
+    assert Connection.objects.get().api_key == "sk-very-secret-upstream-key"  # masked value means unchanged
+    assert api.get("/openai/config", headers=bearer(user["token"])).status_code == 401
+    bad = api.post("/openai/config/update", json={"OPENAI_API_BASE_URLS": ["ftp://x"]}, headers=headers)
+    assert bad.status_code == 400
+    assert Connection.objects.count() == 1
+
+
+def test_disabling_a_provider_kind_hides_its_models(api, admin, ollama):
+    connect(ollama)
+    api.post("/ollama/config/update", json={**api.get("/ollama/config", headers=bearer(admin["token"])).json(),
+                                            "ENABLE_OLLAMA_API": False}, headers=bearer(admin["token"]))
+    assert api.get("/api/models", headers=bearer(admin["token"])).json()["data"] == []
+
+
+def _csrf(html):
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def test_admin_refreshes_models_and_makes_them_public(gateway, api, admin, user, ollama):
+    conn = connect(ollama)
+    with httpx.Client(base_url=gateway.url) as browser:
+        page = browser.get("/admin/login/")
+        browser.post("/admin/login/", data={"csrfmiddlewaretoken": _csrf(page.text), "username": admin["email"], "password": PASSWORD})
+        page = browser.get("/admin/models_registry/connection/")
+        result = browser.post("/admin/models_registry/connection/", follow_redirects=True, data={
+            "csrfmiddlewaretoken": _csrf(page.text), "action": "refresh_models", "_selected_action": [conn.pk]})
+        assert "2 model(s): llama3.1:8b, qwen3:4b" in result.text
+        page = browser.get("/admin/models_registry/connection/")
+        browser.post("/admin/models_registry/connection/", data={
+            "csrfmiddlewaretoken": _csrf(page.text), "action": "make_models_public", "_selected_action": [conn.pk]})
+        assert browser.get(f"/admin/models_registry/connection/{conn.pk}/change/").status_code == 200
+    assert AccessGrant.objects.filter(resource_type="model", principal_id="*").count() == 2
+    ids = [m["id"] for m in api.get("/api/models", headers=bearer(user["token"])).json()["data"]]
+    assert ids == ["llama3.1:8b", "qwen3:4b"]
+
+
+def test_dead_connection_reports_its_error_in_the_admin_check(admin):
+    from models_registry.connections import check
+    from tests.server import free_port
+
+    conn = Connection.objects.create(kind="ollama", base_url=f"http://127.0.0.1:{free_port()}")
+    ids, error = check(conn)
+    assert ids == [] and "unreachable" in error
+    assert Connection.objects.get(pk=conn.pk).last_error == error

@@ -7,7 +7,6 @@ A credential comes from `Authorization: Bearer`, the `token` cookie or CUSTOM_AP
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 from rest_framework.authentication import BaseAuthentication
@@ -18,6 +17,7 @@ from accounts.models import ApiKey, RevokedToken, User
 from accounts.permissions import Forbidden, Unauthorized
 from accounts.tokens import SessionToken
 from config import runtime
+from config.db import db_call
 
 SESSION_EXPIRED = "Your session has expired or the token is invalid. Please sign in again."
 KEYS_DISABLED = "Use of API key is not enabled in the environment."
@@ -93,7 +93,7 @@ def authenticate_token(raw: str, path: str) -> tuple[User, AuthInfo]:
     return _authenticate_jwt(raw)
 
 
-aauthenticate_token = sync_to_async(authenticate_token)
+aauthenticate_token = db_call(authenticate_token)
 
 
 class BearerAuthentication(BaseAuthentication):

@@ -9,7 +9,6 @@ import re
 import time
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from config.env import env_bool, env_str
@@ -71,12 +70,6 @@ def get(key: str) -> Any:
 def snapshot() -> dict[str, Any]:
     """All runtime settings at once (one query at most)."""
     return dict(_load())
-
-
-async def asnapshot() -> dict[str, Any]:
-    if time.monotonic() - _loaded_at <= settings.RUNTIME_CONFIG_CACHE_SECONDS:
-        return dict(_cache)
-    return await sync_to_async(snapshot)()
 
 
 def validation_error(key: str, value: Any) -> str | None:

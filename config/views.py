@@ -1,6 +1,5 @@
 """Health, version and public config (API.md §9)."""
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -12,6 +11,7 @@ from accounts.authentication import credential_from
 from accounts.models import User
 from accounts.permissions import permission_tree
 from config import runtime
+from config.db import db_call
 from config.http import endpoint
 
 
@@ -28,7 +28,7 @@ def _ping_db() -> None:
 @endpoint("GET", "HEAD")
 async def health_db(request):
     try:
-        await sync_to_async(_ping_db)()
+        await db_call(_ping_db)()
     except Exception as exc:  # any driver error means "not healthy"
         return JsonResponse({"detail": f"Database not ready: {exc.__class__.__name__}"}, status=503)
     return JsonResponse({"status": True})

@@ -11,6 +11,7 @@ import httpx
 from django.http import JsonResponse, StreamingHttpResponse
 
 from accounts.async_views import authenticated
+from config.db import db_call
 from config.http import endpoint
 from models_registry import ollama_format, presets, registry
 from models_registry.models import Connection
@@ -58,9 +59,7 @@ def _parse(request) -> dict | JsonResponse:
 
 
 async def _connections(kind: str) -> list[Connection]:
-    from asgiref.sync import sync_to_async
-
-    return await sync_to_async(lambda: list(Connection.objects.filter(kind=kind, enabled=True)))()
+    return await db_call(lambda: list(Connection.objects.filter(kind=kind, enabled=True)))()
 
 
 async def _by_index(kind: str, url_idx: int | None) -> Connection | None:

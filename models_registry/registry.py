@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from accounts import grants
+from config.db import db_call
 from models_registry.models import Connection, Model
 from models_registry.providers import UpstreamError, list_models
 
@@ -58,7 +58,7 @@ async def _fetch_now(conn: Connection, key: tuple) -> list[dict]:
     ttl = settings.MODELS_CACHE_TTL if not error else min(settings.MODELS_CACHE_TTL, 10.0)
     _list_cache[key] = (time.monotonic() + ttl, models)
     if error != conn.last_error or conn.last_checked_at is None:
-        await sync_to_async(_record_health)(conn, error)
+        await db_call(_record_health)(conn, error)
     return models
 
 
@@ -186,7 +186,7 @@ def sees_everything(user) -> bool:
 
 async def models_for(user, *, refresh: bool = False) -> list[Entry]:
     """Every model `user` may see and use, in upstream order (OpenAI connections first)."""
-    snapshot = await sync_to_async(load_snapshot)(user)
+    snapshot = await db_call(load_snapshot)(user)
     lists = await asyncio.gather(*(_fetch(c, refresh) for c in snapshot.connections))
     entries = _apply_rows(_merge(snapshot.connections, lists), snapshot.rows)
     if sees_everything(user):
@@ -195,7 +195,7 @@ async def models_for(user, *, refresh: bool = False) -> list[Entry]:
 
 
 async def base_models(*, refresh: bool = False) -> list[dict]:
-    connections = await sync_to_async(enabled_connections)()
+    connections = await db_call(enabled_connections)()
     lists = await asyncio.gather(*(_fetch(c, refresh) for c in connections))
     return [e.public for e in _merge(connections, lists)]
 

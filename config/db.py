@@ -1,0 +1,22 @@
+"""Database work from async code on the request path.
+
+Django ties a connection to the thread (and under ASGI, to each request's own thread) until the
+request ends, so a long stream would hold a pooled connection for its whole life. Instead, each unit
+of ORM work runs in the shared thread pool and hands its connection back to the pool at once."""
+
+import functools
+
+from asgiref.sync import sync_to_async
+from django.db import connections
+
+
+def db_call(fn):
+    """Async version of `fn` (a whole unit of ORM work) that releases its connection when done."""
+
+    def unit(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return functools.wraps(fn)(sync_to_async(unit, thread_sensitive=False))

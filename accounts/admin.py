@@ -4,6 +4,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.utils.html import format_html
 
 from accounts import api_keys, services
+from accounts.authentication import forget_credentials
 from accounts.models import AccessGrant, ApiKey, Role, User
 
 
@@ -25,8 +26,29 @@ class ApiKeyInline(admin.TabularInline):
         return False  # keys are created from the API key page, where the plaintext is shown once
 
 
+class ForgetCredentialsOnChange:
+    """Admin edits of users and keys take effect in this process at once."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        forget_credentials()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        forget_credentials()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        forget_credentials()
+
+    def response_action(self, request, queryset):
+        response = super().response_action(request, queryset)
+        forget_credentials()
+        return response
+
+
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(ForgetCredentialsOnChange, admin.ModelAdmin):
     list_display = ("email", "name", "role", "created_at", "last_active_at")
     list_filter = ("role",)
     search_fields = ("email", "name")
@@ -97,7 +119,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ForgetCredentialsOnChange, admin.ModelAdmin):
     form = ApiKeyForm
     list_display = ("name", "user", "display", "is_default", "created_at", "expires_at", "last_used_at", "status")
     list_filter = ("is_default",)
@@ -135,10 +157,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
             )
         else:
             obj.save()
+            forget_credentials()
 
     @admin.action(description="Revoke (delete) selected keys")
     def revoke(self, request, queryset):
-        count, _ = queryset.delete()
+        count = api_keys.revoke(queryset)
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
 
 

@@ -48,9 +48,18 @@ def assign_secret(key: ApiKey) -> str:
 @transaction.atomic
 def rotate_default(*, user: User) -> str:
     """Open WebUI's POST /auths/api_key: replace the user's default key, return the new plaintext."""
-    ApiKey.objects.filter(user=user, is_default=True).delete()
+    revoke(ApiKey.objects.filter(user=user, is_default=True))
     ApiKey.objects.filter(user=user, name="default").update(name=f"default-{secrets.token_hex(3)}")
     return create(user=user, is_default=True)[1]
+
+
+def revoke(keys) -> int:
+    """Delete keys (a queryset) and forget them in this process at once."""
+    from accounts.authentication import forget_credentials
+
+    count, _ = keys.delete()
+    forget_credentials()
+    return count
 
 
 def path_allowed(path: str, prefixes: list[str]) -> bool:

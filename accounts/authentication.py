@@ -18,6 +18,7 @@ from accounts.permissions import Forbidden, Unauthorized
 from accounts.tokens import SessionToken
 from config import runtime
 from config.db import db_call
+from config.ttl_cache import MISSING, TTLCache
 
 SESSION_EXPIRED = "Your session has expired or the token is invalid. Please sign in again."
 KEYS_DISABLED = "Use of API key is not enabled in the environment."
@@ -42,17 +43,34 @@ def credential_from(headers, cookies) -> str | None:
     return custom.strip() if custom and custom.strip() else None
 
 
-def _authenticate_jwt(raw: str) -> tuple[User, AuthInfo]:
-    try:
-        token = SessionToken(raw)
-    except TokenError:
-        raise Unauthorized()
-    claims = token.payload
-    user = (
-        User.objects.filter(id=claims.get("id"))
-        .annotate(revoked=Exists(RevokedToken.objects.filter(jti=claims.get("jti", ""))))
+_credentials = TTLCache()
+
+
+def forget_credentials() -> None:
+    """Drop this process's cached credentials (after a revocation, role change or deletion)."""
+    _credentials.clear()
+
+
+def _session_user(user_id, jti) -> User | None:
+    return (
+        User.objects.filter(id=user_id)
+        .annotate(revoked=Exists(RevokedToken.objects.filter(jti=jti or "")))
         .first()
     )
+
+
+def _key_row(digest: str) -> ApiKey | None:
+    return ApiKey.objects.select_related("user").filter(key_hash=digest).first()
+
+
+def _decode(raw: str) -> dict:
+    try:
+        return SessionToken(raw).payload
+    except TokenError:
+        raise Unauthorized()
+
+
+def _check_session(user: User | None, claims: dict, raw: str) -> tuple[User, AuthInfo]:
     if user is None:
         raise Unauthorized(SESSION_EXPIRED)
     if user.revoked:
@@ -62,14 +80,11 @@ def _authenticate_jwt(raw: str) -> tuple[User, AuthInfo]:
     return user, AuthInfo(kind="jwt", token=raw, claims=claims)
 
 
-def _authenticate_key(raw: str, path: str) -> tuple[User, AuthInfo]:
-    key = ApiKey.objects.select_related("user").filter(key_hash=api_keys.digest(raw)).first()
+def _check_key(key: ApiKey | None, path: str, config: dict, raw: str) -> tuple[User, AuthInfo]:
     if key is None:
         raise Unauthorized(SESSION_EXPIRED)
-    now = datetime.now(UTC)
-    if key.expires_at and key.expires_at <= now:
+    if key.expires_at and key.expires_at <= datetime.now(UTC):
         raise Unauthorized("API key has expired.")
-    config = runtime.snapshot()
     if not config["ENABLE_API_KEYS"]:
         raise Forbidden(KEYS_DISABLED)
     if config["ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS"]:
@@ -78,22 +93,50 @@ def _authenticate_key(raw: str, path: str) -> tuple[User, AuthInfo]:
             raise Forbidden("API key is not allowed to access this endpoint.")
     if key.allowed_paths and not api_keys.path_allowed(path, key.allowed_paths):
         raise Forbidden("API key is not allowed to access this endpoint.")
-    # Record use at most once per interval instead of writing on every request.
-    interval = timedelta(seconds=settings.API_KEY_LAST_USED_INTERVAL)
-    if key.last_used_at is None or now - key.last_used_at >= interval:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        User.objects.filter(pk=key.user_id).update(last_active_at=now)
     return key.user, AuthInfo(kind="api_key", token=raw, api_key=key)
+
+
+def _due_for_touch(key: ApiKey) -> bool:
+    """Use is recorded at most once per interval instead of a write on every request."""
+    interval = timedelta(seconds=settings.API_KEY_LAST_USED_INTERVAL)
+    return key.last_used_at is None or datetime.now(UTC) - key.last_used_at >= interval
+
+
+def _touch(key: ApiKey) -> None:
+    now = datetime.now(UTC)
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    User.objects.filter(pk=key.user_id).update(last_active_at=now)
+    key.last_used_at = now  # the cached row too
 
 
 def authenticate_token(raw: str, path: str) -> tuple[User, AuthInfo]:
     """Resolve a raw credential to its user, or raise a 401/403 API exception."""
     if api_keys.looks_like_key(raw):
-        return _authenticate_key(raw, path)
-    return _authenticate_jwt(raw)
+        digest = api_keys.digest(raw)
+        key = _credentials.get_or_load(("key", digest), lambda: _key_row(digest))
+        result = _check_key(key, path, runtime.snapshot(), raw)
+        if _due_for_touch(key):
+            _touch(key)
+        return result
+    claims = _decode(raw)
+    user = _credentials.get_or_load(("jwt", raw), lambda: _session_user(claims.get("id"), claims.get("jti")))
+    return _check_session(user, claims, raw)
 
 
-aauthenticate_token = db_call(authenticate_token)
+async def aauthenticate_token(raw: str, path: str) -> tuple[User, AuthInfo]:
+    """The same, without leaving the event loop when everything needed is cached."""
+    config = runtime.cached_snapshot()
+    if config is not None:
+        if api_keys.looks_like_key(raw):
+            key = _credentials.peek(("key", api_keys.digest(raw)))
+            if key is not MISSING and (key is None or not _due_for_touch(key)):
+                return _check_key(key, path, config, raw)
+        else:
+            claims = _decode(raw)
+            user = _credentials.peek(("jwt", raw))
+            if user is not MISSING:
+                return _check_session(user, claims, raw)
+    return await db_call(authenticate_token)(raw, path)
 
 
 class BearerAuthentication(BaseAuthentication):

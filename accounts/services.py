@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from rest_framework.exceptions import APIException, ValidationError
 
+from accounts.authentication import forget_credentials
 from accounts.models import RevokedToken, Role, User, new_stamp
 from config import runtime
 
@@ -83,6 +84,7 @@ def signout(*, jti: str, exp: int) -> None:
     now = datetime.now(UTC)
     RevokedToken.objects.filter(expires_at__lt=now).delete()
     RevokedToken.objects.get_or_create(jti=jti, defaults={"expires_at": datetime.fromtimestamp(exp, UTC)})
+    forget_credentials()
 
 
 def change_password(*, user: User, password: str, new_password: str) -> User:
@@ -92,12 +94,14 @@ def change_password(*, user: User, password: str, new_password: str) -> User:
     _check_password(new_password)
     user.set_password(new_password)
     user.save(update_fields=["password", "session_stamp", "updated_at"])
+    forget_credentials()
     return user
 
 
 def revoke_sessions(*, user: User) -> None:
     user.session_stamp = new_stamp()
     user.save(update_fields=["session_stamp", "updated_at"])
+    forget_credentials()
 
 
 def update_user(*, actor: User, user: User, data: dict) -> User:
@@ -124,6 +128,7 @@ def update_user(*, actor: User, user: User, data: dict) -> User:
         _check_password(data["password"])
         user.set_password(data["password"])
     user.save()
+    forget_credentials()
     return user
 
 
@@ -134,6 +139,7 @@ def delete_user(*, actor: User, user: User) -> None:
     if user.pk == primary.pk:
         raise Forbidden("The primary admin cannot be deleted.")
     user.delete()
+    forget_credentials()
 
 
 def bootstrap_admin() -> User | None:

@@ -139,7 +139,7 @@ class DefaultApiKeyView(APIView):
 
     def delete(self, request):
         _require_keys_allowed(request.user)
-        selectors.api_keys_of(request.user).filter(is_default=True).delete()
+        api_keys.revoke(selectors.api_keys_of(request.user).filter(is_default=True))
         return Response(True)
 
 
@@ -168,7 +168,7 @@ class ApiKeyDetailView(APIView):
 
     def delete(self, request, key_id):
         _require_keys_allowed(request.user)
-        deleted, _ = selectors.api_keys_of(request.user).filter(id=key_id).delete()
+        deleted = api_keys.revoke(selectors.api_keys_of(request.user).filter(id=key_id))
         if not deleted:
             return Response({"detail": "API key not found"}, status=404)
         return Response(True)

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -23,6 +24,9 @@ sys.path.insert(0, str(ROOT))
 from tests.server import free_port  # noqa: E402
 
 BODY = {"model": "bench-model", "messages": [{"role": "user", "content": "hi"}]}
+
+
+PROFILE = "--profile" in sys.argv
 
 
 def pct(values, p):
@@ -120,7 +124,8 @@ async def main(quick: bool):
     )
     key = subprocess.run([py, "manage.py", "shell", "-c", setup], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    server = start([py, "-m", "uvicorn", "config.asgi:application", "--port", str(gw_port), "--lifespan", "off",
+    profiler = [py.replace("python", "py-spy"), "record", "-r", "200", "-f", "raw", "-o", str(data / "profile.txt"), "--"] if PROFILE else []
+    server = start([*profiler, py, "-m", "uvicorn", "config.asgi:application", "--port", str(gw_port), "--lifespan", "off",
                     "--log-level", "warning", "--backlog", "4096"], env, data / "gateway.log")
     procs.append(server)
     gw, direct = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{fast_port}/v1"
@@ -162,7 +167,10 @@ async def main(quick: bool):
         results["server peak RSS MB"] = peak_rss_mb(server.pid)
     finally:
         for p in procs:
-            p.terminate()
+            p.send_signal(signal.SIGINT) if (PROFILE and p is server) else p.terminate()
+        if PROFILE:
+            server.wait(30)
+            print(f"profile: {data / 'profile.txt'}")
     print(json.dumps(results, indent=2, default=lambda v: round(v, 2)))
     return results
 
@@ -170,4 +178,5 @@ async def main(quick: bool):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="record the server with py-spy (raw stacks in the data dir)")
     asyncio.run(main(parser.parse_args().quick))

@@ -1,8 +1,10 @@
 from http import HTTPStatus
 
-from asgiref.sync import iscoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.http import JsonResponse
 from django.utils.decorators import sync_and_async_middleware
+from django.utils.module_loading import import_string
 
 API_PREFIXES = ("/api/", "/ollama/", "/openai/", "/health", "/ws/")
 
@@ -42,3 +44,27 @@ def JsonErrorsMiddleware(get_response):
             return _as_json(request, get_response(request))
 
     return middleware
+
+
+class SiteOnlyMiddleware:
+    """Runs SITE_MIDDLEWARE (sessions, CSRF, messages... for the admin and pages) only outside the
+    API paths. Those middlewares are sync; under ASGI each one costs thread hops per request, and the
+    bearer-token API needs none of them."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        handler = get_response
+        for path in reversed(settings.SITE_MIDDLEWARE):
+            handler = import_string(path)(handler)
+        self.site_handler = handler
+        markcoroutinefunction(self)
+
+    async def __call__(self, request):
+        if request.path_info.startswith(API_PREFIXES):
+            response = await self.get_response(request)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            return response
+        return await self.site_handler(request)

@@ -1,6 +1,6 @@
 """Runtime settings: env-seeded defaults, overridden by values saved in the database.
 
-Reads go through a small in-process cache (RUNTIME_CONFIG_CACHE_SECONDS) so the request path does
+Reads go through a small in-process cache (STATE_CACHE_SECONDS) so the request path does
 not query the settings table each time; a write refreshes this process at once, and other processes
 within the cache period.
 """
@@ -54,7 +54,7 @@ _loaded_at = float("-inf")
 
 def _load() -> dict[str, Any]:
     global _cache, _loaded_at
-    if time.monotonic() - _loaded_at > settings.RUNTIME_CONFIG_CACHE_SECONDS:
+    if time.monotonic() - _loaded_at > settings.STATE_CACHE_SECONDS:
         from config.models import RuntimeSetting
 
         saved = dict(RuntimeSetting.objects.values_list("key", "value"))
@@ -70,6 +70,13 @@ def get(key: str) -> Any:
 def snapshot() -> dict[str, Any]:
     """All runtime settings at once (one query at most)."""
     return dict(_load())
+
+
+def cached_snapshot() -> dict[str, Any] | None:
+    """The settings if this process's copy is fresh (no query), else None."""
+    if time.monotonic() - _loaded_at <= settings.STATE_CACHE_SECONDS:
+        return _cache
+    return None
 
 
 def validation_error(key: str, value: Any) -> str | None:

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from models_registry import connections, services
+from models_registry import connections, registry, services
 from models_registry.models import Connection, Model
 
 
@@ -23,8 +23,24 @@ class ConnectionForm(forms.ModelForm):
         return data
 
 
+class ForgetOnChange:
+    """Admin edits reach this process's model list at once."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        registry.forget()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        registry.forget()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        registry.forget()
+
+
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(ForgetOnChange, admin.ModelAdmin):
     form = ConnectionForm
     list_display = ("__str__", "kind", "base_url", "enabled", "health", "model_count", "last_checked_at")
     list_filter = ("kind", "enabled")
@@ -76,7 +92,7 @@ class ConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Model)
-class ModelAdmin(admin.ModelAdmin):
+class ModelAdmin(ForgetOnChange, admin.ModelAdmin):
     list_display = ("id", "name", "base_model_id", "is_active", "user", "updated_at")
     list_filter = ("is_active",)
     search_fields = ("id", "name", "base_model_id")

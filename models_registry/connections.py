@@ -9,6 +9,7 @@ from django.db import transaction
 from config import runtime
 from config.env import env_list, env_str
 from config.models import RuntimeSetting
+from models_registry import registry
 from models_registry.models import Connection
 from models_registry.providers import UpstreamError, list_models
 
@@ -89,6 +90,7 @@ def update_config(kind: str, data: dict) -> dict:
     Connection.objects.filter(pk__in=[c.pk for c in existing[len(urls):]]).delete()
     if enable_key in data:
         runtime.update({enable_key: bool(data[enable_key])})
+    registry.forget()
     return config_out(kind)
 
 

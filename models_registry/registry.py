@@ -11,6 +11,7 @@ from django.conf import settings
 
 from accounts import grants
 from config.db import db_call
+from config.ttl_cache import MISSING, TTLCache
 from models_registry.models import Connection, Model
 from models_registry.providers import UpstreamError, list_models
 
@@ -184,9 +185,24 @@ def sees_everything(user) -> bool:
     return (user.is_admin and settings.BYPASS_ADMIN_ACCESS_CONTROL) or settings.BYPASS_MODEL_ACCESS_CONTROL
 
 
+_snapshots = TTLCache()
+
+
+def forget() -> None:
+    """Drop cached connections, model rows and grants in this process (after a write)."""
+    _snapshots.clear()
+
+
+async def _snapshot(user) -> Snapshot:
+    snapshot = _snapshots.peek(user.id)
+    if snapshot is MISSING:
+        snapshot = await db_call(lambda: _snapshots.get_or_load(user.id, lambda: load_snapshot(user)))()
+    return snapshot
+
+
 async def models_for(user, *, refresh: bool = False) -> list[Entry]:
     """Every model `user` may see and use, in upstream order (OpenAI connections first)."""
-    snapshot = await db_call(load_snapshot)(user)
+    snapshot = await _snapshot(user)
     lists = await asyncio.gather(*(_fetch(c, refresh) for c in snapshot.connections))
     entries = _apply_rows(_merge(snapshot.connections, lists), snapshot.rows)
     if sees_everything(user):

@@ -8,6 +8,7 @@ from rest_framework.exceptions import APIException, ValidationError
 
 from accounts import grants
 from accounts.permissions import Forbidden, Unauthorized, permission_tree
+from models_registry import registry
 from models_registry.models import Model
 
 ID_RE = re.compile(r"^\S{1,256}$")
@@ -52,6 +53,7 @@ def create(*, user, data: dict) -> Model:
         params=data["params"], is_active=bool(data.get("is_active", True)),
     )
     grants.replace("model", model.id, _allowed_grants(user, grants.parse(data.get("access_grants"))))
+    registry.forget()
     return model
 
 
@@ -82,6 +84,7 @@ def update(*, user, data: dict) -> Model:
         model.is_active = bool(data["is_active"])
     model.version_id = uuid.uuid4()
     model.save()
+    registry.forget()
     return model
 
 
@@ -95,6 +98,7 @@ def update_access(*, user, model_id: str, name: str | None, access_grants) -> Mo
         raise Forbidden("You do not have permission to share with the requested audience")
     grants.replace("model", model.id, requested)
     model.save(update_fields=["updated_at"])
+    registry.forget()
     return model
 
 
@@ -102,6 +106,7 @@ def toggle(*, user, model_id: str) -> Model:
     model = _writable(user, model_id)
     model.is_active = not model.is_active
     model.save(update_fields=["is_active", "updated_at"])
+    registry.forget()
     return model
 
 
@@ -110,6 +115,7 @@ def delete(*, user, model_id: str) -> None:
     model = _writable(user, model_id)
     grants.delete_all("model", model.id)
     model.delete()
+    registry.forget()
 
 
 def make_public(*, model_ids: list[str], actor) -> int:
@@ -117,4 +123,5 @@ def make_public(*, model_ids: list[str], actor) -> int:
     for model_id in model_ids:
         Model.objects.get_or_create(id=model_id, defaults={"name": model_id, "user": actor})
         grants.add("model", model_id, principal_id="*", permission="read")
+    registry.forget()
     return len(model_ids)

@@ -28,7 +28,7 @@ class LiveServer:
             "DATABASE_URL": database_url,
             "DATA_DIR": str(data_dir),
             "WEBUI_SECRET_KEY": TEST_SECRET,
-            "RUNTIME_CONFIG_CACHE_SECONDS": "0",  # tests change settings between requests
+            "STATE_CACHE_SECONDS": "0",  # tests change the database between requests
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }

@@ -89,19 +89,3 @@ class TagsView(APIView):
         tags = {t["name"] for m in selectors.readable_models(request.user) for t in m.meta.get("tags", []) if isinstance(t, dict) and "name" in t}
         return Response(sorted(tags))
 
-
-class ConnectionConfigView(APIView):
-    """GET/POST /ollama/config and /openai/config (+ /update): the connections of one kind."""
-
-    permission_classes = [IsAdmin]
-    kind = "ollama"
-
-    def get(self, request):
-        from models_registry.connections import config_out
-
-        return Response(config_out(self.kind))
-
-    def post(self, request):
-        from models_registry.connections import update_config
-
-        return Response(update_config(self.kind, _body(request)))

@@ -1,12 +1,13 @@
 from django.urls import path
 
+from models_registry import connection_views as c
 from models_registry import preset_views as p
 from models_registry import proxy_views as v
 
 ollama = [
     path("", v.ollama_status),
-    path("config", p.ConnectionConfigView.as_view(kind="ollama")),
-    path("config/update", p.ConnectionConfigView.as_view(kind="ollama")),
+    path("config", c.ConnectionConfigView.as_view(kind="ollama")),
+    path("config/update", c.ConnectionConfigView.as_view(kind="ollama")),
     path("api/tags", v.ollama_tags),
     path("api/tags/<int:url_idx>", v.ollama_tags),
     path("api/version", v.ollama_version),
@@ -24,8 +25,8 @@ ollama = [
 ]
 
 openai = [
-    path("config", p.ConnectionConfigView.as_view(kind="openai")),
-    path("config/update", p.ConnectionConfigView.as_view(kind="openai")),
+    path("config", c.ConnectionConfigView.as_view(kind="openai")),
+    path("config/update", c.ConnectionConfigView.as_view(kind="openai")),
     path("models", v.openai_models),
     path("models/<int:url_idx>", v.openai_models),
     path("chat/completions", v.openai_chat),

@@ -12,7 +12,7 @@ import httpx
 from models_registry import ollama_format
 from models_registry import presets, registry
 from models_registry.models import Connection
-from models_registry.providers import UpstreamError, open_request, transport_error
+from models_registry.providers import UpstreamError, open_request, read_all
 
 # Open WebUI-only params, never sent upstream (API.md §3.3)
 WEBUI_ONLY = {
@@ -89,13 +89,7 @@ async def prepare(user, body, *, force_stream: bool | None = None) -> Prepared:
 
 async def complete(prepared: Prepared) -> bytes:
     """A non-streamed completion as JSON bytes (OpenAI's body unchanged; Ollama's converted)."""
-    response = await open_request(prepared.connection, "POST", prepared.path, json_body=prepared.payload)
-    try:
-        body = await response.aread()
-    except httpx.HTTPError as exc:
-        raise transport_error(exc) from exc
-    finally:
-        await response.aclose()
+    body = await read_all(await open_request(prepared.connection, "POST", prepared.path, json_body=prepared.payload))
     if prepared.entry.kind == Connection.Kind.OPENAI:
         return body
     try:

@@ -1,6 +1,5 @@
 """Django settings, read from the environment. Every variable is listed in the README."""
 
-from datetime import timedelta
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict

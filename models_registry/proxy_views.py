@@ -170,7 +170,9 @@ async def ollama_show(request):
     return await _relay(conn, "/api/show", {**body, "model": entry.upstream_id}, time.perf_counter())
 
 
-def ollama_generation(path: str, *, uses_messages: bool = False):
+def generation(kind: str, path: str, *, uses_messages: bool = False):
+    """A relayed generation endpoint: resolve the model (presets to their base), then relay."""
+
     @endpoint("POST")
     @authenticated("user")
     async def view(request, url_idx: int | None = None):
@@ -178,20 +180,23 @@ def ollama_generation(path: str, *, uses_messages: bool = False):
         body = _parse(request)
         if isinstance(body, JsonResponse):
             return body
-        target = await _model_target(request, "ollama", body.get("model"), url_idx)
+        target = await _model_target(request, kind, body.get("model"), url_idx)
         if isinstance(target, JsonResponse):
             return target
         entry, conn = target
-        body = _apply_preset(request, entry, body, ollama=True) if uses_messages else {**body, "model": entry.upstream_id}
+        if uses_messages:
+            body = _apply_preset(request, entry, body, ollama=kind == "ollama")
+        else:
+            body = {**body, "model": entry.upstream_id}
         return await _relay(conn, path, body, started)
 
     return view
 
 
-ollama_chat = ollama_generation("/api/chat", uses_messages=True)
-ollama_generate = ollama_generation("/api/generate")
-ollama_embed = ollama_generation("/api/embed")
-ollama_embeddings = ollama_generation("/api/embeddings")
+ollama_chat = generation("ollama", "/api/chat", uses_messages=True)
+ollama_generate = generation("ollama", "/api/generate")
+ollama_embed = generation("ollama", "/api/embed")
+ollama_embeddings = generation("ollama", "/api/embeddings")
 
 
 # --- /openai -------------------------------------------------------------------------------------
@@ -214,23 +219,5 @@ async def openai_models(request, url_idx: int | None = None):
     return JsonResponse({"data": [e.public for e in entries if e.kind == "openai"]})
 
 
-def openai_generation(path: str, *, uses_messages: bool = False):
-    @endpoint("POST")
-    @authenticated("user")
-    async def view(request):
-        started = time.perf_counter()
-        body = _parse(request)
-        if isinstance(body, JsonResponse):
-            return body
-        target = await _model_target(request, "openai", body.get("model"), None)
-        if isinstance(target, JsonResponse):
-            return target
-        entry, conn = target
-        body = _apply_preset(request, entry, body, ollama=False) if uses_messages else {**body, "model": entry.upstream_id}
-        return await _relay(conn, path, body, started)
-
-    return view
-
-
-openai_chat = openai_generation("/chat/completions", uses_messages=True)
-openai_embeddings = openai_generation("/embeddings")
+openai_chat = generation("openai", "/chat/completions", uses_messages=True)
+openai_embeddings = generation("openai", "/embeddings")

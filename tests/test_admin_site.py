@@ -1,7 +1,6 @@
 """The Django admin over real HTTP: sign in, approve users, create a key and see it once."""
 
 import re
-import uuid
 
 import httpx
 import pytest

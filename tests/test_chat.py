@@ -2,12 +2,11 @@ import json
 import time
 
 import httpx
-import ollama as ollama_sdk
 import openai
 import pytest
 
 from accounts.models import AccessGrant
-from models_registry.models import Connection, Model
+from models_registry.models import Model
 from tests.conftest import bearer, connect
 
 HELLO = [{"role": "user", "content": "hello there"}]

@@ -86,24 +86,22 @@ async def open_request(conn: Connection, method: str, path: str, *, json_body=No
     except httpx.HTTPError as exc:
         raise transport_error(exc) from exc
     if response.status_code >= 400:
-        try:
-            body = await response.aread()
-        except httpx.HTTPError as exc:
-            raise transport_error(exc) from exc
-        finally:
-            await response.aclose()
-        raise UpstreamError(status_for(response.status_code), error_detail(body))
+        raise UpstreamError(status_for(response.status_code), error_detail(await read_all(response)))
     return response
 
 
-async def fetch_json(conn: Connection, method: str, path: str, *, json_body=None, timeout: float | None = None):
-    response = await open_request(conn, method, path, json_body=json_body, timeout=timeout)
+async def read_all(response: httpx.Response) -> bytes:
+    """The whole body of an opened response, which is then closed."""
     try:
-        body = await response.aread()
+        return await response.aread()
     except httpx.HTTPError as exc:
         raise transport_error(exc) from exc
     finally:
         await response.aclose()
+
+
+async def fetch_json(conn: Connection, method: str, path: str, *, json_body=None, timeout: float | None = None):
+    body = await read_all(await open_request(conn, method, path, json_body=json_body, timeout=timeout))
     try:
         return json.loads(body)
     except ValueError:

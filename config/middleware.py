@@ -1,7 +1,8 @@
 from http import HTTPStatus
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.core.handlers.exception import convert_exception_to_response
 from django.http import JsonResponse
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.module_loading import import_string
@@ -56,10 +57,16 @@ class SiteOnlyMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        handler = get_response
+        handler, is_async = get_response, True
         for path in reversed(settings.SITE_MIDDLEWARE):
-            handler = import_string(path)(handler)
-        self.site_handler = handler
+            middleware = import_string(path)
+            wants_async = getattr(middleware, "async_capable", False)
+            if wants_async and not is_async:  # adapt between modes, as Django's loader does
+                handler = sync_to_async(handler, thread_sensitive=True)
+            elif not wants_async and is_async:
+                handler = async_to_sync(handler)
+            handler, is_async = convert_exception_to_response(middleware(handler)), wants_async
+        self.site_handler = handler if is_async else sync_to_async(handler, thread_sensitive=True)
         markcoroutinefunction(self)
 
     async def __call__(self, request):

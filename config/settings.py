@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = ["config.middleware.JsonErrorsMiddleware", "config.middleware.SiteOnlyMiddleware"]
 SITE_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -193,7 +194,9 @@ SPECTACULAR_SETTINGS = {
 # --- static files, i18n, logging ---------------------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = DATA_DIR / "static"  # `manage.py collectstatic` target for a CDN or proxy
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = True  # serve straight from the apps: no collectstatic step to forget
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

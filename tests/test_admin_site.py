@@ -94,3 +94,9 @@ def test_admin_cannot_save_an_invalid_runtime_setting(browser):
     )
     assert response.status_code == 200
     assert "Invalid value" in response.text
+
+
+def test_admin_static_files_are_served(gateway):
+    response = httpx.get(f"{gateway.url}/static/admin/css/base.css")
+    assert response.status_code == 200
+    assert "text/css" in response.headers["content-type"]

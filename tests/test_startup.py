@@ -2,6 +2,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from config.models import RuntimeSetting
+from models_registry.models import Connection
 from tests.server import LiveServer
 
 
@@ -41,3 +42,37 @@ def test_health_db_is_503_when_the_database_is_down(tmp_path):
         assert response.json()["detail"].startswith("Database not ready")
     finally:
         server.stop()
+
+
+def test_the_serve_command_migrates_bootstraps_and_serves(database_url, tmp_path):
+    """What the README's first command runs after installing (system checks included)."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.server import ROOT, TEST_SECRET, free_port
+
+    port = free_port()
+    env = {**__import__("os").environ, "DATABASE_URL": database_url, "DATA_DIR": str(tmp_path),
+           "WEBUI_SECRET_KEY": TEST_SECRET, "PORT": str(port), "OLLAMA_BASE_URL": "http://127.0.0.1:9"}
+    proc = subprocess.Popen([sys.executable, "manage.py", "serve"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                time.sleep(0.2)
+        login = httpx.get(f"http://127.0.0.1:{port}/admin/login/")
+        if login.status_code != 200:
+            proc.terminate()
+            raise AssertionError(proc.stdout.read().decode()[-3000:])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert list(Connection.objects.values_list("base_url", flat=True)) == ["http://127.0.0.1:9"]

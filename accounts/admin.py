@@ -1,11 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.auth.models import Group
 from django.utils.html import format_html
 
 from accounts import api_keys, services
 from accounts.authentication import forget_credentials
 from accounts.models import AccessGrant, ApiKey, Role, User
+
+
+admin.site.unregister(Group)  # roles, not groups, decide access here
 
 
 class UserCreationForm(BaseUserCreationForm):

@@ -45,9 +45,11 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "procrastinate.contrib.django",
     "config",
     "accounts",
     "models_registry",
@@ -217,3 +219,16 @@ LOGGING = {
 # --- upstream models ---------------------------------------------------------------------------
 
 MODELS_CACHE_TTL = env_float("MODELS_CACHE_TTL", 60.0)  # seconds an upstream model list is reused
+
+# --- files and ingestion -----------------------------------------------------------------------
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "uploads"}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+FILE_MAX_SIZE = env_float("FILE_MAX_SIZE", 0.0)  # MB; 0: no limit
+ALLOWED_FILE_EXTENSIONS = [e.lower().lstrip(".") for e in env_list("ALLOWED_FILE_EXTENSIONS", "", sep=",")]
+CHUNK_SIZE = env_int("CHUNK_SIZE", 1000)
+CHUNK_OVERLAP = env_int("CHUNK_OVERLAP", 100)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -22,6 +22,7 @@ class LiveServer:
     def __init__(self, *, database_url: str, data_dir: Path, env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
         self.log = data_dir / f"server-{self.port}.log"
         full_env = {
             **os.environ,
@@ -35,6 +36,10 @@ class LiveServer:
         cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(self.port),
                "--host", "127.0.0.1", "--lifespan", "off", "--log-level", "warning"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        # The ingestion worker, as `manage.py serve` runs it beside the web process.
+        self.worker = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker", "-q", "ingest", "-c", "4"],
+                                       cwd=ROOT, env=full_env, stdout=(data_dir / "worker.log").open("w"),
+                                       stderr=subprocess.STDOUT)
         self._wait()
 
     def _wait(self, timeout: float = 30) -> None:
@@ -50,11 +55,12 @@ class LiveServer:
         raise RuntimeError(f"server did not start:\n{self.log.read_text()}")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        for proc in (self.proc, self.worker):
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 TEST_SECRET = "test-secret-key-for-the-suite-only-0123456789"

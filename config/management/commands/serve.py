@@ -1,4 +1,8 @@
 import os
+import subprocess
+import sys
+
+from django.conf import settings
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -11,14 +15,27 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
         parser.add_argument("--no-migrate", action="store_true")
+        parser.add_argument("--no-worker", action="store_true", help="do not start an ingestion worker")
 
-    def handle(self, *args, host, port, no_migrate, **options):
-        import uvicorn
-
+    def handle(self, *args, host, port, no_migrate, no_worker, **options):
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
         call_command("bootstrap")
+        worker = None
+        if not no_worker:  # production runs workers as their own processes
+            worker = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker", "-q", "ingest"],
+                                      cwd=settings.BASE_DIR)
         self.stdout.write(f"Serving on http://{host}:{port}")
+        try:
+            self._serve(host, port)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(10)
+
+    def _serve(self, host, port):
+        import uvicorn
+
         uvicorn.run(
             "config.asgi:application",
             host=host,

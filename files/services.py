@@ -1,0 +1,107 @@
+"""Writes for files: upload, processing (run by the ingestion job), deletion."""
+
+import hashlib
+import json
+import logging
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils.text import get_valid_filename
+from rest_framework.exceptions import APIException, ValidationError
+
+from files import chunking
+from files.extract import ExtractionError, extract
+from files.models import Chunk, File
+
+logger = logging.getLogger(__name__)
+
+
+class TooLarge(APIException):
+    status_code = 413
+    default_detail = "File too large"
+
+
+def _metadata(raw) -> dict:
+    if raw in (None, ""):
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ValidationError("metadata must be a JSON object.")
+    if not isinstance(data, dict):
+        raise ValidationError("metadata must be a JSON object.")
+    return data
+
+
+def check_upload(*, filename: str, size: int, process: bool) -> None:
+    extension = PurePosixPath(filename.lower()).suffix.lstrip(".")
+    if process and settings.ALLOWED_FILE_EXTENSIONS and extension not in settings.ALLOWED_FILE_EXTENSIONS:
+        raise ValidationError(f"File type {extension or '(none)'} is not allowed")
+    if settings.FILE_MAX_SIZE and size > settings.FILE_MAX_SIZE * 1024 * 1024:
+        raise TooLarge(f"File size exceeds the limit of {settings.FILE_MAX_SIZE:g} MB")
+
+
+def upload(*, user, uploaded, metadata=None, process: bool = True) -> File:
+    """Store the bytes and the row; with `process`, queue ingestion in the same transaction."""
+    from files.tasks import process_file
+
+    filename = PurePosixPath(uploaded.name.replace("\\", "/")).name or "file"
+    check_upload(filename=filename, size=uploaded.size, process=process)
+    meta = _metadata(metadata)
+    digest = hashlib.sha256()
+    for block in uploaded.chunks():
+        digest.update(block)
+    uploaded.seek(0)
+    file = File(user=user, filename=filename[:255], content_type=uploaded.content_type or "application/octet-stream",
+                size=uploaded.size, file_hash=meta.get("file_hash") or digest.hexdigest(), meta=meta,
+                status=File.Status.PENDING if process else "")
+    safe = get_valid_filename(filename)[-100:] or "file"
+    file.storage_name = default_storage.save(f"{file.id}_{safe}", uploaded)
+    try:
+        with transaction.atomic():
+            file.save()
+            if process:
+                process_file.defer(file_id=str(file.id))
+    except Exception:
+        default_storage.delete(file.storage_name)
+        raise
+    return file
+
+
+def process(file_id: str) -> None:
+    """Extract, chunk and store a file's text. Idempotent: a re-run replaces what an interrupted
+    run left. Failures end as status `failed` with a readable error."""
+    file = File.objects.filter(id=file_id).first()
+    if file is None:
+        return  # deleted before its turn
+    File.objects.filter(id=file.id).update(status=File.Status.PROCESSING, error="")
+    try:
+        with default_storage.open(file.storage_name, "rb") as handle:
+            text = extract(file.filename, file.content_type, handle.read())
+        pieces = chunking.split(text)
+        if not pieces:
+            raise ExtractionError("The content provided is empty. Please ensure that there is text or data present before proceeding.")
+    except (ExtractionError, OSError) as exc:
+        File.objects.filter(id=file.id).update(status=File.Status.FAILED, error=str(exc))
+        return
+    text_hash = hashlib.sha256(text.encode()).hexdigest()
+    base = {"name": file.filename, "file_id": str(file.id), "source": file.filename, "created_by": str(file.user_id),
+            "hash": text_hash, "content_type": file.content_type, "size": file.size}
+    with transaction.atomic():
+        Chunk.objects.filter(file=file).delete()
+        Chunk.objects.bulk_create(
+            Chunk(file=file, position=i, text=piece, metadata={**base, "start_index": start})
+            for i, (piece, start) in enumerate(pieces)
+        )
+        File.objects.filter(id=file.id).update(status=File.Status.COMPLETED, content=text, hash=text_hash, error="")
+
+
+def delete(*, file: File) -> None:
+    """The row, its chunks and its stored bytes."""
+    name = file.storage_name
+    file.delete()
+    transaction.on_commit(lambda: default_storage.delete(name))

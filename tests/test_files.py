@@ -1,0 +1,106 @@
+import time
+
+from django.contrib.postgres.search import SearchQuery
+
+from files.models import Chunk, File
+from tests.conftest import bearer
+
+
+def upload(api, token, name="notes.txt", data=b"hello world", content_type="text/plain", **params):
+    return api.post("/api/v1/files/", files={"file": (name, data, content_type)}, params=params, headers=bearer(token))
+
+
+def wait_done(api, token, file_id, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = api.get(f"/api/v1/files/{file_id}/process/status", headers=bearer(token)).json()["status"]
+        if status in ("completed", "failed"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError("processing did not finish")
+
+
+def test_upload_is_processed_in_the_background(api, user):
+    text = "MARKER-ALPHA " + "lorem ipsum dolor sit amet " * 100
+    response = upload(api, user["token"], data=text.encode())
+    body = response.json()
+    assert response.status_code == 200 and body["status"] is True
+    assert body["data"] == {"status": "pending"} and body["meta"]["size"] == len(text)
+    assert wait_done(api, user["token"], body["id"]) == "completed"
+    record = api.get(f"/api/v1/files/{body['id']}", headers=bearer(user["token"])).json()
+    assert record["data"]["content"] == text and record["hash"]
+    chunks = list(Chunk.objects.filter(file_id=body["id"]).order_by("position"))
+    assert len(chunks) > 1 and chunks[0].text.startswith("MARKER-ALPHA")
+    assert chunks[1].metadata["start_index"] > 0 and chunks[0].metadata["file_id"] == body["id"]
+    assert Chunk.objects.filter(search=SearchQuery("marker-alpha", config="simple")).count() == 1
+
+
+def test_html_csv_json_are_extracted(api, user):
+    cases = [
+        ("page.html", b"<html><script>var x=1</script><p>Visible MARKER</p></html>", "text/html", "Visible MARKER"),
+        ("rows.csv", b"name,city\nAda,London\n", "text/csv", "name: Ada\ncity: London"),
+        ("data.json", b'{"k": "MARKER"}', "application/json", '"k": "MARKER"'),
+        ("latin.txt", ("Le café crème est très apprécié à Paris, où l'on déguste des éclairs. " * 3).encode("latin-1"),
+         "text/plain", "café crème est très apprécié"),
+    ]
+    ids = [(upload(api, user["token"], name, data, ctype).json()["id"], expected) for name, data, ctype, expected in cases]
+    for file_id, expected in ids:
+        assert wait_done(api, user["token"], file_id) == "completed"
+        content = api.get(f"/api/v1/files/{file_id}/data/content", headers=bearer(user["token"])).json()["content"]
+        assert expected in content and "var x" not in content
+
+
+def test_unsupported_files_fail_with_a_readable_error_and_stay_listed(api, user):
+    png = upload(api, user["token"], "pic.png", b"\x89PNG\r\n\x1a\n\x00\x00", "image/png").json()
+    empty = upload(api, user["token"], "empty.txt", b"   ", "text/plain").json()
+    assert wait_done(api, user["token"], png["id"]) == "failed"
+    assert wait_done(api, user["token"], empty["id"]) == "failed"
+    record = api.get(f"/api/v1/files/{png['id']}", headers=bearer(user["token"])).json()
+    assert record["data"]["error"] == "File type image/png is not supported for processing"
+    assert api.get("/api/v1/files/", headers=bearer(user["token"])).json()["total"] == 2
+
+
+def test_process_false_stores_without_processing(api, user):
+    body = upload(api, user["token"], process="false").json()
+    assert body["data"] == {} and "status" not in body
+    time.sleep(0.5)
+    assert File.objects.get(id=body["id"]).status == ""
+
+
+def test_content_download_and_names_are_sanitised(api, user):
+    body = upload(api, user["token"], name="../../etc/pass wd.md", data=b"# Title", content_type="text/markdown").json()
+    assert body["filename"] == "pass wd.md"
+    assert "/" not in body["path"] and ".." not in body["path"]
+    response = api.get(f"/api/v1/files/{body['id']}/content", headers=bearer(user["token"]))
+    assert response.content == b"# Title"
+    assert response.headers["content-disposition"].startswith("attachment")
+
+
+def test_users_cannot_see_each_others_files(api, make_user):
+    alice, bob = make_user("Alice"), make_user("Bob")
+    body = upload(api, alice["token"]).json()
+    for path in ("", "/content", "/data/content", "/process/status"):
+        response = api.get(f"/api/v1/files/{body['id']}{path}", headers=bearer(bob["token"]))
+        assert response.status_code == 404
+        assert response.json() == {"detail": "We could not find what you're looking for :/"}
+    assert api.delete(f"/api/v1/files/{body['id']}", headers=bearer(bob["token"])).status_code == 404
+    assert api.get("/api/v1/files/", headers=bearer(bob["token"])).json() == {"items": [], "total": 0}
+    assert File.objects.filter(id=body["id"]).exists()
+
+
+def test_delete_removes_row_chunks_and_bytes(api, gateway, user):
+    body = upload(api, user["token"]).json()
+    wait_done(api, user["token"], body["id"])
+    stored = gateway.data_dir / "uploads" / File.objects.get(id=body["id"]).storage_name
+    assert stored.read_bytes() == b"hello world"
+    assert api.delete(f"/api/v1/files/{body['id']}", headers=bearer(user["token"])).json() == {"message": "File deleted successfully"}
+    assert not File.objects.filter(id=body["id"]).exists() and not Chunk.objects.filter(file_id=body["id"]).exists()
+    assert not stored.exists()
+
+
+def test_bad_uploads(api, user):
+    assert api.post("/api/v1/files/", files={"other": ("a", b"x")}, headers=bearer(user["token"])).status_code == 422
+    response = api.post("/api/v1/files/", files={"file": ("a.txt", b"x")}, data={"metadata": "{bad"}, headers=bearer(user["token"]))
+    assert response.status_code == 400
+    assert File.objects.count() == 0
+    assert api.post("/api/v1/files/", files={"file": ("a.txt", b"x")}).status_code == 401

@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/auths/", include(auths)),
     path("api/v1/users/", include(users)),
     path("api/v1/files/", include("files.urls")),
+    path("api/v1/knowledge/", include("knowledge.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,130 @@
+"""Writes for knowledge collections (API.md §5): access per DECISIONS #11 (404 when the caller
+cannot read, 403 when it can read but not write)."""
+
+from django.db import transaction
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+
+from accounts import grants
+from accounts.permissions import Forbidden, Unauthorized, permission_tree
+from files import services as file_services
+from files.models import File
+from files.selectors import files_for
+from knowledge import selectors
+from knowledge.models import KnowledgeBase, KnowledgeFile
+
+NOT_FOUND = "We could not find what you're looking for :/"
+
+
+class Conflict(APIException):
+    status_code = 400
+
+
+def readable(user, knowledge_id) -> KnowledgeBase:
+    kb = selectors.readable(user).filter(id=knowledge_id).first()
+    if kb is None:
+        raise NotFound(NOT_FOUND)
+    return kb
+
+
+def writable(user, knowledge_id) -> KnowledgeBase:
+    kb = readable(user, knowledge_id)
+    if str(kb.id) not in selectors.writable_ids(user, [kb.id]):
+        raise Forbidden("You do not have write access to this knowledge base.")
+    return kb
+
+
+def _allowed_grants(user, requested: list[dict]) -> list[dict]:
+    if user.is_admin:
+        return requested
+    sharing = permission_tree(user)["sharing"]
+    return [g for g in requested if sharing["knowledge"] and (g["principal_id"] != "*" or sharing["public_knowledge"])]
+
+
+@transaction.atomic
+def create(*, user, name, description, access_grants=None) -> KnowledgeBase:
+    if not (user.is_admin or permission_tree(user)["workspace"]["knowledge"]):
+        raise Unauthorized()
+    kb = KnowledgeBase.objects.create(user=user, name=name.strip(), description=description)
+    grants.replace(selectors.RESOURCE, kb.id, _allowed_grants(user, grants.parse(access_grants)))
+    return kb
+
+
+def update(*, user, knowledge_id, name, description) -> KnowledgeBase:
+    kb = writable(user, knowledge_id)
+    kb.name, kb.description = name.strip(), description
+    kb.save()
+    return kb
+
+
+@transaction.atomic
+def update_access(*, user, knowledge_id, access_grants) -> KnowledgeBase:
+    kb = writable(user, knowledge_id)
+    requested = grants.parse(access_grants)
+    if _allowed_grants(user, requested) != requested:
+        raise Forbidden("You do not have permission to share with the requested audience")
+    grants.replace(selectors.RESOURCE, kb.id, requested)
+    kb.save(update_fields=["updated_at"])
+    return kb
+
+
+def add_files(*, user, knowledge_id, file_ids: list[str]) -> tuple[KnowledgeBase, list[str]]:
+    """Link files (even while they are still processing: DECISIONS #7). Files already linked are
+    skipped; a file whose text duplicates another file of the collection is skipped with a warning."""
+    kb = writable(user, knowledge_id)
+    files = {str(f.id): f for f in files_for(user).filter(id__in=file_ids)}
+    missing = [i for i in file_ids if i not in files]
+    if missing:
+        raise ValidationError(f"File not found: {missing[0]}")
+    linked = set(KnowledgeFile.objects.filter(knowledge=kb).values_list("file_id", flat=True))
+    hashes = {h: n for h, n in kb.files.exclude(hash=None).values_list("hash", "filename")}
+    warnings, new = [], []
+    for file_id in file_ids:
+        file = files[file_id]
+        if file.id in linked:
+            continue
+        if file.hash and file.hash in hashes:
+            warnings.append(f"Duplicate content: {file.filename} has the same text as {hashes[file.hash]}; skipped.")
+            continue
+        new.append(KnowledgeFile(knowledge=kb, file=file))
+        linked.add(file.id)
+        if file.hash:
+            hashes[file.hash] = file.filename
+    KnowledgeFile.objects.bulk_create(new, ignore_conflicts=True)
+    kb.save(update_fields=["updated_at"])
+    return kb, warnings
+
+
+@transaction.atomic
+def remove_file(*, user, knowledge_id, file_id, delete_file: bool) -> KnowledgeBase:
+    kb = writable(user, knowledge_id)
+    deleted, _ = KnowledgeFile.objects.filter(knowledge=kb, file_id=file_id).delete()
+    if not deleted:
+        raise ValidationError(f"File not found in this knowledge base: {file_id}")
+    own = files_for(user).filter(id=file_id).first()
+    if delete_file and own is not None:
+        file_services.delete(file=own)
+    kb.save(update_fields=["updated_at"])
+    return kb
+
+
+@transaction.atomic
+def reset(*, user, knowledge_id) -> KnowledgeBase:
+    kb = writable(user, knowledge_id)
+    ids = list(KnowledgeFile.objects.filter(knowledge=kb).values_list("file_id", flat=True))
+    KnowledgeFile.objects.filter(knowledge=kb).delete()
+    for file in files_for(user).filter(id__in=ids):
+        file_services.delete(file=file)
+    kb.save(update_fields=["updated_at"])
+    return kb
+
+
+@transaction.atomic
+def delete(*, user, knowledge_id) -> None:
+    """The collection goes; its files stay (API.md §5)."""
+    kb = writable(user, knowledge_id)
+    grants.delete_all(selectors.RESOURCE, kb.id)
+    kb.delete()
+
+
+def files_of(kb: KnowledgeBase):
+    return File.objects.filter(memberships__knowledge=kb).order_by("-updated_at")

@@ -5,11 +5,13 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from models_registry import ollama_format
+from chat import context
+from config.db import db_call
 from models_registry import presets, registry
 from models_registry.models import Connection
 from models_registry.providers import UpstreamError, open_request, read_all
@@ -43,6 +45,7 @@ class Prepared:
     path: str
     payload: dict
     stream: bool
+    sources: list = field(default_factory=list)
 
 
 def validate(body) -> None:
@@ -70,6 +73,9 @@ async def prepare(user, body, *, force_stream: bool | None = None) -> Prepared:
     if force_stream is not None:
         stream = force_stream
     messages = body["messages"]
+    sources = await _sources(user, body, entry)
+    if sources:
+        messages = context.inject(messages, sources)
     system = entry.row.params.get("system") if entry.row else None
     if system:
         messages = presets.with_system(messages, presets.render(system, user))
@@ -78,35 +84,65 @@ async def prepare(user, body, *, force_stream: bool | None = None) -> Prepared:
     forwarded.update(messages=messages, stream=stream)
     connection = random.choice(entry.connections)
     if entry.kind == Connection.Kind.OLLAMA:
-        return Prepared(entry, connection, "/api/chat", ollama_format.to_ollama(forwarded, entry.upstream_id, generation), stream)
+        payload = ollama_format.to_ollama(forwarded, entry.upstream_id, generation)
+        return Prepared(entry, connection, "/api/chat", payload, stream, sources)
     payload = {**{k: v for k, v in generation.items() if k not in forwarded}, **forwarded, "model": entry.upstream_id}
     if not stream:
         payload.pop("stream_options", None)
     elif (entry.row and (entry.row.meta.get("capabilities") or {}).get("usage")) and "stream_options" not in payload:
         payload["stream_options"] = {"include_usage": True}
-    return Prepared(entry, connection, "/chat/completions", payload, stream)
+    return Prepared(entry, connection, "/chat/completions", payload, stream, sources)
+
+
+async def _sources(user, body: dict, entry: registry.Entry) -> list[dict]:
+    """Retrieved context for the request's files and the preset's knowledge (DECISIONS #6)."""
+    preset_knowledge = (entry.row.meta.get("knowledge") or []) if entry.row else []
+    if not body.get("files") and not preset_knowledge:
+        return []
+    if body.get("files") is not None and not isinstance(body["files"], list):
+        raise BadRequest("files must be a list.")
+    try:
+        return await db_call(context.gather)(user, body, preset_knowledge)
+    except context.UnknownSource as exc:
+        raise BadRequest(exc.detail)
 
 
 async def complete(prepared: Prepared) -> bytes:
     """A non-streamed completion as JSON bytes (OpenAI's body unchanged; Ollama's converted)."""
     body = await read_all(await open_request(prepared.connection, "POST", prepared.path, json_body=prepared.payload))
-    if prepared.entry.kind == Connection.Kind.OPENAI:
+    if prepared.entry.kind == Connection.Kind.OPENAI and not prepared.sources:
         return body
     try:
         data = json.loads(body)
     except ValueError:
         raise UpstreamError(502, "Upstream returned invalid JSON")
-    return json.dumps(ollama_format.from_ollama(data, prepared.entry.id)).encode()
+    if prepared.entry.kind == Connection.Kind.OLLAMA:
+        data = ollama_format.from_ollama(data, prepared.entry.id)
+    if prepared.sources:
+        data["sources"] = prepared.sources
+    return json.dumps(data).encode()
 
 
-async def open_stream(prepared: Prepared) -> AsyncIterator[str]:
+async def open_stream(prepared: Prepared, *, sources_event: bool = True) -> AsyncIterator[str]:
     """Start the upstream stream (so failures before the first byte keep their status) and return
     an iterator of event payloads: chunk JSON texts, then "[DONE]". Closing the iterator (client
     gone) closes the upstream connection."""
     response = await open_request(prepared.connection, "POST", prepared.path, json_body=prepared.payload)
     if prepared.entry.kind == Connection.Kind.OLLAMA:
-        return _ollama_events(response, prepared.entry.id)
-    return _openai_events(response)
+        events = _ollama_events(response, prepared.entry.id)
+    else:
+        events = _openai_events(response)
+    return _with_sources(events, prepared.sources) if prepared.sources and sources_event else events
+
+
+async def _with_sources(events: AsyncIterator[str], sources: list[dict]) -> AsyncIterator[str]:
+    """The sources go first, as their own event (API.md §3.5)."""
+    try:
+        yield json.dumps({"sources": sources})
+        async for payload in events:
+            yield payload
+    finally:
+        await events.aclose()
 
 
 async def _openai_events(response: httpx.Response) -> AsyncIterator[str]:

@@ -76,7 +76,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         events = None
         try:
             prepared = await completions.prepare(self.user, body, force_stream=True)
-            events = await completions.open_stream(prepared)
+            events = await completions.open_stream(prepared, sources_event=False)
+            if prepared.sources:
+                await self._send(type="sources", id=request_id, data=prepared.sources)
             async for payload in events:
                 if payload == "[DONE]":
                     break

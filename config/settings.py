@@ -232,3 +232,4 @@ CHUNK_SIZE = env_int("CHUNK_SIZE", 1000)
 CHUNK_OVERLAP = env_int("CHUNK_OVERLAP", 100)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+RAG_TOP_K = env_int("RAG_TOP_K", 3)  # chunks kept per file or collection

@@ -4,10 +4,12 @@ the user can read; nothing here may crash a worker."""
 import csv
 import io
 import json
+import zipfile
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 
 from charset_normalizer import from_bytes
+from django.conf import settings
 
 
 WESTERN = ("cp1252", "latin_1", "iso8859_15")
@@ -79,8 +81,75 @@ def _json(data: bytes) -> str:
         raise ExtractionError(f"Invalid JSON: {exc}")
 
 
+OFFICE = {"docx", "xlsx", "pptx"}
+
+
+def _check_archive(data: bytes) -> None:
+    """Refuse Office files whose uncompressed size is out of proportion (decompression bombs)."""
+    limit = min(max(10 * 1024 * 1024, 100 * len(data)), int(settings.FILE_MAX_SIZE * 1024 * 1024) or 100 * 1024 * 1024)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        raise ExtractionError("The file is damaged or not a valid Office document.")
+    if total > limit:
+        raise ExtractionError("The document expands to more than the allowed size; refusing to open it.")
+
+
+def _pdf(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages).strip()
+
+
+def _docx(data: bytes) -> str:
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        parts.extend(" | ".join(cell.text for cell in row.cells) for row in table.rows)
+    return "\n".join(parts)
+
+
+def _xlsx(data: bytes) -> str:
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    parts = []
+    for sheet in book.worksheets:
+        parts.append(f"# {sheet.title}")
+        parts.extend("\t".join("" if v is None else str(v) for v in row) for row in sheet.iter_rows(values_only=True))
+    return "\n".join(parts)
+
+
+def _pptx(data: bytes) -> str:
+    import pptx
+
+    deck = pptx.Presentation(io.BytesIO(data))
+    slides = []
+    for number, slide in enumerate(deck.slides, 1):
+        texts = [shape.text_frame.text for shape in slide.shapes if shape.has_text_frame]
+        slides.append(f"Slide {number}\n" + "\n".join(texts))
+    return "\n\n".join(slides)
+
+
+BINARY = {"pdf": _pdf, "docx": _docx, "xlsx": _xlsx, "pptx": _pptx}
+
+
 def extract(filename: str, content_type: str, data: bytes) -> str:
     extension = PurePosixPath(filename.lower()).suffix.lstrip(".")
+    if extension in BINARY or content_type == "application/pdf":
+        reader = BINARY.get(extension, _pdf)
+        if extension in OFFICE:
+            _check_archive(data)
+        try:
+            return reader(data)
+        except ExtractionError:
+            raise
+        except Exception as exc:  # any parser failure on a damaged file is the file's fault, not the worker's
+            raise ExtractionError(f"Could not read this {extension or 'PDF'} file: {exc.__class__.__name__}")
     if content_type.startswith(("image/", "video/", "audio/")) and extension not in {"ts", "svg"}:
         raise ExtractionError(f"File type {content_type} is not supported for processing")
     if extension in {"html", "htm"} or content_type == "text/html":

@@ -104,3 +104,31 @@ def test_bad_uploads(api, user):
     assert response.status_code == 400
     assert File.objects.count() == 0
     assert api.post("/api/v1/files/", files={"file": ("a.txt", b"x")}).status_code == 401
+
+
+def test_office_and_pdf_documents_are_extracted(api, user):
+    from tests import documents
+
+    cases = [
+        ("report.pdf", documents.pdf("MARKER-PDF quarterly report"), "application/pdf", "MARKER-PDF"),
+        ("memo.docx", documents.docx("MARKER-DOCX memo"), "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "cell-a | cell-b"),
+        ("sheet.xlsx", documents.xlsx("MARKER-XLSX"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "MARKER-XLSX\t42"),
+        ("deck.pptx", documents.pptx("MARKER-PPTX title"), "application/vnd.openxmlformats-officedocument.presentationml.presentation", "MARKER-PPTX"),
+    ]
+    ids = [(upload(api, user["token"], n, d, c).json()["id"], expected) for n, d, c, expected in cases]
+    for file_id, expected in ids:
+        assert wait_done(api, user["token"], file_id) == "completed", file_id
+        assert expected in api.get(f"/api/v1/files/{file_id}/data/content", headers=bearer(user["token"])).json()["content"]
+
+
+def test_corrupt_documents_and_decompression_bombs_fail_cleanly(api, user):
+    from tests import documents
+
+    bomb = upload(api, user["token"], "bomb.docx", documents.zip_bomb(), "application/octet-stream").json()
+    broken = upload(api, user["token"], "broken.pdf", b"%PDF-1.4 nonsense", "application/pdf").json()
+    assert wait_done(api, user["token"], bomb["id"]) == "failed"
+    assert wait_done(api, user["token"], broken["id"]) == "failed"
+    errors = [api.get(f"/api/v1/files/{f['id']}", headers=bearer(user["token"])).json()["data"]["error"] for f in (bomb, broken)]
+    assert "refusing" in errors[0] and errors[1]
+    later = upload(api, user["token"], data=b"still working").json()
+    assert wait_done(api, user["token"], later["id"]) == "completed"

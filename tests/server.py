@@ -30,17 +30,24 @@ class LiveServer:
             "DATA_DIR": str(data_dir),
             "WEBUI_SECRET_KEY": TEST_SECRET,
             "STATE_CACHE_SECONDS": "0",  # tests change the database between requests
+            "INGEST_HEARTBEAT_SECONDS": "0.5",  # so a killed worker is noticed within seconds
+            "INGEST_STALLED_SECONDS": "2",
+            "INGEST_RECOVERY_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
         cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(self.port),
                "--host", "127.0.0.1", "--lifespan", "off", "--log-level", "warning"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
-        # The ingestion worker, as `manage.py serve` runs it beside the web process.
-        self.worker = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker", "-q", "ingest", "-c", "4"],
-                                       cwd=ROOT, env=full_env, stdout=(data_dir / "worker.log").open("w"),
-                                       stderr=subprocess.STDOUT)
+        self.env = full_env
+        self.worker = self.start_worker()
         self._wait()
+
+    def start_worker(self) -> subprocess.Popen:
+        """An ingestion worker, as `manage.py serve` runs one beside the web process."""
+        return subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker", "-q", "ingest", "-c", "4"],
+                                cwd=ROOT, env=self.env, stdout=(self.data_dir / "worker.log").open("a"),
+                                stderr=subprocess.STDOUT)
 
     def _wait(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

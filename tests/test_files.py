@@ -132,3 +132,22 @@ def test_corrupt_documents_and_decompression_bombs_fail_cleanly(api, user):
     assert "refusing" in errors[0] and errors[1]
     later = upload(api, user["token"], data=b"still working").json()
     assert wait_done(api, user["token"], later["id"]) == "completed"
+
+
+def test_a_worker_killed_mid_file_loses_nothing(api, gateway, user):
+    """kill -9 the worker while it processes a large file; a new worker finishes the file."""
+    import signal
+
+    text = ("MARKER-SURVIVOR " + "word " * 40_000 + "\n\n") * 60  # ~14 MB: several seconds of work
+    body = upload(api, user["token"], name="big.txt", data=text.encode()).json()
+    deadline = time.monotonic() + 20
+    while File.objects.get(id=body["id"]).status != "processing":
+        assert time.monotonic() < deadline, "processing never started"
+        time.sleep(0.02)
+    gateway.worker.send_signal(signal.SIGKILL)
+    gateway.worker.wait(5)
+    assert File.objects.get(id=body["id"]).status == "processing"  # the dead worker left it mid-way
+    gateway.worker = gateway.start_worker()
+    assert wait_done(api, user["token"], body["id"], timeout=60) == "completed"
+    assert Chunk.objects.filter(file_id=body["id"]).count() == len(set(Chunk.objects.filter(
+        file_id=body["id"]).values_list("position", flat=True)))

@@ -100,3 +100,22 @@ def test_admin_static_files_are_served(gateway):
     response = httpx.get(f"{gateway.url}/static/admin/css/base.css")
     assert response.status_code == 200
     assert "text/css" in response.headers["content-type"]
+
+
+def test_admin_uploads_a_file_and_it_completes(browser, admin):
+    import time
+
+    from files.models import File
+
+    page = browser.get("/admin/files/file/add/")
+    response = browser.post("/admin/files/file/add/", data={"csrfmiddlewaretoken": _csrf(page.text), "user": admin["id"]},
+                            files={"upload": ("guide.txt", b"admin upload MARKER", "text/plain")})
+    assert response.status_code == 302, response.text[:2000]
+    file = File.objects.get(filename="guide.txt")
+    deadline = time.monotonic() + 20
+    while File.objects.get(pk=file.pk).status != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    for path in ["/admin/files/file/", f"/admin/files/file/{file.pk}/change/", "/admin/knowledge/knowledgebase/",
+                 "/admin/knowledge/knowledgebase/add/"]:
+        assert browser.get(path).status_code == 200, path

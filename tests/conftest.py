@@ -1,9 +1,10 @@
 import http.cookiejar
+import time
 import uuid
 
 import httpx
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from psycopg.conninfo import make_conninfo
 
 from models_registry.models import Connection
@@ -20,6 +21,18 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    """The test database, created for the whole session (every test uses it through the server)."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture(scope="session")
 def database_url(django_db_setup, django_db_blocker) -> str:
     with django_db_blocker.unblock():
         return _test_database_url()
@@ -32,9 +45,40 @@ def gateway(database_url, tmp_path_factory):
     server.stop()
 
 
+OUR_TABLES = ("accounts_", "config_", "models_registry_", "files_", "knowledge_", "django_session", "django_admin_log")
+
+
+def _wait_for_idle_ingestion(timeout: float = 60) -> None:
+    """Let the worker finish what a test queued, so cleaning up never races a running job."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing') "
+                           "AND task_name LIKE %s", ["%process_file"])
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
+    raise AssertionError("ingestion jobs still running after the test")
+
+
 @pytest.fixture(autouse=True)
-def _clean_database(transactional_db):
-    """Every test starts from empty tables, shared with the live server (TRUNCATE afterwards)."""
+def _clean_database(django_db_setup, django_db_blocker):
+    """Tests share the database with the live server and its worker, so nothing is wrapped in a
+    transaction: every test starts from empty tables (ours; the job queue's stay, once idle)."""
+    with django_db_blocker.unblock():
+        yield
+        assert connection.settings_dict["NAME"].startswith("test"), "refusing to clean a non-test database"
+        _wait_for_idle_ingestion()
+        tables = [t for t in connection.introspection.django_table_names(only_existing=True) if t.startswith(OUR_TABLES)]
+        for attempt in range(5):  # the worker's own bookkeeping can still collide with TRUNCATE
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+                break
+            except OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2)
 
 
 @pytest.fixture

@@ -101,8 +101,9 @@ async def _sources(user, body: dict, entry: registry.Entry) -> list[dict]:
         return []
     if body.get("files") is not None and not isinstance(body["files"], list):
         raise BadRequest("files must be a list.")
+    vector, model = await context.query_vector(body["messages"])
     try:
-        return await db_call(context.gather)(user, body, preset_knowledge)
+        return await db_call(context.gather)(user, body, preset_knowledge, vector, model)
     except context.UnknownSource as exc:
         raise BadRequest(exc.detail)
 

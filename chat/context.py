@@ -3,6 +3,7 @@ them, inject the context into the last user message and build `sources` (API.md 
 
 from django.conf import settings
 
+from files import embeddings
 from files.models import File
 from files.selectors import files_for
 from knowledge import retrieval
@@ -27,6 +28,20 @@ class UnknownSource(Exception):
         self.detail = detail
 
 
+async def query_vector(messages: list[dict]) -> tuple[list[float] | None, str]:
+    """The last user message embedded with the configured engine, or (None, "") for keywords only."""
+    from config.db import db_call
+
+    engine = await db_call(embeddings.engine)()
+    text = last_user_text(messages)
+    if engine is None or not text:
+        return None, ""
+    try:
+        return await embeddings.embed_query(engine, text), engine.model
+    except embeddings.EmbeddingError:
+        return None, ""
+
+
 def _items(body: dict, preset_knowledge: list) -> list[dict]:
     items, seen = [], set()
     for item in [*(body.get("files") or []), *preset_knowledge]:
@@ -49,7 +64,7 @@ def last_user_text(messages: list[dict]) -> str:
     return ""
 
 
-def gather(user, body: dict, preset_knowledge: list) -> list[dict]:
+def gather(user, body: dict, preset_knowledge: list, vector: list[float] | None = None, model: str = "") -> list[dict]:
     """The `sources` for a request (one entry per item with results). Unknown or forbidden ids are
     an error, with the same message either way (DECISIONS #5). One unit of database work."""
     items = _items(body, preset_knowledge)
@@ -83,7 +98,7 @@ def gather(user, body: dict, preset_knowledge: list) -> list[dict]:
             if docs:
                 sources.append({"source": source, "document": [d for d, _ in docs], "metadata": [m for _, m in docs]})
             continue
-        hits = retrieval.keyword_search(scope, query, settings.RAG_TOP_K)
+        hits = retrieval.hybrid_search(scope, query, vector, model, settings.RAG_TOP_K)
         if hits:
             sources.append({"source": source, "document": [h.text for h in hits], "metadata": [h.metadata for h in hits],
                             "distances": [h.score for h in hits]})

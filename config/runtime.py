@@ -30,6 +30,13 @@ def _defaults() -> dict[str, Any]:
         "API_KEYS_ALLOWED_ENDPOINTS": env_str("API_KEYS_ALLOWED_ENDPOINTS", env_str("API_KEY_ALLOWED_ENDPOINTS", "")),
         "ENABLE_OLLAMA_API": env_bool("ENABLE_OLLAMA_API", True),
         "ENABLE_OPENAI_API": env_bool("ENABLE_OPENAI_API", True),
+        "RAG_EMBEDDING_ENGINE": env_str("RAG_EMBEDDING_ENGINE", ""),
+        "RAG_EMBEDDING_MODEL": env_str("RAG_EMBEDDING_MODEL", ""),
+        "RAG_EMBEDDING_BATCH_SIZE": int(env_str("RAG_EMBEDDING_BATCH_SIZE", "32")),
+        "RAG_OLLAMA_BASE_URL": env_str("RAG_OLLAMA_BASE_URL", env_str("OLLAMA_BASE_URL", "http://localhost:11434")),
+        "RAG_OLLAMA_API_KEY": env_str("RAG_OLLAMA_API_KEY", ""),
+        "RAG_OPENAI_API_BASE_URL": env_str("RAG_OPENAI_API_BASE_URL", env_str("OPENAI_API_BASE_URL", "https://api.openai.com/v1")),
+        "RAG_OPENAI_API_KEY": env_str("RAG_OPENAI_API_KEY", env_str("OPENAI_API_KEY", "")),
         "SHOW_ADMIN_DETAILS": env_bool("SHOW_ADMIN_DETAILS", True),
         "ADMIN_EMAIL": env_str("ADMIN_EMAIL", ""),
         "WEBUI_URL": env_str("WEBUI_URL", ""),
@@ -46,6 +53,8 @@ def is_valid_duration(value: str) -> bool:
 _VALIDATORS = {
     "DEFAULT_USER_ROLE": lambda v: v in ROLES,
     "JWT_EXPIRES_IN": lambda v: isinstance(v, str) and is_valid_duration(v),
+    "RAG_EMBEDDING_ENGINE": lambda v: v in ("", "ollama", "openai"),
+    "RAG_EMBEDDING_BATCH_SIZE": lambda v: 1 <= v <= 2048,
 }
 
 _cache: dict[str, Any] = {}

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.text import get_valid_filename
 from rest_framework.exceptions import APIException, ValidationError
 
-from files import chunking
+from files import chunking, embeddings
 from files.extract import ExtractionError, extract
 from files.models import Chunk, File
 
@@ -88,16 +88,32 @@ def process(file_id: str) -> None:
     except (ExtractionError, OSError) as exc:
         File.objects.filter(id=file.id).update(status=File.Status.FAILED, error=str(exc))
         return
+    vectors, model = _embed([piece for piece, _ in pieces])
     text_hash = hashlib.sha256(text.encode()).hexdigest()
     base = {"name": file.filename, "file_id": str(file.id), "source": file.filename, "created_by": str(file.user_id),
             "hash": text_hash, "content_type": file.content_type, "size": file.size}
     with transaction.atomic():
         Chunk.objects.filter(file=file).delete()
         Chunk.objects.bulk_create(
-            Chunk(file=file, position=i, text=piece, metadata={**base, "start_index": start})
+            Chunk(file=file, position=i, text=piece, metadata={**base, "start_index": start},
+                  embedding=vectors[i] if vectors else None, embedding_model=model,
+                  dimensions=len(vectors[i]) if vectors else None)
             for i, (piece, start) in enumerate(pieces)
         )
         File.objects.filter(id=file.id).update(status=File.Status.COMPLETED, content=text, hash=text_hash, error="")
+
+
+def _embed(texts: list[str]) -> tuple[list | None, str]:
+    """Vectors for the chunks, or (None, "") with no engine or when it cannot be reached: the file
+    is then searchable by keywords only, and can be re-indexed later."""
+    engine = embeddings.engine()
+    if engine is None:
+        return None, ""
+    try:
+        return embeddings.embed(engine, texts), engine.model
+    except embeddings.EmbeddingError as exc:
+        logger.warning("%s; storing chunks without vectors", exc)
+        return None, ""
 
 
 def delete(*, file: File) -> None:

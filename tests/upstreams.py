@@ -4,12 +4,22 @@ and every request and client disconnect is recorded."""
 
 import asyncio
 import json
+import re
 import threading
 import time
+import zlib
 
 import uvicorn
 
 from tests.server import free_port
+
+
+def bag_of_words(text: str, dims: int = 16) -> list[float]:
+    """A deterministic embedding: word counts hashed into `dims` buckets (similar texts, near vectors)."""
+    vector = [0.0] * dims
+    for word in re.findall(r"\w+", text.lower()):
+        vector[zlib.crc32(word.encode()) % dims] += 1.0
+    return vector if any(vector) else [1.0] + [0.0] * (dims - 1)
 
 
 class Dropped(Exception):
@@ -145,7 +155,7 @@ class FakeUpstream:
         inputs = data.get("input")
         inputs = [inputs] if isinstance(inputs, str) else inputs
         await self._json(send, {"object": "list", "model": data.get("model"), "data": [
-            {"object": "embedding", "index": i, "embedding": [float(len(t) % 7), 1.0, 0.5]} for i, t in enumerate(inputs)]})
+            {"object": "embedding", "index": i, "embedding": bag_of_words(t)} for i, t in enumerate(inputs)]})
 
     # --- Ollama ----------------------------------------------------------------------------------
 
@@ -188,7 +198,7 @@ class FakeUpstream:
     async def _ollama_api_embed(self, send, data):
         inputs = data.get("input")
         inputs = [inputs] if isinstance(inputs, str) else inputs
-        await self._json(send, {"model": data.get("model"), "embeddings": [[float(len(t) % 7), 1.0, 0.5] for t in inputs]})
+        await self._json(send, {"model": data.get("model"), "embeddings": [bag_of_words(t) for t in inputs]})
 
     async def _ollama_api_embeddings(self, send, data):
-        await self._json(send, {"embedding": [float(len(data.get("prompt", "")) % 7), 1.0, 0.5]})
+        await self._json(send, {"embedding": bag_of_words(data.get("prompt", ""))})

@@ -1,0 +1,46 @@
+from config.models import RuntimeSetting
+from files.models import Chunk
+from tests.conftest import bearer, connect
+from tests.test_chat_with_files import FILLER, QUESTION
+from tests.test_files import upload, wait_done
+from tests.upstreams import bag_of_words
+
+
+def use_engine(upstream, kind="ollama", batch=2):
+    for key, value in {"RAG_EMBEDDING_ENGINE": kind, "RAG_EMBEDDING_MODEL": "embed-small", "RAG_EMBEDDING_BATCH_SIZE": batch,
+                       "RAG_OLLAMA_BASE_URL" if kind == "ollama" else "RAG_OPENAI_API_BASE_URL": upstream.url}.items():
+        RuntimeSetting.objects.update_or_create(key=key, defaults={"value": value})
+
+
+def test_chunks_are_embedded_in_batches_with_model_and_dimension(api, user, ollama):
+    use_engine(ollama)
+    body = upload(api, user["token"], data=(FILLER + "\nline two").encode()).json()
+    assert wait_done(api, user["token"], body["id"]) == "completed"
+    chunks = list(Chunk.objects.filter(file_id=body["id"]).order_by("position"))
+    assert len(chunks) >= 3
+    assert all(c.embedding_model == "embed-small" and c.dimensions == 16 for c in chunks)
+    assert list(chunks[0].embedding) == bag_of_words(chunks[0].text.replace("\n", " "))
+    batches = [b for _, p, b in ollama.requests if p == "/api/embed"]
+    assert all(len(b["input"]) <= 2 for b in batches) and sum(len(b["input"]) for b in batches) == len(chunks)
+    assert not any("\n" in t for b in batches for t in b["input"])
+
+
+def test_chat_uses_hybrid_search_with_a_query_vector(api, admin, openai_upstream):
+    connect(openai_upstream)
+    use_engine(openai_upstream, kind="openai")
+    text = f"{FILLER}\n\nRefunds are processed within 14 days. MARKER-HYBRID\n\n{FILLER}"
+    body = upload(api, admin["token"], data=text.encode()).json()
+    assert wait_done(api, admin["token"], body["id"]) == "completed"
+    response = api.post("/api/chat/completions", headers=bearer(admin["token"]), json={
+        "model": "gpt-4o", "messages": QUESTION, "files": [{"type": "file", "id": body["id"]}]})
+    assert "MARKER-HYBRID" in openai_upstream.last("/v1/chat/completions")["messages"][-1]["content"]
+    assert openai_upstream.last("/v1/embeddings")["input"] == [QUESTION[0]["content"]]
+    assert response.json()["sources"][0]["distances"][0] > 0
+
+
+def test_unreachable_embedder_falls_back_to_keywords(api, user, ollama):
+    use_engine(ollama)
+    ollama.fail_status = 500
+    body = upload(api, user["token"], data=b"keyword only MARKER-KW").json()
+    assert wait_done(api, user["token"], body["id"]) == "completed"
+    assert Chunk.objects.get(file_id=body["id"]).embedding is None

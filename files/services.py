@@ -88,6 +88,22 @@ def process(file_id: str) -> None:
     except (ExtractionError, OSError) as exc:
         File.objects.filter(id=file.id).update(status=File.Status.FAILED, error=str(exc))
         return
+    _index(file, text, pieces)
+
+
+def update_content(*, file: File, content: str) -> File:
+    """Replace a file's extracted text and index it again, now (API.md §4.3 content/update)."""
+    if not isinstance(content, str) or not content.strip():
+        raise ValidationError("content must not be empty.")
+    if settings.FILE_MAX_SIZE and len(content.encode()) > settings.FILE_MAX_SIZE * 1024 * 1024:
+        raise TooLarge(f"Content exceeds the limit of {settings.FILE_MAX_SIZE:g} MB")
+    _index(file, content, chunking.split(content))
+    file.refresh_from_db()
+    return file
+
+
+def _index(file: File, text: str, pieces: list[tuple[str, int]]) -> None:
+    """Replace the file's chunks (with vectors when an engine is set) and mark it completed."""
     vectors, model = _embed([piece for piece, _ in pieces])
     text_hash = hashlib.sha256(text.encode()).hexdigest()
     base = {"name": file.filename, "file_id": str(file.id), "source": file.filename, "created_by": str(file.user_id),

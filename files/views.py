@@ -1,7 +1,10 @@
 """/api/v1/files/* (API.md §4)."""
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse
+import asyncio
+import json
+
+from django.http import FileResponse, StreamingHttpResponse
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -9,7 +12,9 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from config.pagination import page_slice
+from config.db import db_call
 from files import selectors, services
+from files.models import File
 from files.serializers import file_out
 
 NOT_FOUND = "We could not find what you're looking for :/"
@@ -76,9 +81,43 @@ class FileDataContentView(APIView):
         return Response({"content": _file(request, file_id).content})
 
 
+class FileDataUpdateView(APIView):
+    def post(self, request, file_id):
+        content = request.data.get("content") if isinstance(request.data, dict) else None
+        file = services.update_content(file=_file(request, file_id), content=content)
+        return Response({"content": file.content})
+
+
 class FileStatusView(APIView):
     def get(self, request, file_id):
-        return Response({"status": _file(request, file_id).status or "pending"})
+        file = _file(request, file_id)
+        if _flag(request, "stream", False):
+            response = StreamingHttpResponse(_status_events(file.id, file.status), content_type="text/event-stream")
+            response["Cache-Control"] = "no-cache"
+            response["X-Accel-Buffering"] = "no"
+            return response
+        return Response({"status": file.status or "pending"})
+
+
+def _read_status(file_id):
+    return File.objects.filter(id=file_id).values_list("status", "error").first()
+
+
+async def _status_events(file_id, status: str):
+    """One event a second until the file is completed or failed (or gone); at most two hours."""
+    if not status:
+        yield b'data: {"status": "pending"}\n\n'
+        return
+    for _ in range(7200):
+        row = await db_call(_read_status)(file_id)
+        if row is None:
+            yield b'data: {"status": "not_found"}\n\n'
+            return
+        event = {"status": row[0]} if row[0] != File.Status.FAILED else {"status": row[0], "error": row[1]}
+        yield f"data: {json.dumps(event)}\n\n".encode()
+        if row[0] in (File.Status.COMPLETED, File.Status.FAILED):
+            return
+        await asyncio.sleep(1)
 
 
 class DeleteAllView(APIView):

@@ -1,3 +1,4 @@
+import json
 import time
 
 from django.contrib.postgres.search import SearchQuery
@@ -151,3 +152,23 @@ def test_a_worker_killed_mid_file_loses_nothing(api, gateway, user):
     assert wait_done(api, user["token"], body["id"], timeout=60) == "completed"
     assert Chunk.objects.filter(file_id=body["id"]).count() == len(set(Chunk.objects.filter(
         file_id=body["id"]).values_list("position", flat=True)))
+
+
+def test_status_can_be_streamed_until_done(api, user):
+    body = upload(api, user["token"], data=b"streamed status").json()
+    with api.stream("GET", f"/api/v1/files/{body['id']}/process/status?stream=true", headers=bearer(user["token"])) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == {"status": "completed"}
+
+
+def test_content_update_reindexes_now(api, user):
+    body = upload(api, user["token"], data=b"old text").json()
+    wait_done(api, user["token"], body["id"])
+    response = api.post(f"/api/v1/files/{body['id']}/data/content/update", json={"content": "new MARKER-NEW text"},
+                        headers=bearer(user["token"]))
+    assert response.json() == {"content": "new MARKER-NEW text"}
+    assert [c.text for c in Chunk.objects.filter(file_id=body["id"])] == ["new MARKER-NEW text"]
+    assert api.post(f"/api/v1/files/{body['id']}/data/content/update", json={"content": "  "},
+                    headers=bearer(user["token"])).status_code == 400
+    assert File.objects.get(id=body["id"]).content == "new MARKER-NEW text"

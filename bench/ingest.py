@@ -1,0 +1,102 @@
+"""Ingestion and retrieval benchmark: time from upload to `completed` for 1 MB and 10 MB of text and
+a 50-page PDF (embedding through a local Ollama-protocol upstream), and retrieval latency.
+
+    .venv/bin/python -m bench.ingest
+"""
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import pct, start, wait_http  # noqa: E402
+from tests.documents import pdf  # noqa: E402
+from tests.server import free_port  # noqa: E402
+
+
+def text_of(size: int) -> bytes:
+    words = "refund policy shipping warranty invoice customer order support account delivery".split()
+    out, i = [], 0
+    while sum(map(len, out)) < size:
+        out.append(" ".join(words[(i + j) % len(words)] for j in range(12)) + f" line {i}.\n")
+        i += 1
+    return "".join(out).encode()[:size]
+
+
+def pdf_pages(pages: int) -> bytes:
+    """A PDF of `pages` pages, each a copy of a one-page document (for extraction cost)."""
+    from pypdf import PdfReader, PdfWriter
+    import io
+
+    page = PdfReader(io.BytesIO(pdf("Quarterly report page with refund and warranty figures " * 3))).pages[0]
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+async def main():
+    data = Path(tempfile.mkdtemp(prefix="gw-ingest-"))
+    env = {**os.environ, "DATA_DIR": str(data), "WEBUI_SECRET_KEY": "bench-secret-key-bench-secret-key-0123",
+           "PYTHONPATH": str(ROOT)}
+    env.pop("DATABASE_URL", None)
+    py = sys.executable
+    emb_port, gw_port = free_port(), free_port()
+    procs = [start([py, "-m", "bench.upstream", "ollama", str(emb_port), "0", "0"], env, data / "embed.log")]
+    subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    setup = (
+        "from accounts.models import User; from accounts import api_keys; from config import runtime;"
+        "u=User.objects.create_user('bench@example.com','pw',name='Bench',role='admin');"
+        f"runtime.update({{'RAG_EMBEDDING_ENGINE':'ollama','RAG_EMBEDDING_MODEL':'bench-embed','RAG_EMBEDDING_BATCH_SIZE':64,"
+        f"'RAG_OLLAMA_BASE_URL':'http://127.0.0.1:{emb_port}'}});"
+        "print(api_keys.create(user=u, name='bench')[1])"
+    )
+    key = subprocess.run([py, "manage.py", "shell", "-c", setup], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    procs.append(start([py, "-m", "uvicorn", "config.asgi:application", "--port", str(gw_port), "--lifespan", "off",
+                        "--log-level", "warning"], env, data / "gateway.log"))
+    procs.append(start([py, "manage.py", "procrastinate", "worker", "-q", "ingest"], env, data / "worker.log"))
+    gw, auth = f"http://127.0.0.1:{gw_port}", {"Authorization": f"Bearer {key}"}
+    results = {}
+    try:
+        wait_http(f"{gw}/health")
+        wait_http(f"http://127.0.0.1:{emb_port}/api/version")
+        async with httpx.AsyncClient(base_url=gw, headers=auth, timeout=300) as client:
+            ids = []
+            for name, body in [("1mb.txt", text_of(1 << 20)), ("10mb.txt", text_of(10 << 20)), ("50pages.pdf", pdf_pages(50))]:
+                started = time.perf_counter()
+                r = await client.post("/api/v1/files/", files={"file": (name, body)})
+                file_id = r.json()["id"]
+                while (await client.get(f"/api/v1/files/{file_id}/process/status")).json()["status"] not in ("completed", "failed"):
+                    await asyncio.sleep(0.05)
+                results[f"ingest {name} (upload to completed, s)"] = time.perf_counter() - started
+                ids.append(file_id)
+            latencies = []
+            for i in range(200):
+                t = time.perf_counter()
+                r = await client.post("/api/v1/retrieval/query/doc", json={"collection_name": f"file-{ids[1]}",
+                                                                          "query": f"refund warranty line {i}", "k": 3})
+                r.raise_for_status()
+                latencies.append(time.perf_counter() - t)
+            results["retrieval over the 10 MB file's chunks, HTTP round trip"] = {
+                "p50 ms": pct(latencies, 50), "p99 ms": pct(latencies, 99), "mean ms": statistics.mean(latencies) * 1000}
+    finally:
+        for p in procs:
+            p.terminate()
+    print(json.dumps(results, indent=2, default=lambda v: round(v, 2)))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -10,15 +10,11 @@ from rest_framework.exceptions import APIException, ValidationError
 
 from accounts.authentication import forget_credentials
 from accounts.models import RevokedToken, Role, User, new_stamp
+from accounts.permissions import Forbidden
 from config import runtime
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SIGNUP_LOCK = 7_201_001  # advisory lock id: serialises "is this the first user?"
-
-
-class Forbidden(APIException):
-    status_code = 403
-    default_detail = "Access prohibited"
 
 
 class TooManyAttempts(APIException):

@@ -104,6 +104,19 @@ def _apply_preset(request, entry, body: dict, *, ollama: bool) -> dict:
     return body
 
 
+async def _raw_list(request, kind: str, url_idx: int, path: str) -> JsonResponse:
+    """One connection's own model list, unfiltered: admins only (API.md §7)."""
+    if not request.user.is_admin:
+        return _error(401, "401 Unauthorized")
+    conn = await _by_index(kind, url_idx)
+    if conn is None:
+        return _error(404, "Connection not found")
+    try:
+        return JsonResponse(await fetch_json(conn, "GET", path, timeout=conn.list_timeout))
+    except UpstreamError as exc:
+        return _error(exc.status, exc.detail)
+
+
 # --- /ollama -------------------------------------------------------------------------------------
 
 
@@ -116,15 +129,7 @@ async def ollama_status(request):
 @authenticated("user")
 async def ollama_tags(request, url_idx: int | None = None):
     if url_idx is not None:
-        if not request.user.is_admin:
-            return _error(401, "401 Unauthorized")
-        conn = await _by_index("ollama", url_idx)
-        if conn is None:
-            return _error(404, "Connection not found")
-        try:
-            return JsonResponse(await fetch_json(conn, "GET", "/api/tags", timeout=conn.list_timeout))
-        except UpstreamError as exc:
-            return _error(exc.status, exc.detail)
+        return await _raw_list(request, "ollama", url_idx, "/api/tags")
     entries = await registry.models_for(request.user)
     return JsonResponse({"models": [{**e.public["ollama"], "name": e.id, "model": e.id} for e in entries
                                     if e.kind == "ollama" and "ollama" in e.public]})
@@ -206,15 +211,7 @@ ollama_embeddings = generation("ollama", "/api/embeddings")
 @authenticated("user")
 async def openai_models(request, url_idx: int | None = None):
     if url_idx is not None:
-        if not request.user.is_admin:
-            return _error(401, "401 Unauthorized")
-        conn = await _by_index("openai", url_idx)
-        if conn is None:
-            return _error(404, "Connection not found")
-        try:
-            return JsonResponse(await fetch_json(conn, "GET", "/models", timeout=conn.list_timeout))
-        except UpstreamError as exc:
-            return _error(exc.status, exc.detail)
+        return await _raw_list(request, "openai", url_idx, "/models")
     entries = await registry.models_for(request.user)
     return JsonResponse({"data": [e.public for e in entries if e.kind == "openai"]})
 

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.run import pct, start, wait_http  # noqa: E402
+from config.embedded_db import stop as stop_embedded  # noqa: E402
 from tests.documents import pdf  # noqa: E402
 from tests.server import free_port  # noqa: E402
 
@@ -95,6 +96,9 @@ async def main():
     finally:
         for p in procs:
             p.terminate()
+        for p in procs:
+            p.wait(30)
+        stop_embedded(data)
     print(json.dumps(results, indent=2, default=lambda v: round(v, 2)))
 
 

@@ -21,6 +21,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from config.embedded_db import stop as stop_embedded  # noqa: E402
 from tests.server import free_port  # noqa: E402
 
 BODY = {"model": "bench-model", "messages": [{"role": "user", "content": "hi"}]}
@@ -171,6 +172,9 @@ async def main(quick: bool):
         if PROFILE:
             server.wait(30)
             print(f"profile: {data / 'profile.txt'}")
+        for p in procs:
+            p.wait(30)
+        stop_embedded(data)
     print(json.dumps(results, indent=2, default=lambda v: round(v, 2)))
     return results
 

@@ -6,6 +6,7 @@ listens on a Unix socket only, never on a TCP port.
 """
 
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -21,3 +22,13 @@ def database_url(data_dir: Path) -> str:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pgdata, cleanup_mode=None)
     return server.get_uri()
+
+
+def stop(data_dir: Path) -> None:
+    """Stop the embedded server of `data_dir` (benchmarks use throw-away ones)."""
+    from pgserver._commands import pg_ctl
+
+    pgdata = data_dir / "pgdata"
+    if (pgdata / "postmaster.pid").exists():
+        user = "pgserver" if os.geteuid() == 0 else None
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)

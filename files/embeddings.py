@@ -55,18 +55,24 @@ def engine() -> Engine | None:
     return Engine(kind, model, url.rstrip("/"), key, config["RAG_EMBEDDING_BATCH_SIZE"])
 
 
+_sync_clients: dict[tuple, httpx.Client] = {}
+
+
 def embed(engine: Engine, texts: list[str], *, timeout: float = 120) -> list[list[float]]:
-    """Embed texts in batches (the worker's path: synchronous, one pooled client per call)."""
+    """Embed texts in batches (synchronous: the worker and sync views; pooled per endpoint)."""
+    key = (engine.url, engine.key)
+    client = _sync_clients.get(key)
+    if client is None:
+        client = _sync_clients[key] = httpx.Client(base_url=engine.url, headers=engine.headers)
     vectors: list[list[float]] = []
-    with httpx.Client(base_url=engine.url, headers=engine.headers, timeout=timeout) as client:
-        for start in range(0, len(texts), engine.batch_size):
-            batch = texts[start:start + engine.batch_size]
-            try:
-                response = client.post(engine.path, json=engine.body(batch))
-                response.raise_for_status()
-                vectors.extend(engine.vectors(response.json(), len(batch)))
-            except (httpx.HTTPError, ValueError) as exc:
-                raise EmbeddingError(f"Embedding failed: {exc.__class__.__name__}") from exc
+    for start in range(0, len(texts), engine.batch_size):
+        batch = texts[start:start + engine.batch_size]
+        try:
+            response = client.post(engine.path, json=engine.body(batch), timeout=timeout)
+            response.raise_for_status()
+            vectors.extend(engine.vectors(response.json(), len(batch)))
+        except (httpx.HTTPError, ValueError) as exc:
+            raise EmbeddingError(f"Embedding failed: {exc.__class__.__name__}") from exc
     return vectors
 
 

@@ -6,11 +6,8 @@ a 50-page PDF (embedding through a local Ollama-protocol upstream), and retrieva
 
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,7 +16,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import pct, start, wait_http  # noqa: E402
+from bench.run import bench_environment, migrate_and_create_key, pct, start, wait_http  # noqa: E402
 from config.embedded_db import stop as stop_embedded  # noqa: E402
 from tests.documents import pdf  # noqa: E402
 from tests.server import free_port  # noqa: E402
@@ -49,23 +46,14 @@ def pdf_pages(pages: int) -> bytes:
 
 
 async def main():
-    data = Path(tempfile.mkdtemp(prefix="gw-ingest-"))
-    env = {**os.environ, "DATA_DIR": str(data), "WEBUI_SECRET_KEY": "bench-secret-key-bench-secret-key-0123",
-           "PYTHONPATH": str(ROOT)}
-    env.pop("DATABASE_URL", None)
+    data, env = bench_environment("gw-ingest-")
     py = sys.executable
     emb_port, gw_port = free_port(), free_port()
     procs = [start([py, "-m", "bench.upstream", "ollama", str(emb_port), "0", "0"], env, data / "embed.log")]
-    subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    setup = (
-        "from accounts.models import User; from accounts import api_keys; from config import runtime;"
-        "u=User.objects.create_user('bench@example.com','pw',name='Bench',role='admin');"
+    key = migrate_and_create_key(env, (
+        "from config import runtime;"
         f"runtime.update({{'RAG_EMBEDDING_ENGINE':'ollama','RAG_EMBEDDING_MODEL':'bench-embed','RAG_EMBEDDING_BATCH_SIZE':64,"
-        f"'RAG_OLLAMA_BASE_URL':'http://127.0.0.1:{emb_port}'}});"
-        "print(api_keys.create(user=u, name='bench')[1])"
-    )
-    key = subprocess.run([py, "manage.py", "shell", "-c", setup], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        f"'RAG_OLLAMA_BASE_URL':'http://127.0.0.1:{emb_port}'}})"))
     procs.append(start([py, "-m", "uvicorn", "config.asgi:application", "--port", str(gw_port), "--lifespan", "off",
                         "--log-level", "warning"], env, data / "gateway.log"))
     procs.append(start([py, "manage.py", "procrastinate", "worker", "-q", "ingest"], env, data / "worker.log"))

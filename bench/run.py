@@ -56,6 +56,25 @@ def peak_rss_mb(pid) -> float:
     return float("nan")
 
 
+def bench_environment(prefix: str) -> tuple[Path, dict]:
+    """A throw-away DATA_DIR (its own embedded Postgres) and the environment for every process."""
+    data = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {**os.environ, "DATA_DIR": str(data), "WEBUI_SECRET_KEY": "bench-secret-key-bench-secret-key-0123",
+           "DB_POOL_SIZE": "10", "PYTHONPATH": str(ROOT)}
+    env.pop("DATABASE_URL", None)
+    return data, env
+
+
+def migrate_and_create_key(env: dict, setup: str) -> str:
+    """Migrate, create an admin `u`, run `setup` (Python using `u`), and return a fresh API key."""
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    code = ("from accounts.models import User; from accounts import api_keys;"
+            "u=User.objects.create_user('bench@example.com','pw',name='Bench',role='admin');"
+            f"{setup};print(api_keys.create(user=u, name='bench')[1])")
+    return subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
+
+
 async def timed_requests(client, url, headers, body, n, concurrency):
     latencies = []
     queue = asyncio.Queue()
@@ -105,26 +124,17 @@ async def timed_streams(client, url, headers, body, n, concurrency):
 
 async def main(quick: bool):
     n = 200 if quick else 2000
-    data = Path(tempfile.mkdtemp(prefix="gw-bench-"))
-    env = {**os.environ, "DATA_DIR": str(data), "WEBUI_SECRET_KEY": "bench-secret-key-bench-secret-key-0123",
-           "DB_POOL_SIZE": "10", "PYTHONPATH": str(ROOT)}
-    env.pop("DATABASE_URL", None)
+    data, env = bench_environment("gw-bench-")
     py = sys.executable
     fast_port, slow_port, gw_port = free_port(), free_port(), free_port()
     procs = [
         start([py, "-m", "bench.upstream", "openai", str(fast_port), "0", "0"], env, data / "fast.log"),
         start([py, "-m", "bench.upstream", "openai", str(slow_port), "0.02", "32"], env, data / "slow.log"),
     ]
-    subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    setup = (
-        "from accounts.models import User; from accounts import api_keys; from models_registry.models import Connection;"
-        "u=User.objects.create_user('bench@example.com','pw',name='Bench',role='admin');"
+    key = migrate_and_create_key(env, (
+        "from models_registry.models import Connection;"
         f"Connection.objects.create(kind='openai', base_url='http://127.0.0.1:{fast_port}/v1');"
-        f"Connection.objects.create(kind='openai', base_url='http://127.0.0.1:{slow_port}/v1', prefix_id='slow');"
-        "print(api_keys.create(user=u, name='bench')[1])"
-    )
-    key = subprocess.run([py, "manage.py", "shell", "-c", setup], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        f"Connection.objects.create(kind='openai', base_url='http://127.0.0.1:{slow_port}/v1', prefix_id='slow')"))
     profiler = [py.replace("python", "py-spy"), "record", "-r", "200", "-f", "raw", "-o", str(data / "profile.txt"), "--"] if PROFILE else []
     server = start([*profiler, py, "-m", "uvicorn", "config.asgi:application", "--port", str(gw_port), "--lifespan", "off",
                     "--log-level", "warning", "--backlog", "4096"], env, data / "gateway.log")

@@ -3,6 +3,7 @@ them, inject the context into the last user message and build `sources` (API.md 
 
 from django.conf import settings
 
+from config.values import as_uuid
 from files import embeddings
 from files.models import File
 from files.selectors import files_for
@@ -73,8 +74,8 @@ def gather(user, body: dict, preset_knowledge: list, vector: list[float] | None 
     query = last_user_text(body.get("messages") or [])
     file_ids = [str(i.get("id")) for i in items if i["type"] == "file"]
     kb_ids = [str(i.get("id")) for i in items if i["type"] == "collection"]
-    files = {str(f.id): f for f in files_for(user).filter(id__in=_uuids(file_ids))}
-    kbs = {str(k.id): k for k in knowledge_selectors.readable(user).filter(id__in=_uuids(kb_ids))}
+    files = {str(f.id): f for f in files_for(user).filter(id__in=[u for u in map(as_uuid, file_ids) if u])}
+    kbs = {str(k.id): k for k in knowledge_selectors.readable(user).filter(id__in=[u for u in map(as_uuid, kb_ids) if u])}
     for file_id in file_ids:
         if file_id not in files:
             raise UnknownSource(f"File not found: {file_id}")
@@ -103,18 +104,6 @@ def gather(user, body: dict, preset_knowledge: list, vector: list[float] | None 
             sources.append({"source": source, "document": [h.text for h in hits], "metadata": [h.metadata for h in hits],
                             "distances": [h.score for h in hits]})
     return sources
-
-
-def _uuids(values: list[str]) -> list[str]:
-    import uuid
-
-    valid = []
-    for value in values:
-        try:
-            valid.append(str(uuid.UUID(value)))
-        except ValueError:
-            pass
-    return valid
 
 
 def inject(messages: list[dict], sources: list[dict]) -> list[dict]:

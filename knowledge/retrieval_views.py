@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import Forbidden, IsAdmin
 from config import runtime
+from config.values import as_uuid, mask_secret
 from files import embeddings
 from files.models import Chunk, File
 from files.selectors import files_for
@@ -21,17 +22,13 @@ NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 EMBEDDING_KEYS = ("RAG_EMBEDDING_ENGINE", "RAG_EMBEDDING_MODEL", "RAG_EMBEDDING_BATCH_SIZE")
 
 
-def _mask(key: str) -> str:
-    return f"{key[:3]}…{key[-4:]}" if len(key) > 10 else ("•••" if key else "")
-
-
 def _embedding_out() -> dict:
     config = runtime.snapshot()
     return {
         "status": True, **{k: config[k] for k in EMBEDDING_KEYS},
         "ENABLE_ASYNC_EMBEDDING": True, "RAG_EMBEDDING_CONCURRENT_REQUESTS": 0,
-        "openai_config": {"url": config["RAG_OPENAI_API_BASE_URL"], "key": _mask(config["RAG_OPENAI_API_KEY"])},
-        "ollama_config": {"url": config["RAG_OLLAMA_BASE_URL"], "key": _mask(config["RAG_OLLAMA_API_KEY"])},
+        "openai_config": {"url": config["RAG_OPENAI_API_BASE_URL"], "key": mask_secret(config["RAG_OPENAI_API_KEY"])},
+        "ollama_config": {"url": config["RAG_OLLAMA_BASE_URL"], "key": mask_secret(config["RAG_OLLAMA_API_KEY"])},
     }
 
 
@@ -78,23 +75,16 @@ def _scope(user, name: str) -> list[str]:
     if not isinstance(name, str) or not NAME.match(name):
         raise Forbidden("Invalid collection name.")
     if name.startswith("file-"):
-        file = files_for(user).filter(id=_uuid(name[5:])).first() if _uuid(name[5:]) else None
+        file_id = as_uuid(name[5:])
+        file = files_for(user).filter(id=file_id).first() if file_id else None
         if file is None:
             raise Forbidden("You do not have access to this collection.")
         return [str(file.id)]
-    kb = selectors.readable(user).filter(id=_uuid(name)).first() if _uuid(name) else None
+    kb_id = as_uuid(name)
+    kb = selectors.readable(user).filter(id=kb_id).first() if kb_id else None
     if kb is None:
         raise Forbidden("You do not have access to this collection.")
     return [str(f) for f in KnowledgeFile.objects.filter(knowledge=kb).values_list("file_id", flat=True)]
-
-
-def _uuid(value: str) -> str | None:
-    import uuid
-
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
 
 
 def _search(request, names: list[str]) -> list[retrieval.Hit]:

@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from config.values import mask_secret
+
 
 class Connection(models.Model):
     """An upstream LLM server: Ollama (native API) or any OpenAI-compatible API."""
@@ -42,7 +44,7 @@ class Connection(models.Model):
 
     @property
     def masked_key(self) -> str:
-        return f"{self.api_key[:3]}…{self.api_key[-4:]}" if len(self.api_key) > 10 else ("•••" if self.api_key else "")
+        return mask_secret(self.api_key)
 
 
 class Model(models.Model):

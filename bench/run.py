@@ -65,14 +65,16 @@ def bench_environment(prefix: str) -> tuple[Path, dict]:
     return data, env
 
 
-def migrate_and_create_key(env: dict, setup: str) -> str:
-    """Migrate, create an admin `u`, run `setup` (Python using `u`), and return a fresh API key."""
+def migrate_and_create_key(env: dict, setup: str, lines: int = 1):
+    """Migrate, create an admin `u`, run `setup` (Python using `u`), and return a fresh API key (or,
+    with `lines` > 1, that many last lines of output, the key last)."""
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     code = ("from accounts.models import User; from accounts import api_keys;"
             "u=User.objects.create_user('bench@example.com','pw',name='Bench',role='admin');"
             f"{setup};print(api_keys.create(user=u, name='bench')[1])")
-    return subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    out = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True).stdout.strip().splitlines()
+    return out[-1] if lines == 1 else out[-lines:]
 
 
 async def timed_requests(client, url, headers, body, n, concurrency):

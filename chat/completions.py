@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from models_registry import ollama_format
-from chat import context
+from chat import context, queries
 from config.db import db_call
+from knowledge import rag_config
 from models_registry import presets, registry
 from models_registry.models import Connection
 from models_registry.providers import UpstreamError, open_request, read_all
@@ -75,7 +76,7 @@ async def prepare(user, body, *, force_stream: bool | None = None) -> Prepared:
     messages = body["messages"]
     sources = await _sources(user, body, entry)
     if sources:
-        messages = context.inject(messages, sources)
+        messages = context.inject(messages, sources, await db_call(rag_config.template)())
     system = entry.row.params.get("system") if entry.row else None
     if system:
         messages = presets.with_system(messages, presets.render(system, user))
@@ -101,9 +102,9 @@ async def _sources(user, body: dict, entry: registry.Entry) -> list[dict]:
         return []
     if body.get("files") is not None and not isinstance(body["files"], list):
         raise BadRequest("files must be a list.")
-    vector, model = await context.query_vector(body["messages"])
+    texts = await queries.queries_for(user, entry, body, preset_knowledge)
     try:
-        return await db_call(context.gather)(user, body, preset_knowledge, vector, model)
+        return await db_call(context.gather)(user, body, preset_knowledge, await context.embed(texts))
     except context.UnknownSource as exc:
         raise BadRequest(exc.detail)
 

@@ -1,8 +1,9 @@
 """Retrieval-augmented prompts: resolve the request's `files` (and a preset's knowledge), search
 them, inject the context into the last user message and build `sources` (API.md §3.6, §3.7)."""
 
-from django.conf import settings
+from dataclasses import dataclass
 
+from config import runtime
 from config.values import as_uuid
 from files import embeddings
 from files.models import File
@@ -11,17 +12,6 @@ from knowledge import retrieval
 from knowledge import selectors as knowledge_selectors
 from knowledge.models import KnowledgeFile
 
-TEMPLATE = """Use the sources below to answer the user's question. Each source is inside a <source> tag \
-with an id. Cite the sources you use as [id] right after the sentence that relies on them. If the \
-sources do not contain the answer, say so plainly and answer from what you know, without citations. \
-Answer in the language of the question.
-
-<context>
-{context}
-</context>
-
-"""
-
 
 class UnknownSource(Exception):
     def __init__(self, detail: str):
@@ -29,18 +19,25 @@ class UnknownSource(Exception):
         self.detail = detail
 
 
-async def query_vector(messages: list[dict]) -> tuple[list[float] | None, str]:
-    """The last user message embedded with the configured engine, or (None, "") for keywords only."""
+@dataclass(frozen=True)
+class Queries:
+    """What to search for: texts, their vectors (None: keywords only) and the embedding model."""
+    texts: list[str]
+    vectors: list[list[float]] | None = None
+    model: str = ""
+
+
+async def embed(texts: list[str]) -> Queries:
+    """The query texts with vectors from the configured engine, when there is one and it answers."""
     from config.db import db_call
 
     engine = await db_call(embeddings.engine)()
-    text = last_user_text(messages)
-    if engine is None or not text:
-        return None, ""
+    if engine is None or not texts:
+        return Queries(texts)
     try:
-        return await embeddings.embed_query(engine, text), engine.model
+        return Queries(texts, await embeddings.embed_queries(engine, texts), engine.model)
     except embeddings.EmbeddingError:
-        return None, ""
+        return Queries(texts)
 
 
 def _items(body: dict, preset_knowledge: list) -> list[dict]:
@@ -58,20 +55,24 @@ def _items(body: dict, preset_knowledge: list) -> list[dict]:
 def last_user_text(messages: list[dict]) -> str:
     for message in reversed(messages):
         if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):
-                return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-            return content or ""
+            return message_text(message.get("content"))
     return ""
 
 
-def gather(user, body: dict, preset_knowledge: list, vector: list[float] | None = None, model: str = "") -> list[dict]:
+def message_text(content) -> str:
+    """The text of a message's content, plain or in parts."""
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return content if isinstance(content, str) else ""
+
+
+def gather(user, body: dict, preset_knowledge: list, queries: Queries) -> list[dict]:
     """The `sources` for a request (one entry per item with results). Unknown or forbidden ids are
     an error, with the same message either way (DECISIONS #5). One unit of database work."""
     items = _items(body, preset_knowledge)
     if not items:
         return []
-    query = last_user_text(body.get("messages") or [])
+    config = runtime.snapshot()
     file_ids = [str(i.get("id")) for i in items if i["type"] == "file"]
     kb_ids = [str(i.get("id")) for i in items if i["type"] == "collection"]
     files = {str(f.id): f for f in files_for(user).filter(id__in=[u for u in map(as_uuid, file_ids) if u])}
@@ -93,20 +94,39 @@ def gather(user, body: dict, preset_knowledge: list, vector: list[float] | None 
                 sources.append({"source": source, "document": [item["content"]], "metadata": [{"name": item.get("name", "")}]})
             continue
         scope = [str(item["id"])] if item["type"] == "file" else members[str(item["id"])]
-        if item.get("context") == "full":
+        if item.get("context") == "full" or config["RAG_FULL_CONTEXT"]:
             full = File.objects.filter(id__in=scope, status=File.Status.COMPLETED).values_list("filename", "content", "id")
             docs = [(c, {"name": n, "file_id": str(i), "source": n}) for n, c, i in full if c]
             if docs:
                 sources.append({"source": source, "document": [d for d, _ in docs], "metadata": [m for _, m in docs]})
             continue
-        hits = retrieval.hybrid_search(scope, query, vector, model, settings.RAG_TOP_K)
+        hits = _search(scope, queries, config)
         if hits:
             sources.append({"source": source, "document": [h.text for h in hits], "metadata": [h.metadata for h in hits],
                             "distances": [h.score for h in hits]})
     return sources
 
 
-def inject(messages: list[dict], sources: list[dict]) -> list[dict]:
+def needs_search(body: dict, preset_knowledge: list) -> bool:
+    """Whether any item is searched (not text, not whole documents): only then are queries needed."""
+    return any(i["type"] != "text" and i.get("context") != "full" for i in _items(body, preset_knowledge))
+
+
+def _search(scope: list[str], queries: Queries, config: dict) -> list[retrieval.Hit]:
+    """Each query's best chunks, merged keeping each chunk's best score, best first (API.md §3.6)."""
+    k = config["RAG_TOP_K"]
+    best: dict[str, retrieval.Hit] = {}
+    for n, text in enumerate(queries.texts):
+        vector = queries.vectors[n] if queries.vectors else None
+        for hit in retrieval.search(scope, text, vector, queries.model, k, hybrid=config["ENABLE_RAG_HYBRID_SEARCH"],
+                                    keyword_weight=config["RAG_HYBRID_BM25_WEIGHT"],
+                                    threshold=config["RAG_RELEVANCE_THRESHOLD"]):
+            if hit.id not in best or hit.score > best[hit.id].score:
+                best[hit.id] = hit
+    return sorted(best.values(), key=lambda h: h.score, reverse=True)[:k]
+
+
+def inject(messages: list[dict], sources: list[dict], template: str) -> list[dict]:
     """The RAG template, with numbered <source> tags, before the last user message's text."""
     ids: dict[str, int] = {}
     lines = []
@@ -115,7 +135,7 @@ def inject(messages: list[dict], sources: list[dict]) -> list[dict]:
             name = metadata.get("name") or metadata.get("source") or entry["source"].get("name") or "source"
             number = ids.setdefault(metadata.get("file_id") or name, len(ids) + 1)
             lines.append(f'<source id="{number}" name="{_escape(name)}">{document}</source>')
-    prompt = TEMPLATE.format(context="\n".join(lines))
+    prompt = _render(template, "\n".join(lines), last_user_text(messages))
     messages = [dict(m) for m in messages]
     for message in reversed(messages):
         if message.get("role") == "user":
@@ -129,6 +149,15 @@ def inject(messages: list[dict], sources: list[dict]) -> list[dict]:
                 message["content"] = prompt + (content or "")
             return messages
     return [*messages, {"role": "user", "content": prompt}]
+
+
+def _render(template: str, context: str, query: str) -> str:
+    """Open WebUI's placeholders: {{CONTEXT}} or [context], {{QUERY}} or [query]."""
+    for mark in ("{{CONTEXT}}", "[context]"):
+        template = template.replace(mark, context)
+    for mark in ("{{QUERY}}", "[query]"):
+        template = template.replace(mark, query)
+    return template
 
 
 def _escape(value: str) -> str:

@@ -10,13 +10,19 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 
-def db_call(fn):
-    """Async version of `fn` (a whole unit of ORM work) that releases its connection when done."""
+def releasing(fn):
+    """`fn` (a whole unit of ORM work on a pool thread) handing its connections back when done."""
 
+    @functools.wraps(fn)
     def unit(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         finally:
             connections.close_all()
 
-    return functools.wraps(fn)(sync_to_async(unit, thread_sensitive=False))
+    return unit
+
+
+def db_call(fn):
+    """Async version of `fn` (a whole unit of ORM work) that releases its connection when done."""
+    return sync_to_async(releasing(fn), thread_sensitive=False)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
-from config.env import env_bool, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_str
 
 ROLES = ("admin", "user", "pending")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?(ms|s|m|h|d|w))+$")
@@ -37,6 +37,20 @@ def _defaults() -> dict[str, Any]:
         "RAG_OLLAMA_API_KEY": env_str("RAG_OLLAMA_API_KEY", ""),
         "RAG_OPENAI_API_BASE_URL": env_str("RAG_OPENAI_API_BASE_URL", env_str("OPENAI_API_BASE_URL", "https://api.openai.com/v1")),
         "RAG_OPENAI_API_KEY": env_str("RAG_OPENAI_API_KEY", env_str("OPENAI_API_KEY", "")),
+        # retrieval (API.md §6.1; GET/POST /api/v1/retrieval/config)
+        "RAG_TOP_K": env_int("RAG_TOP_K", 3),
+        "RAG_RELEVANCE_THRESHOLD": env_float("RAG_RELEVANCE_THRESHOLD", 0.0),
+        "ENABLE_RAG_HYBRID_SEARCH": env_bool("ENABLE_RAG_HYBRID_SEARCH", True),
+        "RAG_HYBRID_BM25_WEIGHT": env_float("RAG_HYBRID_BM25_WEIGHT", 0.5),
+        "RAG_FULL_CONTEXT": env_bool("RAG_FULL_CONTEXT", False),
+        "RAG_TEMPLATE": env_str("RAG_TEMPLATE", ""),
+        "ENABLE_RETRIEVAL_QUERY_GENERATION": env_bool("ENABLE_RETRIEVAL_QUERY_GENERATION", False),
+        "TASK_MODEL": env_str("TASK_MODEL", ""),
+        "CHUNK_SIZE": env_int("CHUNK_SIZE", 1000),
+        "CHUNK_OVERLAP": env_int("CHUNK_OVERLAP", 100),
+        "FILE_MAX_SIZE": env_float("FILE_MAX_SIZE", 0.0) or None,  # MB
+        "FILE_MAX_COUNT": env_int("FILE_MAX_COUNT", None),
+        "ALLOWED_FILE_EXTENSIONS": [e.lower().lstrip(".") for e in env_list("ALLOWED_FILE_EXTENSIONS", "", sep=",")],
         "SHOW_ADMIN_DETAILS": env_bool("SHOW_ADMIN_DETAILS", True),
         "ADMIN_EMAIL": env_str("ADMIN_EMAIL", ""),
         "WEBUI_URL": env_str("WEBUI_URL", ""),
@@ -55,6 +69,19 @@ _VALIDATORS = {
     "JWT_EXPIRES_IN": lambda v: isinstance(v, str) and is_valid_duration(v),
     "RAG_EMBEDDING_ENGINE": lambda v: v in ("", "ollama", "openai"),
     "RAG_EMBEDDING_BATCH_SIZE": lambda v: 1 <= v <= 2048,
+    "RAG_TOP_K": lambda v: 1 <= v <= 100,
+    "RAG_RELEVANCE_THRESHOLD": lambda v: 0 <= v <= 1,
+    "RAG_HYBRID_BM25_WEIGHT": lambda v: 0 <= v <= 1,
+    "CHUNK_SIZE": lambda v: 50 <= v <= 100_000,
+    "CHUNK_OVERLAP": lambda v: v >= 0,
+    "FILE_MAX_SIZE": lambda v: v is None or v > 0,
+    "FILE_MAX_COUNT": lambda v: v is None or v > 0,
+    "ALLOWED_FILE_EXTENSIONS": lambda v: all(isinstance(e, str) and e and "/" not in e for e in v),
+}
+_NUMBER = (int, float)
+_TYPES = {  # where the default's own type is not the whole story
+    "RAG_RELEVANCE_THRESHOLD": _NUMBER, "RAG_HYBRID_BM25_WEIGHT": _NUMBER,
+    "FILE_MAX_SIZE": (*_NUMBER, type(None)), "FILE_MAX_COUNT": (int, type(None)),
 }
 
 _cache: dict[str, Any] = {}
@@ -93,9 +120,9 @@ def validation_error(key: str, value: Any) -> str | None:
     defaults = _defaults()
     if key not in defaults:
         return f"Unknown setting: {key}"
-    expected = type(defaults[key])
-    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        return f"{key} must be of type {expected.__name__}"
+    expected = _TYPES.get(key, (type(defaults[key]),))
+    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+        return f"{key} must be of type {' or '.join(t.__name__ for t in expected).replace('NoneType', 'null')}"
     check = _VALIDATORS.get(key)
     if check and not check(value):
         return f"Invalid value for {key}: {value!r}"

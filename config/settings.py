@@ -226,13 +226,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "uploads"}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-FILE_MAX_SIZE = env_float("FILE_MAX_SIZE", 0.0)  # MB; 0: no limit
-ALLOWED_FILE_EXTENSIONS = [e.lower().lstrip(".") for e in env_list("ALLOWED_FILE_EXTENSIONS", "", sep=",")]
-CHUNK_SIZE = env_int("CHUNK_SIZE", 1000)
-CHUNK_OVERLAP = env_int("CHUNK_OVERLAP", 100)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-RAG_TOP_K = env_int("RAG_TOP_K", 3)  # chunks kept per file or collection
 INGEST_HEARTBEAT_SECONDS = env_float("INGEST_HEARTBEAT_SECONDS", 10.0)  # worker liveness signal
 INGEST_STALLED_SECONDS = env_float("INGEST_STALLED_SECONDS", 30.0)  # silence after which its jobs are requeued
 INGEST_RECOVERY_SECONDS = env_int("INGEST_RECOVERY_SECONDS", 15)  # how often workers look for such jobs

@@ -79,15 +79,15 @@ def embed(engine: Engine, texts: list[str], *, timeout: float = 120) -> list[lis
 _async_clients: dict[tuple, httpx.AsyncClient] = {}
 
 
-async def embed_query(engine: Engine, text: str, *, timeout: float = 10) -> list[float]:
-    """One query vector on the request path (pooled async client)."""
+async def embed_queries(engine: Engine, texts: list[str], *, timeout: float = 10) -> list[list[float]]:
+    """Query vectors on the request path, in one call (pooled async client)."""
     key = (engine.url, engine.key)
     client = _async_clients.get(key)
     if client is None or client.is_closed:
         client = _async_clients[key] = httpx.AsyncClient(base_url=engine.url, headers=engine.headers, timeout=timeout)
     try:
-        response = await client.post(engine.path, json=engine.body([text]))
+        response = await client.post(engine.path, json=engine.body(texts))
         response.raise_for_status()
-        return engine.vectors(response.json(), 1)[0]
+        return engine.vectors(response.json(), len(texts))
     except (httpx.HTTPError, ValueError) as exc:
         raise EmbeddingError(f"Embedding failed: {exc.__class__.__name__}") from exc

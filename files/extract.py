@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from pathlib import PurePosixPath
 
 from charset_normalizer import from_bytes
-from django.conf import settings
+from config import runtime
 
 
 WESTERN = ("cp1252", "latin_1", "iso8859_15")
@@ -86,7 +86,7 @@ OFFICE = {"docx", "xlsx", "pptx"}
 
 def _check_archive(data: bytes) -> None:
     """Refuse Office files whose uncompressed size is out of proportion (decompression bombs)."""
-    limit = min(max(10 * 1024 * 1024, 100 * len(data)), int(settings.FILE_MAX_SIZE * 1024 * 1024) or 100 * 1024 * 1024)
+    limit = min(max(10 * 1024 * 1024, 100 * len(data)), int((runtime.get("FILE_MAX_SIZE") or 100) * 1024 * 1024))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             total = sum(info.file_size for info in archive.infolist())

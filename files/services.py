@@ -5,13 +5,13 @@ import json
 import logging
 from pathlib import PurePosixPath
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import get_valid_filename
 from rest_framework.exceptions import APIException, ValidationError
 
-from files import chunking, embeddings
+from config import runtime
+from files import chunking, embeddings, vector_index
 from files.extract import ExtractionError, extract
 from files.models import Chunk, File
 
@@ -39,10 +39,17 @@ def _metadata(raw) -> dict:
 
 def check_upload(*, filename: str, size: int, process: bool) -> None:
     extension = PurePosixPath(filename.lower()).suffix.lstrip(".")
-    if process and settings.ALLOWED_FILE_EXTENSIONS and extension not in settings.ALLOWED_FILE_EXTENSIONS:
+    config = runtime.snapshot()
+    allowed = config["ALLOWED_FILE_EXTENSIONS"]
+    if process and allowed and extension not in allowed:
         raise ValidationError(f"File type {extension or '(none)'} is not allowed")
-    if settings.FILE_MAX_SIZE and size > settings.FILE_MAX_SIZE * 1024 * 1024:
-        raise TooLarge(f"File size exceeds the limit of {settings.FILE_MAX_SIZE:g} MB")
+    _check_size(size, "File size")
+
+
+def _check_size(size: int, what: str) -> None:
+    limit = runtime.get("FILE_MAX_SIZE")
+    if limit and size > limit * 1024 * 1024:
+        raise TooLarge(f"{what} exceeds the limit of {limit:g} MB")
 
 
 def upload(*, user, uploaded, metadata=None, process: bool = True) -> File:
@@ -95,8 +102,7 @@ def update_content(*, file: File, content: str) -> File:
     """Replace a file's extracted text and index it again, now (API.md §4.3 content/update)."""
     if not isinstance(content, str) or not content.strip():
         raise ValidationError("content must not be empty.")
-    if settings.FILE_MAX_SIZE and len(content.encode()) > settings.FILE_MAX_SIZE * 1024 * 1024:
-        raise TooLarge(f"Content exceeds the limit of {settings.FILE_MAX_SIZE:g} MB")
+    _check_size(len(content.encode()), "Content")
     _index(file, content, chunking.split(content))
     file.refresh_from_db()
     return file
@@ -117,6 +123,8 @@ def _index(file: File, text: str, pieces: list[tuple[str, int]]) -> None:
             for i, (piece, start) in enumerate(pieces)
         )
         File.objects.filter(id=file.id).update(status=File.Status.COMPLETED, content=text, hash=text_hash, error="")
+    if vectors:
+        vector_index.ensure(len(vectors[0]))
 
 
 def _embed(texts: list[str]) -> tuple[list | None, str]:

@@ -2,7 +2,6 @@
 
 import re
 
-from django.conf import settings
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -15,7 +14,7 @@ from files import embeddings
 from files.models import Chunk, File
 from files.selectors import files_for
 from files.tasks import process_file
-from knowledge import retrieval, selectors
+from knowledge import rag_config, retrieval, selectors
 from knowledge.models import KnowledgeFile
 
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -87,31 +86,47 @@ def _scope(user, name: str) -> list[str]:
     return [str(f) for f in KnowledgeFile.objects.filter(knowledge=kb).values_list("file_id", flat=True)]
 
 
-def _search(request, names: list[str]) -> list[retrieval.Hit]:
+def _search(request, names: list[str]) -> tuple[list[retrieval.Hit], bool]:
+    """The hits for a query body, and whether they came from the hybrid path."""
     data = request.data if isinstance(request.data, dict) else {}
     query = data.get("query")
     if not isinstance(query, str) or not query.strip():
         raise ValidationError("query is required.")
-    k = data.get("k") or settings.RAG_TOP_K
-    if not isinstance(k, int) or k < 1:
-        raise ValidationError("k must be a positive integer.")
+    config = runtime.snapshot()
+    k = data.get("k") or config["RAG_TOP_K"]
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
+        raise ValidationError("k must be an integer from 1 to 1000.")
+    threshold = data.get("r") or config["RAG_RELEVANCE_THRESHOLD"]
+    weight = data.get("hybrid_bm25_weight")
+    weight = config["RAG_HYBRID_BM25_WEIGHT"] if weight is None else weight
+    for name, value in (("r", threshold), ("hybrid_bm25_weight", weight)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+            raise ValidationError(f"{name} must be a number from 0 to 1.")
     scope = [file_id for name in names for file_id in _scope(request.user, name)]
     engine = embeddings.engine()
     vector = None
-    if engine is not None and data.get("hybrid") is not False:
+    if engine is not None:
         try:
             vector = embeddings.embed(engine, [query], timeout=10)[0]
         except embeddings.EmbeddingError:
             vector = None
-    return retrieval.hybrid_search(scope, query, vector, engine.model if engine else "", k)
+    hybrid = config["ENABLE_RAG_HYBRID_SEARCH"] and data.get("hybrid") is not False
+    hits = retrieval.search(scope, query, vector, engine.model if engine else "", k,
+                            hybrid=hybrid, keyword_weight=weight, threshold=threshold)
+    return hits, hybrid or vector is None
+
+
+def _metadata(hit: retrieval.Hit, scored: bool) -> dict:
+    return {**hit.metadata, "score": hit.score} if scored else hit.metadata
 
 
 class QueryDocView(APIView):
     def post(self, request):
         name = request.data.get("collection_name") if isinstance(request.data, dict) else None
-        hits = _search(request, [name])
+        hits, fused = _search(request, [name])
+        # `ids` on every path (Open WebUI has them on the vector path only): a superset no client minds
         return Response({"ids": [[h.id for h in hits]], "documents": [[h.text for h in hits]],
-                         "metadatas": [[h.metadata for h in hits]], "distances": [[h.score for h in hits]]})
+                         "metadatas": [[_metadata(h, fused) for h in hits]], "distances": [[h.score for h in hits]]})
 
 
 class QueryCollectionView(APIView):
@@ -119,6 +134,21 @@ class QueryCollectionView(APIView):
         names = request.data.get("collection_names") if isinstance(request.data, dict) else None
         if not isinstance(names, list) or not names:
             raise ValidationError("collection_names must be a non-empty list.")
-        hits = _search(request, names)
-        return Response({"documents": [[h.text for h in hits]], "metadatas": [[h.metadata for h in hits]],
+        hits, fused = _search(request, names)
+        return Response({"documents": [[h.text for h in hits]], "metadatas": [[_metadata(h, fused) for h in hits]],
                          "distances": [[h.score for h in hits]]})
+
+
+class RetrievalConfigView(APIView):
+    permission_classes = [IsAdmin]
+
+    def get(self, request):
+        return Response(rag_config.config_out())
+
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise ValidationError("The body must be a JSON object.")
+        errors = rag_config.update(request.data)
+        if errors:
+            raise ValidationError("; ".join(errors))
+        return Response(rag_config.config_out())

@@ -4,6 +4,7 @@
 import random
 
 from accounts.models import User
+from files import vector_index
 from files.models import Chunk, File
 from knowledge import retrieval
 
@@ -38,3 +39,46 @@ def test_selective_filter_still_returns_k_nearest(settings):
 
     exact = sorted(((1 + cos(list(c.embedding), query)) / 2 for c in Chunk.objects.filter(file=small)), reverse=True)[:10]
     assert [round(s, 6) for s in scores] == [round(s, 6) for s in exact]
+
+
+def _cos(a, b):
+    import math
+
+    return sum(x * y for x, y in zip(a, b)) / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
+
+
+def _bulk(user, sizes, rng):
+    from django.db import connection
+
+    files = [_file(user, f"f{i}.txt") for i in range(len(sizes))]
+    for file, count in zip(files, sizes):
+        Chunk.objects.bulk_create(
+            (Chunk(file=file, position=i, text=f"chunk {i}", metadata={"file_id": str(file.id)},
+                   embedding=[rng.random() - 0.5 for _ in range(16)], embedding_model="m", dimensions=16)
+             for i in range(count)), batch_size=2000)
+    vector_index.forget()
+    vector_index.ensure(16)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE files_chunk")  # as autovacuum would after such a load
+    return files
+
+
+def test_large_scope_is_served_by_the_dimension_hnsw_index():
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    rng = random.Random(11)
+    user = User.objects.create_user("hnsw@example.com", "pw", name="H", role="user")
+    scoped, other = _bulk(user, [retrieval.EXACT_MAX + 1000, 14_000], rng)
+    query = [rng.random() - 0.5 for _ in range(16)]
+    with CaptureQueriesContext(connection) as captured:
+        hits = retrieval.vector_search([str(scoped.id)], query, "m", 10)
+    assert len(hits) == 10 and {h.metadata["file_id"] for h in hits} == {str(scoped.id)}
+    search_sql = next(q["sql"] for q in captured.captured_queries if "<=>" in q["sql"])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        cursor.execute("EXPLAIN " + search_sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "chunk_embedding_hnsw_16" in plan
+    exact = sorted(((1 + _cos(list(c.embedding), query)) / 2 for c in Chunk.objects.filter(file=scoped)), reverse=True)[:10]
+    assert len({round(h.score, 6) for h in hits} & {round(s, 6) for s in exact}) >= 8  # approximate, nearly exact

@@ -37,6 +37,7 @@ class FakeUpstream:
         self.fail_message = "upstream exploded"
         self.drop_after: int | None = None  # chunks sent before the connection is cut
         self.tokens = None  # fixed number of tokens to stream
+        self.embedding_dims = 16
         self.requests: list[tuple[str, str, dict | None]] = []
         self.disconnected = threading.Event()
         self.port = free_port()
@@ -155,7 +156,7 @@ class FakeUpstream:
         inputs = data.get("input")
         inputs = [inputs] if isinstance(inputs, str) else inputs
         await self._json(send, {"object": "list", "model": data.get("model"), "data": [
-            {"object": "embedding", "index": i, "embedding": bag_of_words(t)} for i, t in enumerate(inputs)]})
+            {"object": "embedding", "index": i, "embedding": bag_of_words(t, self.embedding_dims)} for i, t in enumerate(inputs)]})
 
     # --- Ollama ----------------------------------------------------------------------------------
 
@@ -198,7 +199,7 @@ class FakeUpstream:
     async def _ollama_api_embed(self, send, data):
         inputs = data.get("input")
         inputs = [inputs] if isinstance(inputs, str) else inputs
-        await self._json(send, {"model": data.get("model"), "embeddings": [bag_of_words(t) for t in inputs]})
+        await self._json(send, {"model": data.get("model"), "embeddings": [bag_of_words(t, self.embedding_dims) for t in inputs]})
 
     async def _ollama_api_embeddings(self, send, data):
-        await self._json(send, {"embedding": bag_of_words(data.get("prompt", ""))})
+        await self._json(send, {"embedding": bag_of_words(data.get("prompt", ""), self.embedding_dims)})

@@ -1,0 +1,82 @@
+"""`GET /api/v1/retrieval/config` and `/config/update` (API.md §6.1): the retrieval settings by their
+Open WebUI names, kept as runtime settings. Keys for features this server does not have (rerankers,
+external extractors, token splitters) are reported with their off values; setting one of them to
+anything else is refused rather than silently ignored."""
+
+from config import runtime
+
+# ours (cites by [id]); RAG_TEMPLATE replaces it
+TEMPLATE = """Use the sources below to answer the user's question. Each source is inside a <source> tag \
+with an id. Cite the sources you use as [id] right after the sentence that relies on them. If the \
+sources do not contain the answer, say so plainly and answer from what you know, without citations. \
+Answer in the language of the question.
+
+<context>
+{{CONTEXT}}
+</context>
+
+"""
+
+# API name -> runtime setting
+SETTINGS = {
+    "TOP_K": "RAG_TOP_K",
+    "RELEVANCE_THRESHOLD": "RAG_RELEVANCE_THRESHOLD",
+    "ENABLE_RAG_HYBRID_SEARCH": "ENABLE_RAG_HYBRID_SEARCH",
+    "HYBRID_BM25_WEIGHT": "RAG_HYBRID_BM25_WEIGHT",
+    "RAG_FULL_CONTEXT": "RAG_FULL_CONTEXT",
+    "RAG_TEMPLATE": "RAG_TEMPLATE",
+    "ENABLE_RETRIEVAL_QUERY_GENERATION": "ENABLE_RETRIEVAL_QUERY_GENERATION",
+    "TASK_MODEL": "TASK_MODEL",
+    "CHUNK_SIZE": "CHUNK_SIZE",
+    "CHUNK_OVERLAP": "CHUNK_OVERLAP",
+    "FILE_MAX_SIZE": "FILE_MAX_SIZE",
+    "FILE_MAX_COUNT": "FILE_MAX_COUNT",
+    "ALLOWED_FILE_EXTENSIONS": "ALLOWED_FILE_EXTENSIONS",
+}
+
+UNSUPPORTED = {
+    "BYPASS_EMBEDDING_AND_RETRIEVAL": False,
+    "ENABLE_RAG_HYBRID_SEARCH_ENRICHED_TEXTS": False,
+    "CONTENT_EXTRACTION_ENGINE": "",
+    "PDF_EXTRACT_IMAGES": False,
+    "PDF_LOADER_MODE": "page",
+    "RAG_RERANKING_MODEL": "",
+    "RAG_RERANKING_ENGINE": "",
+    "RAG_RERANKING_BATCH_SIZE": 32,
+    "TEXT_SPLITTER": "",
+    "RAG_TOKENIZER_MODEL": "",
+    "ENABLE_MARKDOWN_HEADER_TEXT_SPLITTER": False,
+    "CHUNK_MIN_SIZE_TARGET": 0,
+    "FILE_IMAGE_COMPRESSION_WIDTH": None,
+    "FILE_IMAGE_COMPRESSION_HEIGHT": None,
+}
+
+
+def template() -> str:
+    return runtime.get("RAG_TEMPLATE") or TEMPLATE
+
+
+def config_out() -> dict:
+    config = runtime.snapshot()
+    out = {"status": True, **{name: config[key] for name, key in SETTINGS.items()}, **UNSUPPORTED}
+    out["RAG_TEMPLATE"] = config["RAG_TEMPLATE"] or template()
+    out["TOP_K_RERANKER"] = config["RAG_TOP_K"]
+    return out
+
+
+def update(data: dict) -> list[str]:
+    """Save the known keys of `data`; the errors, if any (then nothing is saved)."""
+    values, errors = {}, []
+    for name, value in data.items():
+        if name in ("FILE_MAX_SIZE", "FILE_MAX_COUNT") and value == "":
+            value = None
+        if name in SETTINGS:
+            values[SETTINGS[name]] = value
+        elif name in UNSUPPORTED and value != UNSUPPORTED[name] and value not in ("", None):
+            errors.append(f"{name} is not supported by this server")
+    if values.get("RAG_TEMPLATE") == template():
+        values["RAG_TEMPLATE"] = ""  # the built-in one, kept as such so it follows upgrades
+    errors += [e for e in (runtime.validation_error(k, v) for k, v in values.items()) if e]
+    if not errors:
+        runtime.update(values)
+    return errors

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.db.models import JSONField, Value
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
 
@@ -135,7 +136,9 @@ def update(values: dict[str, Any]) -> dict[str, Any]:
     from config.models import RuntimeSetting
 
     for key, value in values.items():
-        RuntimeSetting.objects.update_or_create(key=key, defaults={"value": value})
+        # JSON null, not SQL NULL, for a setting saved as null
+        stored = Value(None, JSONField()) if value is None else value
+        RuntimeSetting.objects.update_or_create(key=key, defaults={"value": stored})
     _loaded_at = float("-inf")
     return snapshot()
 

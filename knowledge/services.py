@@ -6,11 +6,14 @@ from rest_framework.exceptions import APIException, NotFound, ValidationError
 
 from accounts import grants
 from accounts.permissions import Forbidden, Unauthorized, permission_tree
+from files import embeddings
 from files import services as file_services
 from files.models import File
 from files.selectors import files_for
 from knowledge import selectors
 from knowledge.models import KnowledgeBase, KnowledgeFile
+from models_registry import registry
+from models_registry.models import Model
 
 NOT_FOUND = "We could not find what you're looking for :/"
 
@@ -118,12 +121,33 @@ def reset(*, user, knowledge_id) -> KnowledgeBase:
     return kb
 
 
+def update_file(*, user, knowledge_id, file_id) -> KnowledgeBase:
+    """Bring a member file's chunks up to date (API.md §5 file/update). A file is indexed once for
+    every collection it is in (DECISIONS #8), so only chunks embedded with another model than the
+    current one need the work: they are embedded again from the file's current text."""
+    kb = writable(user, knowledge_id)
+    membership = KnowledgeFile.objects.filter(knowledge=kb, file_id=file_id).select_related("file").first()
+    if membership is None:
+        raise ValidationError(f"File not found in this knowledge base: {file_id}")
+    file = membership.file
+    engine = embeddings.engine()
+    if file.status == File.Status.COMPLETED and file.content and file.chunks.exclude(
+            embedding_model=engine.model if engine else "").exists():
+        file_services.update_content(file=file, content=file.content)
+    kb.save(update_fields=["updated_at"])
+    return kb
+
+
 @transaction.atomic
 def delete(*, user, knowledge_id) -> None:
-    """The collection goes; its files stay (API.md §5)."""
+    """The collection goes; its files stay, and presets no longer name it (API.md §5)."""
     kb = writable(user, knowledge_id)
     grants.delete_all(selectors.RESOURCE, kb.id)
+    for preset in Model.objects.filter(meta__knowledge__contains=[{"id": str(kb.id)}]):
+        preset.meta["knowledge"] = [k for k in preset.meta["knowledge"] if not (isinstance(k, dict) and k.get("id") == str(kb.id))]
+        preset.save(update_fields=["meta", "updated_at"])
     kb.delete()
+    transaction.on_commit(registry.forget)
 
 
 def files_of(kb: KnowledgeBase):

@@ -85,6 +85,13 @@ class FileRemoveView(APIView):
         return _files_response(request.user, kb)
 
 
+class FileUpdateView(APIView):
+    def post(self, request, kb_id):
+        file_id = str(validated(FileIdIn, request.data)["file_id"])
+        kb = services.update_file(user=request.user, knowledge_id=kb_id, file_id=file_id)
+        return _files_response(request.user, kb)
+
+
 class ResetView(APIView):
     def post(self, request, kb_id):
         kb = services.reset(user=request.user, knowledge_id=kb_id)

@@ -1,7 +1,8 @@
 """Retrieval benchmark: p50/p99 of `POST /api/v1/retrieval/query/collection` over a collection of
 100,000 chunks (768-dimension vectors, HNSW) and over a collection holding 1% of them, vector-only
-and hybrid, through HTTP. Chunks are generated in SQL (ingesting 100 MB of text would only time the
-embedder); each query checks it got `k` results.
+and hybrid, through HTTP; then the latency chat completions gain from a collection. Chunks are
+generated in SQL (ingesting 100 MB of text would only time the embedder); each query checks it got
+`k` results.
 
     .venv/bin/python -m bench.retrieval [--chunks 100000]
 """
@@ -78,6 +79,21 @@ async def measure(client, collection: str, hybrid: bool, n: int, k: int = 3) -> 
     return {"p50 ms": pct(latencies, 50), "p99 ms": pct(latencies, 99)}
 
 
+async def chat_latency(client, collection: str | None, n: int) -> float:
+    """p50 of non-streamed chat completions, with the collection as `files` when given."""
+    latencies = []
+    for _ in range(n):
+        body = {"model": "bench-model", "messages": [{"role": "user", "content": " ".join(word() for _ in range(6))}]}
+        if collection:
+            body["files"] = [{"type": "collection", "id": collection}]
+        started = time.perf_counter()
+        r = await client.post("/api/chat/completions", json=body)
+        latencies.append(time.perf_counter() - started)
+        r.raise_for_status()
+        assert bool(r.json().get("sources")) == bool(collection), r.text
+    return pct(latencies, 50)
+
+
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=100_000)
@@ -92,6 +108,8 @@ async def main():
         started = time.perf_counter()
         out = migrate_and_create_key(env, (
             "from config import runtime; from bench.retrieval import seed; import json;"
+            "from models_registry.models import Connection;"
+            f"Connection.objects.create(kind='ollama', base_url='http://127.0.0.1:{emb_port}');"
             "runtime.update({'RAG_EMBEDDING_ENGINE':'ollama','RAG_EMBEDDING_MODEL':'bench-embed',"
             f"'RAG_OLLAMA_BASE_URL':'http://127.0.0.1:{emb_port}'}});"
             f"print(json.dumps(seed(u, {args.chunks})))"), lines=2)
@@ -108,6 +126,11 @@ async def main():
                 for hybrid in (False, True):
                     name = f"{label}, {'hybrid' if hybrid else 'vector'}"
                     results[name] = await measure(client, collection, hybrid, args.queries)
+            plain = await chat_latency(client, None, args.queries)
+            results["chat, no files (p50 ms)"] = plain
+            for label, collection in [("1% collection", seeded["one_percent"]), (f"{args.chunks:,}-chunk collection", seeded["all"])]:
+                with_files = await chat_latency(client, collection, args.queries)
+                results[f"chat with the {label}: added p50 ms"] = with_files - plain
     finally:
         for p in procs:
             p.terminate()

@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts import api_keys, services
@@ -122,11 +125,27 @@ class ApiKeyForm(forms.ModelForm):
         return paths
 
 
+class ExpiryFilter(admin.SimpleListFilter):
+    title = "expiry"
+    parameter_name = "expiry"
+
+    def lookups(self, request, model_admin):
+        return [("soon", "Within 7 days"), ("expired", "Expired"), ("never", "Never")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        return {
+            "soon": lambda: queryset.filter(expires_at__gt=now, expires_at__lte=now + timedelta(days=7)),
+            "expired": lambda: queryset.filter(expires_at__lte=now),
+            "never": lambda: queryset.filter(expires_at__isnull=True),
+        }.get(self.value(), lambda: queryset)()
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(ForgetCredentialsOnChange, admin.ModelAdmin):
     form = ApiKeyForm
     list_display = ("name", "user", "display", "is_default", "created_at", "expires_at", "last_used_at", "status")
-    list_filter = ("is_default",)
+    list_filter = (ExpiryFilter, "is_default")
     search_fields = ("name", "user__email", "display")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
@@ -138,8 +157,6 @@ class ApiKeyAdmin(ForgetCredentialsOnChange, admin.ModelAdmin):
 
     @admin.display(description="status")
     def status(self, obj):
-        from django.utils import timezone
-
         if obj.expires_at and obj.expires_at <= timezone.now():
             return format_html('<span style="color:#b91c1c">expired</span>')
         return "active"

@@ -2,12 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from config import runtime
-
 from config.models import RuntimeSetting
-
-admin.site.site_header = "LLM Gateway"
-admin.site.site_title = "LLM Gateway admin"
-admin.site.index_title = "Operations"
 
 
 class RuntimeSettingForm(forms.ModelForm):

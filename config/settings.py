@@ -39,7 +39,7 @@ FORCE_SCRIPT_NAME = env_str("FORCE_SCRIPT_NAME") or None
 # --- apps --------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin_site.GatewayAdminConfig",  # the admin, with the operator's dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

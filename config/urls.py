@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from accounts.urls import auths, users
 from chat import views as chat_views
+from chat.page import chat_page
 from config import views
 from models_registry import views as model_views
 from models_registry.urls import ollama, openai, presets
@@ -30,4 +31,5 @@ urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("admin/", admin.site.urls),
+    path("", chat_page, name="chat"),
 ]

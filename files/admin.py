@@ -1,19 +1,48 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
+from rest_framework.exceptions import APIException
 
 from files import services
 from files.models import File
 from files.tasks import process_file
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        items = data if isinstance(data, (list, tuple)) else [data]
+        return [super(MultipleFileField, self).clean(item, initial) for item in items]
+
+
 class UploadForm(forms.ModelForm):
-    upload = forms.FileField(help_text="Stored, then extracted, chunked and indexed in the background.")
+    upload = MultipleFileField(label="Files", help_text="One or several. Stored, then extracted, chunked and indexed in the background.")
 
     class Meta:
         model = File
         fields = ("user",)
+
+    def clean_upload(self):
+        uploads = self.cleaned_data["upload"]
+        for uploaded in uploads:
+            try:
+                services.check_upload(filename=uploaded.name, size=uploaded.size, process=True)
+            except APIException as exc:
+                raise forms.ValidationError(f"{uploaded.name}: {exc.detail}")
+        return uploads
 
 
 @admin.register(File)
@@ -41,13 +70,33 @@ class FileAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        created = services.upload(user=form.cleaned_data["user"], uploaded=form.cleaned_data["upload"])
-        obj.pk = created.pk  # the admin redirects to the stored row
+        created = [services.upload(user=form.cleaned_data["user"], uploaded=u) for u in form.cleaned_data["upload"]]
+        obj.pk, obj.filename = created[0].pk, ", ".join(f.filename for f in created)[:255]  # for the admin log
+        self.message_user(request, f"{len(created)} file(s) uploaded; processing in the background.", messages.SUCCESS)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return HttpResponseRedirect(reverse("admin:files_file_changelist"))  # where their status refreshes
+
+    def get_urls(self):
+        return [path("<uuid:file_id>/download/", self.admin_site.admin_view(self.download_view),
+                     name="files_file_download"), *super().get_urls()]
+
+    def download_view(self, request, file_id):
+        file = File.objects.filter(id=file_id).first()
+        if file is None or not self.has_view_permission(request, file):
+            raise Http404("No such file.")
+        try:
+            handle = default_storage.open(file.storage_name, "rb")
+        except OSError:
+            raise Http404("The stored bytes are missing.")
+        return FileResponse(handle, as_attachment=True, filename=file.filename,
+                            content_type=file.content_type or "application/octet-stream")
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
         colour = {"completed": "#15803d", "failed": "#b91c1c"}.get(obj.status, "#a16207")
-        return format_html('<span style="color:{}">{}</span>', colour, obj.status or "stored")
+        return format_html('<span class="file-status file-status-{}" style="color:{}">{}</span>',
+                           obj.status or "stored", colour, obj.status or "stored")
 
     @admin.display(description="error")
     def short_error(self, obj):
@@ -55,7 +104,7 @@ class FileAdmin(admin.ModelAdmin):
 
     @admin.display(description="download")
     def download(self, obj):
-        return format_html('<a href="/api/v1/files/{}/content?attachment=true">{}</a>', obj.id, obj.filename)
+        return format_html('<a href="{}">{}</a>', reverse("admin:files_file_download", args=[obj.id]), obj.filename)
 
     @admin.action(description="Reprocess (extract, chunk and index again)")
     def reprocess(self, request, queryset):

@@ -1,18 +1,31 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from accounts.admin_sharing import SHARING_FIELDSET, SharingForm
+from knowledge import selectors
 from knowledge.models import KnowledgeBase, KnowledgeFile
 
 
+class KnowledgeBaseForm(SharingForm):
+    resource_type = selectors.RESOURCE
+
+    class Meta:
+        model = KnowledgeBase
+        fields = ("user", "name", "description")
+
+
 class KnowledgeFileInline(admin.TabularInline):
+    """The collection's files with their status; add existing files with the search box."""
+
     model = KnowledgeFile
-    extra = 0
+    extra = 1
+    verbose_name = "file"
     autocomplete_fields = ("file",)
     readonly_fields = ("status", "created_at")
 
     @admin.display(description="status")
     def status(self, obj):
-        return obj.file.status if obj.pk else ""
+        return (obj.file.status or "stored") if obj.pk else ""
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("file")
@@ -20,6 +33,8 @@ class KnowledgeFileInline(admin.TabularInline):
 
 @admin.register(KnowledgeBase)
 class KnowledgeBaseAdmin(admin.ModelAdmin):
+    form = KnowledgeBaseForm
+    fieldsets = ((None, {"fields": ("user", "name", "description")}), SHARING_FIELDSET)
     list_display = ("name", "user", "file_count", "updated_at")
     search_fields = ("name", "description", "user__email")
     list_select_related = ("user",)
@@ -28,6 +43,10 @@ class KnowledgeBaseAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(file_count=Count("memberships"))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        form.save_grants(obj)
 
     @admin.display(description="files", ordering="file_count")
     def file_count(self, obj):

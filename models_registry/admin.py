@@ -1,6 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.utils.html import format_html
+
+from accounts.admin_sharing import SHARING_FIELDSET, SharingForm
+from knowledge.models import KnowledgeBase
 
 from models_registry import connections, registry, services
 from models_registry.models import Connection, Model
@@ -91,8 +95,33 @@ class ConnectionAdmin(ForgetOnChange, admin.ModelAdmin):
         self.message_user(request, f"{count} model(s) are now visible to every user.", messages.SUCCESS)
 
 
+class PresetForm(SharingForm):
+    resource_type = "model"
+    knowledge = forms.ModelMultipleChoiceField(KnowledgeBase.objects.order_by("name"), required=False,
+                                               widget=FilteredSelectMultiple("collections", False),
+                                               help_text="Searched for every chat with this model.")
+
+    class Meta:
+        model = Model
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        attached = (self.instance.meta or {}).get("knowledge") or []
+        self.fields["knowledge"].initial = [k.get("id") for k in attached if isinstance(k, dict) and k.get("type") == "collection"]
+
+    def clean(self):
+        data = super().clean()
+        meta = dict(data.get("meta") or {})
+        others = [k for k in meta.get("knowledge") or [] if not (isinstance(k, dict) and k.get("type") == "collection")]
+        meta["knowledge"] = others + [{"type": "collection", "id": str(kb.id), "name": kb.name} for kb in data.get("knowledge") or ()]
+        data["meta"] = meta
+        return data
+
+
 @admin.register(Model)
 class ModelAdmin(ForgetOnChange, admin.ModelAdmin):
+    form = PresetForm
     list_display = ("id", "name", "base_model_id", "is_active", "user", "updated_at")
     list_filter = ("is_active",)
     search_fields = ("id", "name", "base_model_id")
@@ -100,6 +129,16 @@ class ModelAdmin(ForgetOnChange, admin.ModelAdmin):
     readonly_fields = ("version_id", "created_at", "updated_at")
     autocomplete_fields = ("user",)
     actions = ["make_public"]
+
+    def get_fieldsets(self, request, obj=None):
+        fields = [f for f in super().get_fieldsets(request, obj)[0][1]["fields"]
+                  if f not in ("knowledge", "everyone", "readers", "writers")]
+        return [(None, {"fields": fields}), ("Knowledge", {"fields": ("knowledge",)}), SHARING_FIELDSET]
+
+    def save_model(self, request, obj, form, change):
+        obj.meta = form.cleaned_data["meta"]
+        super().save_model(request, obj, form, change)
+        form.save_grants(obj)
 
     @admin.action(description="Make public (every verified user may use them)")
     def make_public(self, request, queryset):

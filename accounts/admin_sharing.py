@@ -1,0 +1,44 @@
+"""Access grants (API.md §5.1) edited in the admin, for any shareable resource: everyone (read or
+write) and named readers and writers."""
+
+from django import forms
+from django.contrib.admin.widgets import FilteredSelectMultiple
+
+from accounts import grants
+from accounts.models import User
+
+
+class SharingForm(forms.ModelForm):
+    resource_type = ""  # set by subclasses: "knowledge", "model"
+
+    everyone = forms.ChoiceField(required=False, label="Everyone", choices=[
+        ("", "No access (private)"), ("read", "Can read"), ("write", "Can read and write")])
+    readers = forms.ModelMultipleChoiceField(User.objects.order_by("email"), required=False,
+                                             widget=FilteredSelectMultiple("readers", False))
+    writers = forms.ModelMultipleChoiceField(User.objects.order_by("email"), required=False,
+                                             widget=FilteredSelectMultiple("writers", False))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            current = grants.by_resource(self.resource_type, [self.instance.pk])[str(self.instance.pk)]
+            held = {(g["principal_id"], g["permission"]) for g in current}
+            self.fields["everyone"].initial = "write" if ("*", "write") in held else "read" if ("*", "read") in held else ""
+            self.fields["readers"].initial = [p for p, perm in held if perm == "read" and p != "*"]
+            self.fields["writers"].initial = [p for p, perm in held if perm == "write" and p != "*"]
+
+    def save_grants(self, obj) -> None:
+        data = self.cleaned_data
+        wanted = []
+        if data.get("everyone"):
+            wanted.append({"principal_type": "user", "principal_id": "*", "permission": "read"})
+            if data["everyone"] == "write":
+                wanted.append({"principal_type": "user", "principal_id": "*", "permission": "write"})
+        for permission in ("read", "write"):
+            for user in data.get(f"{permission}ers") or ():
+                wanted.append({"principal_type": "user", "principal_id": str(user.pk), "permission": permission})
+        grants.replace(self.resource_type, obj.pk, wanted)
+
+
+SHARING_FIELDSET = ("Access", {"fields": ("everyone", "readers", "writers"),
+                               "description": "Private to its owner (and admins) unless shared here."})

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+
+
+class GatewayAdminSite(admin.AdminSite):
+    """The Django admin with a dashboard as its landing page."""
+
+    site_header = "LLM Gateway"
+    site_title = "LLM Gateway admin"
+    index_title = "Operations"
+    index_template = "admin/dashboard.html"
+
+    def index(self, request, extra_context=None):
+        from config import dashboard  # this module is loaded with the app registry, before models
+
+        return super().index(request, {**dashboard.summary(), **(extra_context or {})})
+
+
+class GatewayAdminConfig(AdminConfig):
+    """Named in INSTALLED_APPS in place of django.contrib.admin."""
+
+    default_site = "config.admin_site.GatewayAdminSite"

@@ -51,6 +51,7 @@ class FileAdmin(admin.ModelAdmin):
     list_filter = ("status", "content_type")
     search_fields = ("filename", "user__email", "id")
     list_select_related = ("user",)
+    autocomplete_fields = ("user",)
     readonly_fields = ("id", "user", "filename", "storage_name", "content_type", "size", "file_hash", "hash",
                        "status", "error", "download", "created_at", "updated_at")
     exclude = ("content", "meta")

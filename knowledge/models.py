@@ -33,3 +33,6 @@ class KnowledgeFile(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["knowledge", "file"], name="knowledge_file_unique")]
+
+    def __str__(self) -> str:
+        return self.file.filename

@@ -18,7 +18,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's loop must be gone before other tests use asyncio.run
 def chromium():
     if not CHROMIUM.exists():
         message = ("BROWSER TESTS SKIPPED: /usr/bin/chromium is missing and scripts/test could not install "

@@ -84,8 +84,8 @@ async function loadSources() {
   };
   const kbItems = kbs.ok ? (await kbs.json()).items : [];
   const fileItems = files.ok ? (await files.json()).items : [];
-  $("collections").replaceChildren(...kbItems.map((k) => checkbox("collection", k.id, `📚 ${k.name}`)));
-  $("files").replaceChildren(...fileItems.map((f) => checkbox("file", f.id, `📄 ${f.meta?.name || f.filename}`)));
+  $("collections").replaceChildren(...kbItems.map((k) => checkbox("collection", k.id, `${k.name} (collection)`)));
+  $("files").replaceChildren(...fileItems.map((f) => checkbox("file", f.id, f.meta?.name || f.filename)));
 }
 
 function pickedFiles() {

@@ -1,0 +1,58 @@
+"""No changelist (nor the dashboard) makes a query per row: the count with many rows equals the
+count with a few."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts import api_keys, grants
+from accounts.models import User
+from config.models import RuntimeSetting
+from files.models import File
+from knowledge.models import KnowledgeBase, KnowledgeFile
+from models_registry.models import Connection, Model
+
+PAGES = [
+    "/admin/", "/admin/accounts/user/", "/admin/accounts/apikey/", "/admin/accounts/accessgrant/",
+    "/admin/models_registry/connection/", "/admin/models_registry/model/", "/admin/files/file/",
+    "/admin/knowledge/knowledgebase/", "/admin/config/runtimesetting/",
+]
+
+
+def _rows(admin, n, start):
+    for i in range(start, start + n):
+        user = User.objects.create_user(f"u{i}@example.com", "pw", name=f"U{i}", role="pending" if i % 2 else "user")
+        api_keys.create(user=user, name=f"key {i}")
+        Connection.objects.create(kind="ollama", base_url=f"http://127.0.0.1:{1000 + i}", last_error="refused" if i % 2 else "",
+                                  last_checked_at=timezone.now(), models_found=["a", "b"])
+        Model.objects.create(id=f"preset-{i}", base_model_id="llama3", name=f"Preset {i}", user=user)
+        grants.add("model", f"preset-{i}", principal_id="*", permission="read")
+        file = File.objects.create(user=user, filename=f"f{i}.txt", storage_name=f"f{i}", file_hash="0" * 64,
+                                   status="failed" if i % 3 == 0 else "completed", error="boom" if i % 3 == 0 else "")
+        kb = KnowledgeBase.objects.create(user=user, name=f"KB {i}")
+        KnowledgeFile.objects.create(knowledge=kb, file=file)
+        RuntimeSetting.objects.create(key=f"SETTING_{i}", value=i)
+
+
+def _counts(client):
+    counts = {}
+    for url in PAGES:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        counts[url] = len(captured.captured_queries)
+    return counts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changelists_query_count_does_not_grow_with_rows():
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    client = Client()
+    client.force_login(admin)
+    _rows(admin, 3, 0)
+    few = _counts(client)
+    _rows(admin, 12, 3)
+    many = _counts(client)
+    assert many == few

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from accounts import api_keys, services
 from accounts.authentication import forget_credentials
 from accounts.models import AccessGrant, ApiKey, Role, User
-
+from config.admin_widgets import SafeAutocomplete
 
 admin.site.unregister(Group)  # roles, not groups, decide access here
 
@@ -142,7 +142,7 @@ class ExpiryFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ForgetCredentialsOnChange, admin.ModelAdmin):
+class ApiKeyAdmin(SafeAutocomplete, ForgetCredentialsOnChange, admin.ModelAdmin):
     form = ApiKeyForm
     list_display = ("name", "user", "display", "is_default", "created_at", "expires_at", "last_used_at", "status")
     list_filter = (ExpiryFilter, "is_default")

@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from rest_framework.exceptions import APIException
 
+from config.admin_widgets import SafeAutocomplete
 from files import services
 from files.models import File
 from files.tasks import process_file
@@ -46,7 +47,7 @@ class UploadForm(forms.ModelForm):
 
 
 @admin.register(File)
-class FileAdmin(admin.ModelAdmin):
+class FileAdmin(SafeAutocomplete, admin.ModelAdmin):
     list_display = ("filename", "user", "status_badge", "size", "content_type", "updated_at", "short_error")
     list_filter = ("status", "content_type")
     search_fields = ("filename", "user__email", "id")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import Count
 
 from accounts.admin_sharing import SHARING_FIELDSET, SharingForm
+from config.admin_widgets import SafeAutocomplete
 from knowledge import selectors
 from knowledge.models import KnowledgeBase, KnowledgeFile
 
@@ -14,7 +15,7 @@ class KnowledgeBaseForm(SharingForm):
         fields = ("user", "name", "description")
 
 
-class KnowledgeFileInline(admin.TabularInline):
+class KnowledgeFileInline(SafeAutocomplete, admin.TabularInline):
     """The collection's files with their status; add existing files with the search box."""
 
     model = KnowledgeFile
@@ -32,7 +33,7 @@ class KnowledgeFileInline(admin.TabularInline):
 
 
 @admin.register(KnowledgeBase)
-class KnowledgeBaseAdmin(admin.ModelAdmin):
+class KnowledgeBaseAdmin(SafeAutocomplete, admin.ModelAdmin):
     form = KnowledgeBaseForm
     fieldsets = ((None, {"fields": ("user", "name", "description")}), SHARING_FIELDSET)
     list_display = ("name", "user", "file_count", "updated_at")

@@ -4,8 +4,8 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.utils.html import format_html
 
 from accounts.admin_sharing import SHARING_FIELDSET, SharingForm
+from config.admin_widgets import SafeAutocomplete
 from knowledge.models import KnowledgeBase
-
 from models_registry import connections, registry, services
 from models_registry.models import Connection, Model
 
@@ -120,7 +120,7 @@ class PresetForm(SharingForm):
 
 
 @admin.register(Model)
-class ModelAdmin(ForgetOnChange, admin.ModelAdmin):
+class ModelAdmin(SafeAutocomplete, ForgetOnChange, admin.ModelAdmin):
     form = PresetForm
     list_display = ("id", "name", "base_model_id", "is_active", "user", "updated_at")
     list_filter = ("is_active",)

@@ -2,14 +2,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from rest_framework.exceptions import APIException
 
 from config.admin_widgets import SafeAutocomplete
-from files import services
-from files.models import File
+from files import embeddings, services
+from files.models import Chunk, File
 from files.tasks import process_file
 
 
@@ -46,10 +47,28 @@ class UploadForm(forms.ModelForm):
         return uploads
 
 
+class IndexFilter(admin.SimpleListFilter):
+    """Files whose chunks were embedded with another model than the current one (select them all
+    and reprocess, or use POST /api/v1/retrieval/reindex)."""
+
+    title = "index"
+    parameter_name = "index"
+
+    def lookups(self, request, model_admin):
+        return [("stale", "Embedded with another model"), ("current", "Up to date")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("stale", "current"):
+            return queryset
+        engine = embeddings.engine()
+        stale = Exists(Chunk.objects.filter(file=OuterRef("pk")).exclude(embedding_model=engine.model if engine else ""))
+        return queryset.filter(stale) if self.value() == "stale" else queryset.exclude(stale)
+
+
 @admin.register(File)
 class FileAdmin(SafeAutocomplete, admin.ModelAdmin):
     list_display = ("filename", "user", "status_badge", "size", "content_type", "updated_at", "short_error")
-    list_filter = ("status", "content_type")
+    list_filter = ("status", IndexFilter, "content_type")
     search_fields = ("filename", "user__email", "id")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)

@@ -64,8 +64,8 @@ def wait_until(check, timeout: float = 15, message: str = "condition") -> None:
 
 
 class PrefixProxy:
-    """A reverse proxy serving the gateway under `/gw/` (strips the prefix, streams responses), as
-    nginx would with `location /gw/ { proxy_pass http://gateway/; }`."""
+    """A reverse proxy serving the gateway under `/gw/` (strips the prefix, streams responses, relays
+    WebSockets), as nginx would with `location /gw/ { proxy_pass http://gateway/; }`."""
 
     prefix = "/gw"
 
@@ -87,6 +87,8 @@ class PrefixProxy:
         self._thread.join(5)
 
     async def app(self, scope, receive, send):
+        if scope["type"] == "websocket" and scope["path"].startswith(self.prefix + "/"):
+            return await self._websocket(scope, receive, send)
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix + "/"):
             await send({"type": "http.response.start", "status": 404, "headers": []})
             await send({"type": "http.response.body", "body": b"not under the prefix"})
@@ -107,3 +109,29 @@ class PrefixProxy:
                 async for chunk in response.aiter_bytes():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+
+    async def _websocket(self, scope, receive, send):
+        import asyncio
+
+        import websockets
+
+        if (await receive())["type"] != "websocket.connect":
+            return
+        url = self.target.replace("http", "ws", 1) + scope["path"][len(self.prefix):]
+        async with websockets.connect(url) as upstream:
+            await send({"type": "websocket.accept"})
+
+            async def downstream():
+                async for message in upstream:
+                    await send({"type": "websocket.send", "text": message})
+                await send({"type": "websocket.close"})
+
+            pump = asyncio.create_task(downstream())
+            try:
+                while True:
+                    message = await receive()
+                    if message["type"] == "websocket.disconnect":
+                        break
+                    await upstream.send(message.get("text") or message.get("bytes"))
+            finally:
+                pump.cancel()

@@ -4,6 +4,7 @@ import uuid
 
 import httpx
 import pytest
+from django.conf import settings
 from django.db import OperationalError, connection
 from psycopg.conninfo import make_conninfo
 
@@ -12,6 +13,7 @@ from tests.server import LiveServer
 from tests.upstreams import FakeUpstream
 
 PASSWORD = "Correct horse battery staple 1!"
+settings.STATE_CACHE_SECONDS = 0  # in this process too, as in the server's: tests change the database at will
 
 
 def _test_database_url() -> str:

@@ -108,6 +108,9 @@ def test_the_page_works_behind_a_path_prefix(gateway, page, admin, user, ollama)
     ollama.reply = "Served under a prefix"
     with PrefixProxy(gateway.url) as proxy:
         sign_in(page, proxy.url, user)
-        send(page, "Hello through the proxy")
-        expect(page.locator("#messages li.assistant .text").last).to_have_text("Served under a prefix")
+        for transport in ("sse", "ws"):
+            page.check(f"input[name=transport][value={transport}]")
+            send(page, f"Hello through the proxy ({transport})")
+            expect(page.locator("#messages li.assistant .text").last).to_have_text("Served under a prefix")
+            expect(page.locator("#send")).to_be_enabled()
     screenshot(page, "chat-prefix")

@@ -1,0 +1,57 @@
+"""Admin views beyond the changelists: crafted posts fail validation instead of crashing, the
+files list finds what needs re-embedding, the download link serves the bytes."""
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("url", ["/admin/accounts/apikey/add/", "/admin/files/file/add/", "/admin/knowledge/knowledgebase/add/"])
+def test_a_non_uuid_user_id_is_a_form_error(url):
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    client = Client()
+    client.force_login(admin)
+    response = client.post(url, {"user": "not-a-uuid", "name": "x"})
+    assert response.status_code == 200  # the form again, with its errors
+    assert b"errornote" in response.content or b"errorlist" in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_files_embedded_with_another_model_can_be_listed():
+    from config.models import RuntimeSetting
+    from files.models import Chunk, File
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    for key, value in {"RAG_EMBEDDING_ENGINE": "ollama", "RAG_EMBEDDING_MODEL": "embed-new"}.items():
+        RuntimeSetting.objects.create(key=key, value=value)
+    for name, model in (("old-model.txt", "embed-old"), ("no-vectors.txt", ""), ("current.txt", "embed-new")):
+        file = File.objects.create(user=admin, filename=name, storage_name=name, file_hash="0" * 64, status="completed")
+        Chunk.objects.create(file=file, position=0, text="x", embedding_model=model)
+    client = Client()
+    client.force_login(admin)
+    stale = client.get("/admin/files/file/?index=stale").content.decode()
+    assert "old-model.txt" in stale and "no-vectors.txt" in stale and "current.txt" not in stale
+    current = client.get("/admin/files/file/?index=current").content.decode()
+    assert "current.txt" in current and "old-model.txt" not in current
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_download_serves_the_stored_bytes():
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from files.models import File
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    name = default_storage.save("admin-download-test.txt", ContentFile(b"the bytes"))
+    file = File.objects.create(user=admin, filename="report.txt", storage_name=name, file_hash="0" * 64,
+                               content_type="text/plain", status="completed")
+    client = Client()
+    assert client.get(f"/admin/files/file/{file.id}/download/").status_code == 302  # to the login page
+    client.force_login(admin)
+    response = client.get(f"/admin/files/file/{file.id}/download/")
+    assert b"".join(response.streaming_content) == b"the bytes"
+    assert 'filename="report.txt"' in response["Content-Disposition"]
+    default_storage.delete(name)

@@ -45,7 +45,7 @@ def search(file_ids, query: str, vector: list[float] | None, model: str, k: int,
     if not hybrid:
         hits = vector_search(file_ids, vector, model, k)
     else:  # both searches at once, on two connections
-        keyword = _pool.submit(releasing(keyword_search), file_ids, query, k * 4, vector)
+        keyword = _pool.submit(releasing(keyword_search), file_ids, query, k * 4, vector, model)
         nearest = vector_search(file_ids, vector, model, k * 4)
         hits = _fuse(keyword.result(), nearest, keyword_weight, k)
     return [h for h in hits if h.relevance is None or h.relevance >= threshold]
@@ -91,22 +91,23 @@ def _terms(text: str) -> list[str]:
     return [w for w in words if frequency.get(w, 0.0) <= COMMON] or [min(words, key=lambda w: frequency.get(w, 0.0))]
 
 
-def keyword_search(file_ids, query: str, k: int, vector: list[float] | None = None) -> list[Hit]:
+def keyword_search(file_ids, query: str, k: int, vector: list[float] | None = None, model: str = "") -> list[Hit]:
     """Chunks holding any of the query's telling words, ranked by ts_rank. At most CANDIDATES rows
     holding all of them and as many holding any are ranked, so common words cannot make a query
-    rank the whole collection. With `vector`, each hit carries its relevance (for the threshold)."""
+    rank the whole collection. With `vector` (of `model`), each hit carries its relevance."""
     terms = _terms(query)
     if not terms or not file_ids:
         return []
     tiers = [" | ".join(terms)] + ([" & ".join(terms)] if len(terms) > 1 else [])
     # ts_rank, not ts_rank_cd: 8x faster over thousands of matches (measured), same ordering in practice
     tier = ("(SELECT id, text, metadata, position, ts_rank(search, to_tsquery('simple', %s), 32) AS rank, "
-            "CASE WHEN dimensions = %s THEN embedding <=> %s::vector END AS distance "
+            "CASE WHEN dimensions = %s AND embedding_model = %s THEN embedding <=> %s::vector END AS distance "
             "FROM files_chunk WHERE file_id = ANY(%s::uuid[]) AND search @@ to_tsquery('simple', %s) LIMIT %s)")
     sql = f"SELECT id, text, metadata, rank, distance FROM ({' UNION ALL '.join([tier] * len(tiers))}) AS c " \
           "ORDER BY rank DESC, position LIMIT %s"
     query_vector = Vector(vector).to_text() if vector else None
-    params = [p for match in tiers for p in (tiers[0], len(vector or ()), query_vector, list(file_ids), match, CANDIDATES)]
+    params = [p for match in tiers
+              for p in (tiers[0], len(vector or ()), model, query_vector, list(file_ids), match, CANDIDATES)]
     with transaction.atomic(), connection.cursor() as cursor:
         # The planner prices @@ on a row far below its real cost and would rather read the table in order
         # until CANDIDATES rows match (4 us a row, measured); the GIN index finds them at once.

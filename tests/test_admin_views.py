@@ -55,3 +55,32 @@ def test_admin_download_serves_the_stored_bytes():
     assert b"".join(response.streaming_content) == b"the bytes"
     assert 'filename="report.txt"' in response["Content-Disposition"]
     default_storage.delete(name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_preset_gets_knowledge_and_sharing_from_its_admin_form():
+    from accounts.models import AccessGrant
+    from knowledge.models import KnowledgeBase
+    from models_registry.models import Model
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    reader = User.objects.create_user("reader@example.com", "pw", name="Reader", role="user")
+    handbook = KnowledgeBase.objects.create(user=admin, name="Handbook")
+    preset = Model.objects.create(id="helpdesk", base_model_id="llama3.1:8b", name="Helpdesk", user=admin,
+                                  meta={"description": "kept", "knowledge": [{"type": "text", "content": "kept too"}]})
+    client = Client()
+    client.force_login(admin)
+    response = client.post(f"/admin/models_registry/model/{preset.pk}/change/", {
+        "id": "helpdesk", "user": str(admin.id), "base_model_id": "llama3.1:8b", "name": "Helpdesk", "params": "{}",
+        "meta": '{"description": "kept", "knowledge": [{"type": "text", "content": "kept too"}]}', "is_active": "on",
+        "version_id": str(preset.version_id), "knowledge": [str(handbook.id)], "everyone": "", "readers": [str(reader.id)],
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    preset.refresh_from_db()
+    assert preset.meta["description"] == "kept"
+    assert preset.meta["knowledge"] == [{"type": "text", "content": "kept too"},
+                                        {"type": "collection", "id": str(handbook.id), "name": "Handbook"}]
+    assert list(AccessGrant.objects.filter(resource_type="model", resource_id="helpdesk")
+                .values_list("principal_id", "permission")) == [(str(reader.id), "read")]
+    page = client.get(f"/admin/models_registry/model/{preset.pk}/change/").content.decode()
+    assert f'<option value="{handbook.id}" selected>' in page  # the form shows what is attached

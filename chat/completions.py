@@ -1,6 +1,7 @@
 """POST /api/chat/completions: resolve the model, apply the preset, call the upstream, and give
 back JSON or a stream of chunk payloads. Shared by the SSE view and the WebSocket consumer."""
 
+import asyncio
 import json
 import random
 import time
@@ -9,11 +10,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from models_registry import ollama_format
 from chat import context, queries
+from config import runtime
 from config.db import db_call
 from knowledge import rag_config
-from models_registry import presets, registry
+from models_registry import ollama_format, presets, registry
 from models_registry.models import Connection
 from models_registry.providers import UpstreamError, open_request, read_all
 
@@ -74,9 +75,9 @@ async def prepare(user, body, *, force_stream: bool | None = None) -> Prepared:
     if force_stream is not None:
         stream = force_stream
     messages = body["messages"]
-    sources = await _sources(user, body, entry)
+    sources, template = await _sources(user, body, entry)
     if sources:
-        messages = context.inject(messages, sources, await db_call(rag_config.template)())
+        messages = context.inject(messages, sources, template)
     system = entry.row.params.get("system") if entry.row else None
     if system:
         messages = presets.with_system(messages, presets.render(system, user))
@@ -95,18 +96,22 @@ async def prepare(user, body, *, force_stream: bool | None = None) -> Prepared:
     return Prepared(entry, connection, "/chat/completions", payload, stream, sources)
 
 
-async def _sources(user, body: dict, entry: registry.Entry) -> list[dict]:
-    """Retrieved context for the request's files and the preset's knowledge (DECISIONS #6)."""
+async def _sources(user, body: dict, entry: registry.Entry) -> tuple[list[dict], str]:
+    """Retrieved context for the request's files and the preset's knowledge (DECISIONS #6), and the
+    RAG template to put it in."""
     preset_knowledge = (entry.row.meta.get("knowledge") or []) if entry.row else []
     if not body.get("files") and not preset_knowledge:
-        return []
+        return [], ""
     if body.get("files") is not None and not isinstance(body["files"], list):
         raise BadRequest("files must be a list.")
-    texts = await queries.queries_for(user, entry, body, preset_knowledge)
-    try:
-        return await db_call(context.gather)(user, body, preset_knowledge, await context.embed(texts))
+    config = runtime.cached_snapshot() or await db_call(runtime.snapshot)()
+    texts = await queries.queries_for(user, entry, body, preset_knowledge, config)
+    try:  # the files in scope are looked up while the query is embedded
+        resolved, embedded = await asyncio.gather(db_call(context.resolve)(user, body, preset_knowledge),
+                                                  context.embed(texts, config))
     except context.UnknownSource as exc:
         raise BadRequest(exc.detail)
+    return await db_call(context.collect)(resolved, embedded, config), rag_config.template(config)
 
 
 async def complete(prepared: Prepared) -> bytes:

@@ -3,7 +3,6 @@ them, inject the context into the last user message and build `sources` (API.md 
 
 from dataclasses import dataclass
 
-from config import runtime
 from config.values import as_uuid
 from files import embeddings
 from files.models import File
@@ -27,11 +26,9 @@ class Queries:
     model: str = ""
 
 
-async def embed(texts: list[str]) -> Queries:
+async def embed(texts: list[str], config: dict) -> Queries:
     """The query texts with vectors from the configured engine, when there is one and it answers."""
-    from config.db import db_call
-
-    engine = await db_call(embeddings.engine)()
+    engine = embeddings.engine(config)
     if engine is None or not texts:
         return Queries(texts)
     try:
@@ -66,13 +63,13 @@ def message_text(content) -> str:
     return content if isinstance(content, str) else ""
 
 
-def gather(user, body: dict, preset_knowledge: list, queries: Queries) -> list[dict]:
-    """The `sources` for a request (one entry per item with results). Unknown or forbidden ids are
-    an error, with the same message either way (DECISIONS #5). One unit of database work."""
+def resolve(user, body: dict, preset_knowledge: list) -> list[tuple[dict, list[str] | None]]:
+    """Each item of the request with the ids of the files it covers (None for inline text). Unknown or
+    forbidden ids are an error, with the same message either way (DECISIONS #5). One unit of
+    database work, which needs no query vector: it runs while the query is being embedded."""
     items = _items(body, preset_knowledge)
     if not items:
         return []
-    config = runtime.snapshot()
     file_ids = [str(i.get("id")) for i in items if i["type"] == "file"]
     kb_ids = [str(i.get("id")) for i in items if i["type"] == "collection"]
     files = {str(f.id): f for f in files_for(user).filter(id__in=[u for u in map(as_uuid, file_ids) if u])}
@@ -86,14 +83,20 @@ def gather(user, body: dict, preset_knowledge: list, queries: Queries) -> list[d
     members: dict[str, list[str]] = {k: [] for k in kbs}
     for kb_id, file_id in KnowledgeFile.objects.filter(knowledge_id__in=list(kbs)).values_list("knowledge_id", "file_id"):
         members[str(kb_id)].append(str(file_id))
+    return [(item, None if item["type"] == "text" else [str(item["id"])] if item["type"] == "file" else members[str(item["id"])])
+            for item in items]
+
+
+def collect(resolved: list[tuple[dict, list[str] | None]], queries: Queries, config: dict) -> list[dict]:
+    """The `sources` for the resolved items (one entry per item with results): whole documents or
+    the best chunks. One unit of database work."""
     sources = []
-    for item in items:
+    for item, scope in resolved:
         source = {k: v for k, v in item.items() if k != "data"}
-        if item["type"] == "text":
+        if scope is None:
             if item.get("content"):
                 sources.append({"source": source, "document": [item["content"]], "metadata": [{"name": item.get("name", "")}]})
             continue
-        scope = [str(item["id"])] if item["type"] == "file" else members[str(item["id"])]
         if item.get("context") == "full" or config["RAG_FULL_CONTEXT"]:
             full = File.objects.filter(id__in=scope, status=File.Status.COMPLETED).values_list("filename", "content", "id")
             docs = [(c, {"name": n, "file_id": str(i), "source": n}) for n, c, i in full if c]

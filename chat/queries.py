@@ -7,8 +7,6 @@ import logging
 import re
 
 from chat import context
-from config import runtime
-from config.db import db_call
 from models_registry import registry
 from models_registry.providers import UpstreamError
 
@@ -25,9 +23,8 @@ exactly this shape: {"queries": ["first query", "second query"]}
 _OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 
-async def queries_for(user, entry: registry.Entry, body: dict, preset_knowledge: list) -> list[str]:
+async def queries_for(user, entry: registry.Entry, body: dict, preset_knowledge: list, config: dict) -> list[str]:
     """What to search the request's files for: nothing when no item is searched."""
-    config = await db_call(runtime.snapshot)()
     if config["RAG_FULL_CONTEXT"] or not context.needs_search(body, preset_knowledge):
         return []
     messages = body["messages"]

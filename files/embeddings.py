@@ -45,8 +45,9 @@ class Engine:
         return {"Authorization": f"Bearer {self.key}"} if self.key else {}
 
 
-def engine() -> Engine | None:
-    config = runtime.snapshot()
+def engine(config: dict | None = None) -> Engine | None:
+    """The configured engine (from `config`, the runtime settings, when given), or None."""
+    config = config or runtime.snapshot()
     kind, model = config["RAG_EMBEDDING_ENGINE"], config["RAG_EMBEDDING_MODEL"]
     if not kind or not model:
         return None

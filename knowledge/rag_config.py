@@ -52,8 +52,9 @@ UNSUPPORTED = {
 }
 
 
-def template() -> str:
-    return runtime.get("RAG_TEMPLATE") or TEMPLATE
+def template(config: dict | None = None) -> str:
+    """The RAG template in force (from `config`, the runtime settings, when given)."""
+    return (config or runtime.snapshot())["RAG_TEMPLATE"] or TEMPLATE
 
 
 def config_out() -> dict:

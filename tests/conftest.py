@@ -9,6 +9,7 @@ from django.db import OperationalError, connection
 from psycopg.conninfo import make_conninfo
 
 from models_registry.models import Connection
+from tests.browser import chromium, page  # noqa: F401 (the browser tests' fixtures)
 from tests.server import LiveServer
 from tests.upstreams import FakeUpstream
 

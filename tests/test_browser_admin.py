@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from knowledge.models import KnowledgeBase
-from tests.browser import chromium, page, screenshot  # noqa: F401 (fixtures)
+from tests.browser import screenshot
 from tests.conftest import PASSWORD, bearer, signup
 
 

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from models_registry.services import make_public
-from tests.browser import PrefixProxy, chromium, page, screenshot, wait_until  # noqa: F401 (fixtures)
+from tests.browser import PrefixProxy, screenshot, wait_until
 from tests.conftest import PASSWORD, bearer, connect
 from tests.test_chat_with_files import _ready_file
 from tests.test_knowledge import create

@@ -1,5 +1,6 @@
 """Django settings, read from the environment. Every variable is listed in the README."""
 
+import warnings
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
@@ -199,6 +200,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"  # `manage.py collectstatic` target for a CDN or proxy
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve straight from the apps: no collectstatic step to forget
+# Static files and admin downloads are file iterators, which Django's ASGI handler reads on a thread
+# (as intended for small files); its warning about it would otherwise come with every one.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

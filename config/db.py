@@ -5,6 +5,7 @@ request ends, so a long stream would hold a pooled connection for its whole life
 of ORM work runs in the shared thread pool and hands its connection back to the pool at once."""
 
 import functools
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.db import connections
@@ -21,6 +22,15 @@ def releasing(fn):
             connections.close_all()
 
     return unit
+
+
+_side = ThreadPoolExecutor(max_workers=8, thread_name_prefix="side-work")
+
+
+def in_parallel(fn, *args) -> Future:
+    """Start `fn(*args)` on another thread (its own database connection, released when done) while
+    the caller goes on with other work: for sync code that has two independent things to wait on."""
+    return _side.submit(releasing(fn), *args)
 
 
 def db_call(fn):

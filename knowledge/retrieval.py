@@ -5,14 +5,13 @@ both by reciprocal rank."""
 import json
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from django.db import connection, transaction
 from pgvector import Vector
 from pgvector.django import CosineDistance
 
-from config.db import releasing
+from config.db import in_parallel
 from files import vector_index
 from files.models import Chunk
 
@@ -45,13 +44,10 @@ def search(file_ids, query: str, vector: list[float] | None, model: str, k: int,
     if not hybrid:
         hits = vector_search(file_ids, vector, model, k)
     else:  # both searches at once, on two connections
-        keyword = _pool.submit(releasing(keyword_search), file_ids, query, k * 4, vector, model)
+        keyword = in_parallel(keyword_search, file_ids, query, k * 4, vector, model)
         nearest = vector_search(file_ids, vector, model, k * 4)
         hits = _fuse(keyword.result(), nearest, keyword_weight, k)
     return [h for h in hits if h.relevance is None or h.relevance >= threshold]
-
-
-_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="keyword-search")
 
 
 def _fuse(keyword: list[Hit], nearest: list[Hit], keyword_weight: float, k: int) -> list[Hit]:

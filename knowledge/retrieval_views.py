@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import Forbidden, IsAdmin
 from config import runtime
+from config.db import in_parallel
 from config.values import as_uuid, mask_secret
 from files import embeddings
 from files.models import Chunk, File
@@ -102,14 +103,14 @@ def _search(request, names: list[str]) -> tuple[list[retrieval.Hit], bool]:
     for name, value in (("r", threshold), ("hybrid_bm25_weight", weight)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
             raise ValidationError(f"{name} must be a number from 0 to 1.")
+    engine = embeddings.engine(config)
+    # the query is embedded while the collections are looked up
+    embedding = in_parallel(lambda: embeddings.embed(engine, [query], timeout=10)) if engine else None
     scope = [file_id for name in names for file_id in _scope(request.user, name)]
-    engine = embeddings.engine()
-    vector = None
-    if engine is not None:
-        try:
-            vector = embeddings.embed(engine, [query], timeout=10)[0]
-        except embeddings.EmbeddingError:
-            vector = None
+    try:
+        vector = embedding.result()[0] if embedding else None
+    except embeddings.EmbeddingError:
+        vector = None
     hybrid = config["ENABLE_RAG_HYBRID_SEARCH"] and data.get("hybrid") is not False
     hits = retrieval.search(scope, query, vector, engine.model if engine else "", k,
                             hybrid=hybrid, keyword_weight=weight, threshold=threshold)

@@ -29,7 +29,9 @@ def chromium():
     # Playwright's sync API keeps an event loop in this thread; the tests' own ORM calls are plain
     # synchronous set-up and clean-up, so Django's guard against async contexts does not apply.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=10_000)  # a loaded CI machine is slower than a desk
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

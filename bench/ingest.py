@@ -16,8 +16,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import bench_environment, migrate_and_create_key, pct, start, wait_http  # noqa: E402
-from config.embedded_db import stop as stop_embedded  # noqa: E402
+from bench.run import bench_environment, migrate_and_create_key, pct, start, stop_all, wait_http  # noqa: E402
 from tests.documents import pdf  # noqa: E402
 from tests.server import free_port  # noqa: E402
 
@@ -82,11 +81,7 @@ async def main():
             results["retrieval over the 10 MB file's chunks, HTTP round trip"] = {
                 "p50 ms": pct(latencies, 50), "p99 ms": pct(latencies, 99), "mean ms": statistics.mean(latencies) * 1000}
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(30)
-        stop_embedded(data)
+        stop_all(procs, data)
     print(json.dumps(results, indent=2, default=lambda v: round(v, 2)))
 
 

@@ -20,8 +20,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import bench_environment, migrate_and_create_key, pct, start, wait_http  # noqa: E402
-from config.embedded_db import stop as stop_embedded  # noqa: E402
+from bench.run import bench_environment, migrate_and_create_key, pct, start, stop_all, wait_http  # noqa: E402
 from tests.server import free_port  # noqa: E402
 
 DIMENSIONS, FILES, VOCABULARY = 768, 100, 5000
@@ -133,11 +132,7 @@ async def main():
                 with_files = await chat_latency(client, collection, args.queries)
                 results[f"chat with the {label}: added p50 ms"] = with_files - plain
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(30)
-        stop_embedded(data)
+        stop_all(procs, data)
     print(json.dumps(results, indent=2, default=lambda v: round(v, 2)))
 
 

@@ -65,6 +65,15 @@ def bench_environment(prefix: str) -> tuple[Path, dict]:
     return data, env
 
 
+def stop_all(procs, data: Path) -> None:
+    """Stop the benchmark's processes, then its throw-away embedded Postgres."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(30)
+    stop_embedded(data)
+
+
 def migrate_and_create_key(env: dict, setup: str, lines: int = 1):
     """Migrate, create an admin `u`, run `setup` (Python using `u`), and return a fresh API key (or,
     with `lines` > 1, that many last lines of output, the key last)."""

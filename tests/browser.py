@@ -13,6 +13,7 @@ import uvicorn
 from django.db import connections
 
 from tests.server import ROOT, free_port
+from tests.upstreams import read_body
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -95,12 +96,7 @@ class PrefixProxy:
             await send({"type": "http.response.start", "status": 404, "headers": []})
             await send({"type": "http.response.body", "body": b"not under the prefix"})
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         path = scope["path"][len(self.prefix):] + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
         headers = [(k, v) for k, v in scope["headers"] if k not in (b"host", b"content-length")]
         async with httpx.AsyncClient(base_url=self.target, timeout=60) as client:

@@ -22,6 +22,16 @@ def bag_of_words(text: str, dims: int = 16) -> list[float]:
     return vector if any(vector) else [1.0] + [0.0] * (dims - 1)
 
 
+async def read_body(receive) -> bytes:
+    """The whole body of an ASGI HTTP request."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
 class Dropped(Exception):
     """Raised inside the app to cut the connection mid-stream."""
 
@@ -66,12 +76,7 @@ class FakeUpstream:
     async def app(self, scope, receive, send):
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         data = json.loads(body) if body else None
         path = scope["path"]
         self.requests.append((scope["method"], path, data))

@@ -62,8 +62,9 @@ def validate(body) -> None:
         raise BadRequest("params must be an object.")
 
 
-async def prepare(user, body, *, force_stream: bool | None = None) -> Prepared:
-    """`force_stream` turns streaming on or off whatever was asked (the WebSocket always streams)."""
+async def prepare(user, body, *, force_stream: bool | None = None, retrieval: bool = True) -> Prepared:
+    """`force_stream` turns streaming on or off whatever was asked (the WebSocket always streams);
+    `retrieval=False` leaves out files and a preset's knowledge (the server's own task requests)."""
     validate(body)
     entry = await registry.resolve(user, body["model"])
     if entry is None:
@@ -75,7 +76,7 @@ async def prepare(user, body, *, force_stream: bool | None = None) -> Prepared:
     if force_stream is not None:
         stream = force_stream
     messages = body["messages"]
-    sources, template = await _sources(user, body, entry)
+    sources, template = await _sources(user, body, entry) if retrieval else ([], "")
     if sources:
         messages = context.inject(messages, sources, template)
     system = entry.row.params.get("system") if entry.row else None

@@ -46,7 +46,8 @@ async def _ask(user, model: str, messages: list[dict]) -> list[str]:
 
     history = "\n".join(f"{m.get('role')}: {context.message_text(m.get('content'))}" for m in messages[-6:])
     body = {"model": model, "stream": False, "messages": [{"role": "user", "content": PROMPT % history}]}
-    answer = json.loads(await completions.complete(await completions.prepare(user, body)))
+    # no retrieval for this request: a preset with knowledge as the task model would ask itself again
+    answer = json.loads(await completions.complete(await completions.prepare(user, body, retrieval=False)))
     text = answer["choices"][0]["message"]["content"]
     match = _OBJECT.search(text or "")
     queries = json.loads(match.group(0)).get("queries") if match else None

@@ -159,3 +159,22 @@ def test_deleting_a_collection_detaches_it_from_presets(api, admin, ollama):
     assert Model.objects.get(id="helpdesk").meta["knowledge"] == [{"type": "collection", "id": kept["id"]}]
     response = api.post("/api/chat/completions", headers=headers, json={"model": "helpdesk", "messages": QUESTION})
     assert response.status_code == 200  # the preset still answers, without the deleted collection
+
+
+def test_query_generation_with_a_preset_that_has_knowledge_asks_once(api, admin, ollama):
+    connect(ollama)
+    file = _ready_file(api, admin["token"], "MARKER-PRESET-GEN")
+    kb = create(api, admin["token"]).json()
+    api.post(f"/api/v1/knowledge/{kb['id']}/file/add", headers=bearer(admin["token"]), json={"file_id": file["id"]})
+    api.post("/api/v1/models/create", headers=bearer(admin["token"]), json={
+        "id": "helpdesk", "base_model_id": "llama3.1:8b", "name": "Helpdesk", "params": {},
+        "meta": {"knowledge": [{"type": "collection", "id": kb["id"]}]}})
+    configure(api, admin, ENABLE_RETRIEVAL_QUERY_GENERATION=True)  # the chat model (the preset) writes the queries
+    ollama.reply = '{"queries": ["MARKER-PRESET-GEN"]}'
+    response = api.post("/api/chat/completions", headers=bearer(admin["token"]), json={
+        "model": "helpdesk", "messages": [{"role": "user", "content": "Anything to know?"}]})
+    assert response.status_code == 200
+    chats = [body for _, path, body in ollama.requests if path == "/api/chat"]
+    assert len(chats) == 2  # the task request did not search (nor write queries) itself
+    assert "<source" not in chats[0]["messages"][-1]["content"]
+    assert "MARKER-PRESET-GEN" in chats[1]["messages"][-1]["content"]

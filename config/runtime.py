@@ -47,6 +47,8 @@ def _defaults() -> dict[str, Any]:
         "RAG_TEMPLATE": env_str("RAG_TEMPLATE", ""),
         "ENABLE_RETRIEVAL_QUERY_GENERATION": env_bool("ENABLE_RETRIEVAL_QUERY_GENERATION", False),
         "TASK_MODEL": env_str("TASK_MODEL", ""),
+        "RAG_TEXT_SPLITTER": env_str("RAG_TEXT_SPLITTER", ""),
+        "TIKTOKEN_ENCODING_NAME": env_str("TIKTOKEN_ENCODING_NAME", "cl100k_base"),
         "CHUNK_SIZE": env_int("CHUNK_SIZE", 1000),
         "CHUNK_OVERLAP": env_int("CHUNK_OVERLAP", 100),
         "FILE_MAX_SIZE": env_float("FILE_MAX_SIZE", 0.0) or None,  # MB
@@ -73,6 +75,8 @@ _VALIDATORS = {
     "RAG_TOP_K": lambda v: 1 <= v <= 100,
     "RAG_RELEVANCE_THRESHOLD": lambda v: 0 <= v <= 1,
     "RAG_HYBRID_BM25_WEIGHT": lambda v: 0 <= v <= 1,
+    "RAG_TEXT_SPLITTER": lambda v: v in ("", "character", "token"),
+    "TIKTOKEN_ENCODING_NAME": lambda v: bool(v.strip()),
     "CHUNK_SIZE": lambda v: 50 <= v <= 100_000,
     "CHUNK_OVERLAP": lambda v: v >= 0,
     "FILE_MAX_SIZE": lambda v: v is None or v > 0,

@@ -1,5 +1,6 @@
 """Django settings, read from the environment. Every variable is listed in the README."""
 
+import os
 import warnings
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from config.env import env_bool, env_float, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(DATA_DIR / "tiktoken"))  # encodings for token chunking, fetched once
 
 VERSION = "0.12.4"  # the Open WebUI API version we implement
 

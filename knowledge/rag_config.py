@@ -1,7 +1,7 @@
 """`GET /api/v1/retrieval/config` and `/config/update` (API.md §6.1): the retrieval settings by their
 Open WebUI names, kept as runtime settings. Keys for features this server does not have (rerankers,
-external extractors, token splitters) are reported with their off values; setting one of them to
-anything else is refused rather than silently ignored."""
+external extractors, Hugging Face tokenizers) are reported with their off values; setting one of them
+to anything else is refused rather than silently ignored."""
 
 from config import runtime
 
@@ -27,6 +27,8 @@ SETTINGS = {
     "RAG_TEMPLATE": "RAG_TEMPLATE",
     "ENABLE_RETRIEVAL_QUERY_GENERATION": "ENABLE_RETRIEVAL_QUERY_GENERATION",
     "TASK_MODEL": "TASK_MODEL",
+    "TEXT_SPLITTER": "RAG_TEXT_SPLITTER",
+    "TIKTOKEN_ENCODING_NAME": "TIKTOKEN_ENCODING_NAME",
     "CHUNK_SIZE": "CHUNK_SIZE",
     "CHUNK_OVERLAP": "CHUNK_OVERLAP",
     "FILE_MAX_SIZE": "FILE_MAX_SIZE",
@@ -43,7 +45,6 @@ UNSUPPORTED = {
     "RAG_RERANKING_MODEL": "",
     "RAG_RERANKING_ENGINE": "",
     "RAG_RERANKING_BATCH_SIZE": 32,
-    "TEXT_SPLITTER": "",
     "RAG_TOKENIZER_MODEL": "",
     "ENABLE_MARKDOWN_HEADER_TEXT_SPLITTER": False,
     "CHUNK_MIN_SIZE_TARGET": 0,

@@ -34,6 +34,8 @@ class LiveServer:
             "INGEST_STALLED_SECONDS": "2",
             "INGEST_RECOVERY_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
+            # tests/support holds a tiktoken encoding plugin (tiktoken_ext.gateway_bytes) for the token splitter
+            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tests" / "support"), os.environ.get("PYTHONPATH")) if p),
             **(env or {}),
         }
         cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(self.port),

@@ -178,3 +178,31 @@ def test_query_generation_with_a_preset_that_has_knowledge_asks_once(api, admin,
     assert len(chats) == 2  # the task request did not search (nor write queries) itself
     assert "<source" not in chats[0]["messages"][-1]["content"]
     assert "MARKER-PRESET-GEN" in chats[1]["messages"][-1]["content"]
+
+
+def _chunk_texts(api, token, text: str) -> list[str]:
+    body = upload(api, token, data=text.encode()).json()
+    assert wait_done(api, token, body["id"]) == "completed"
+    return list(Chunk.objects.filter(file_id=body["id"]).order_by("position").values_list("text", flat=True))
+
+
+def test_token_splitting_counts_tokens_not_characters(api, admin):
+    text = "café crème brûlée " * 120  # 2-byte letters: tokens of a byte-level encoding outnumber characters
+    configure(api, admin, CHUNK_SIZE=100, CHUNK_OVERLAP=0)
+    by_characters = _chunk_texts(api, admin["token"], text)
+    assert max(len(c) for c in by_characters) > 90 and any(len(c.encode()) > 100 for c in by_characters)
+    saved = configure(api, admin, TEXT_SPLITTER="token", TIKTOKEN_ENCODING_NAME="gateway_bytes")
+    assert saved["TEXT_SPLITTER"] == "token"
+    by_tokens = _chunk_texts(api, admin["token"], text)
+    assert all(len(c.encode()) <= 100 for c in by_tokens) and len(by_tokens) > len(by_characters)
+    assert "".join(by_tokens).replace(" ", "") == text.replace(" ", "")  # nothing lost (no overlap asked)
+
+
+def test_an_unavailable_encoding_fails_the_file_readably(api, admin):
+    configure(api, admin, TEXT_SPLITTER="token", TIKTOKEN_ENCODING_NAME="no_such_encoding")
+    body = upload(api, admin["token"], data=b"some text").json()
+    assert wait_done(api, admin["token"], body["id"]) == "failed"
+    error = api.get(f"/api/v1/files/{body['id']}", headers=bearer(admin["token"])).json()["data"]["error"]
+    assert "no_such_encoding" in error
+    assert api.post("/api/v1/retrieval/config/update", headers=bearer(admin["token"]),
+                    json={"TEXT_SPLITTER": "sentencepiece"}).status_code == 400

@@ -48,6 +48,7 @@ def _defaults() -> dict[str, Any]:
         "ENABLE_RETRIEVAL_QUERY_GENERATION": env_bool("ENABLE_RETRIEVAL_QUERY_GENERATION", False),
         "TASK_MODEL": env_str("TASK_MODEL", ""),
         "RAG_TEXT_SPLITTER": env_str("RAG_TEXT_SPLITTER", ""),
+        "ENABLE_MARKDOWN_HEADER_TEXT_SPLITTER": env_bool("ENABLE_MARKDOWN_HEADER_TEXT_SPLITTER", True),
         "TIKTOKEN_ENCODING_NAME": env_str("TIKTOKEN_ENCODING_NAME", "cl100k_base"),
         "CHUNK_SIZE": env_int("CHUNK_SIZE", 1000),
         "CHUNK_OVERLAP": env_int("CHUNK_OVERLAP", 100),

@@ -89,7 +89,7 @@ def process(file_id: str) -> None:
     try:
         with default_storage.open(file.storage_name, "rb") as handle:
             text = extract(file.filename, file.content_type, handle.read())
-        pieces = chunking.split(text)
+        pieces = chunking.split(text, markdown=chunking.is_markdown(file.filename, file.content_type))
         if not pieces:
             raise ExtractionError("The content provided is empty. Please ensure that there is text or data present before proceeding.")
     except (ExtractionError, OSError) as exc:
@@ -103,24 +103,24 @@ def update_content(*, file: File, content: str) -> File:
     if not isinstance(content, str) or not content.strip():
         raise ValidationError("content must not be empty.")
     _check_size(len(content.encode()), "Content")
-    _index(file, content, chunking.split(content))
+    _index(file, content, chunking.split(content, markdown=chunking.is_markdown(file.filename, file.content_type)))
     file.refresh_from_db()
     return file
 
 
-def _index(file: File, text: str, pieces: list[tuple[str, int]]) -> None:
+def _index(file: File, text: str, pieces: list[chunking.Piece]) -> None:
     """Replace the file's chunks (with vectors when an engine is set) and mark it completed."""
-    vectors, model = _embed([piece for piece, _ in pieces])
+    vectors, model = _embed([piece.text for piece in pieces])
     text_hash = hashlib.sha256(text.encode()).hexdigest()
     base = {"name": file.filename, "file_id": str(file.id), "source": file.filename, "created_by": str(file.user_id),
             "hash": text_hash, "content_type": file.content_type, "size": file.size}
     with transaction.atomic():
         Chunk.objects.filter(file=file).delete()
         Chunk.objects.bulk_create(
-            Chunk(file=file, position=i, text=piece, metadata={**base, "start_index": start},
+            Chunk(file=file, position=i, text=piece.text, metadata={**base, **piece.headers, "start_index": piece.start},
                   embedding=vectors[i] if vectors else None, embedding_model=model,
                   dimensions=len(vectors[i]) if vectors else None)
-            for i, (piece, start) in enumerate(pieces)
+            for i, piece in enumerate(pieces)
         )
         File.objects.filter(id=file.id).update(status=File.Status.COMPLETED, content=text, hash=text_hash, error="")
     if vectors:

@@ -38,6 +38,9 @@ def _defaults() -> dict[str, Any]:
         "RAG_OLLAMA_API_KEY": env_str("RAG_OLLAMA_API_KEY", ""),
         "RAG_OPENAI_API_BASE_URL": env_str("RAG_OPENAI_API_BASE_URL", env_str("OPENAI_API_BASE_URL", "https://api.openai.com/v1")),
         "RAG_OPENAI_API_KEY": env_str("RAG_OPENAI_API_KEY", env_str("OPENAI_API_KEY", "")),
+        "RAG_EMBEDDING_QUERY_PREFIX": env_str("RAG_EMBEDDING_QUERY_PREFIX", ""),
+        "RAG_EMBEDDING_CONTENT_PREFIX": env_str("RAG_EMBEDDING_CONTENT_PREFIX", ""),
+        "RAG_EMBEDDING_PREFIX_FIELD_NAME": env_str("RAG_EMBEDDING_PREFIX_FIELD_NAME", ""),
         # retrieval (API.md §6.1; GET/POST /api/v1/retrieval/config)
         "RAG_TOP_K": env_int("RAG_TOP_K", 3),
         "RAG_RELEVANCE_THRESHOLD": env_float("RAG_RELEVANCE_THRESHOLD", 0.0),

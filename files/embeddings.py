@@ -19,14 +19,22 @@ class Engine:
     url: str
     key: str
     batch_size: int
+    query_prefix: str = ""  # instruction prefixes some models want (e.g. "search_query: ")
+    content_prefix: str = ""
+    prefix_field: str = ""  # when set, the prefix goes in this body field instead of before each text
 
     @property
     def path(self) -> str:
         return "/api/embed" if self.kind == "ollama" else "/embeddings"
 
-    def body(self, texts: list[str]) -> dict:
+    def body(self, texts: list[str], purpose: str = "content") -> dict:
         texts = [t.replace("\n", " ") for t in texts]  # only what the embedder sees; stored text keeps them
+        prefix = self.query_prefix if purpose == "query" else self.content_prefix
+        if prefix and not self.prefix_field:
+            texts = [prefix + t for t in texts]
         body = {"model": self.model, "input": texts}
+        if prefix and self.prefix_field:
+            body[self.prefix_field] = prefix
         if self.kind == "ollama":
             body["truncate"] = True
         return body
@@ -53,13 +61,15 @@ def engine(config: dict | None = None) -> Engine | None:
         return None
     url = config["RAG_OLLAMA_BASE_URL"] if kind == "ollama" else config["RAG_OPENAI_API_BASE_URL"]
     key = config["RAG_OLLAMA_API_KEY"] if kind == "ollama" else config["RAG_OPENAI_API_KEY"]
-    return Engine(kind, model, url.rstrip("/"), key, config["RAG_EMBEDDING_BATCH_SIZE"])
+    return Engine(kind, model, url.rstrip("/"), key, config["RAG_EMBEDDING_BATCH_SIZE"],
+                  config["RAG_EMBEDDING_QUERY_PREFIX"], config["RAG_EMBEDDING_CONTENT_PREFIX"],
+                  config["RAG_EMBEDDING_PREFIX_FIELD_NAME"])
 
 
 _sync_clients: dict[tuple, httpx.Client] = {}
 
 
-def embed(engine: Engine, texts: list[str], *, timeout: float = 120) -> list[list[float]]:
+def embed(engine: Engine, texts: list[str], *, timeout: float = 120, purpose: str = "content") -> list[list[float]]:
     """Embed texts in batches (synchronous: the worker and sync views; pooled per endpoint)."""
     key = (engine.url, engine.key)
     client = _sync_clients.get(key)
@@ -69,7 +79,7 @@ def embed(engine: Engine, texts: list[str], *, timeout: float = 120) -> list[lis
     for start in range(0, len(texts), engine.batch_size):
         batch = texts[start:start + engine.batch_size]
         try:
-            response = client.post(engine.path, json=engine.body(batch), timeout=timeout)
+            response = client.post(engine.path, json=engine.body(batch, purpose), timeout=timeout)
             response.raise_for_status()
             vectors.extend(engine.vectors(response.json(), len(batch)))
         except (httpx.HTTPError, ValueError) as exc:
@@ -87,7 +97,7 @@ async def embed_queries(engine: Engine, texts: list[str], *, timeout: float = 10
     if client is None or client.is_closed:
         client = _async_clients[key] = httpx.AsyncClient(base_url=engine.url, headers=engine.headers, timeout=timeout)
     try:
-        response = await client.post(engine.path, json=engine.body(texts))
+        response = await client.post(engine.path, json=engine.body(texts, "query"))
         response.raise_for_status()
         return engine.vectors(response.json(), len(texts))
     except (httpx.HTTPError, ValueError) as exc:

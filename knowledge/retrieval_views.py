@@ -105,7 +105,7 @@ def _search(request, names: list[str]) -> tuple[list[retrieval.Hit], bool]:
             raise ValidationError(f"{name} must be a number from 0 to 1.")
     engine = embeddings.engine(config)
     # the query is embedded while the collections are looked up
-    embedding = in_parallel(lambda: embeddings.embed(engine, [query], timeout=10)) if engine else None
+    embedding = in_parallel(lambda: embeddings.embed(engine, [query], timeout=10, purpose="query")) if engine else None
     scope = [file_id for name in names for file_id in _scope(request.user, name)]
     try:
         vector = embedding.result()[0] if embedding else None

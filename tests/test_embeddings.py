@@ -44,3 +44,22 @@ def test_unreachable_embedder_falls_back_to_keywords(api, user, ollama):
     body = upload(api, user["token"], data=b"keyword only MARKER-KW").json()
     assert wait_done(api, user["token"], body["id"]) == "completed"
     assert Chunk.objects.get(file_id=body["id"]).embedding is None
+
+
+def test_instruction_prefixes_reach_the_embedder(api, admin, ollama):
+    use_engine(ollama, batch=8)
+    for key, value in {"RAG_EMBEDDING_QUERY_PREFIX": "search_query: ", "RAG_EMBEDDING_CONTENT_PREFIX": "search_document: "}.items():
+        RuntimeSetting.objects.update_or_create(key=key, defaults={"value": value})
+    body = upload(api, admin["token"], data=b"Refunds take 14 days.").json()
+    assert wait_done(api, admin["token"], body["id"]) == "completed"
+    assert ollama.last("/api/embed")["input"] == ["search_document: Refunds take 14 days."]
+    assert Chunk.objects.get(file_id=body["id"]).text == "Refunds take 14 days."  # stored without it
+    api.post("/api/v1/retrieval/query/doc", headers=bearer(admin["token"]),
+             json={"collection_name": f"file-{body['id']}", "query": "refund time"})
+    assert ollama.last("/api/embed")["input"] == ["search_query: refund time"]
+
+    RuntimeSetting.objects.update_or_create(key="RAG_EMBEDDING_PREFIX_FIELD_NAME", defaults={"value": "prefix"})
+    api.post("/api/v1/retrieval/query/doc", headers=bearer(admin["token"]),
+             json={"collection_name": f"file-{body['id']}", "query": "refund time"})
+    sent = ollama.last("/api/embed")
+    assert sent["input"] == ["refund time"] and sent["prefix"] == "search_query: "

@@ -61,7 +61,7 @@ def template(config: dict | None = None) -> str:
 def config_out() -> dict:
     config = runtime.snapshot()
     out = {"status": True, **{name: config[key] for name, key in SETTINGS.items()}, **UNSUPPORTED}
-    out["RAG_TEMPLATE"] = config["RAG_TEMPLATE"] or template()
+    out["RAG_TEMPLATE"] = template(config)
     out["TOP_K_RERANKER"] = config["RAG_TOP_K"]
     return out
 

@@ -133,7 +133,7 @@ async def timed_streams(client, url, headers, body, n, concurrency):
     return ttft, total
 
 
-async def main(quick: bool):
+async def main(quick: bool, workers: int = 1):
     n = 200 if quick else 2000
     data, env = bench_environment("gw-bench-")
     py = sys.executable
@@ -148,7 +148,7 @@ async def main(quick: bool):
         f"Connection.objects.create(kind='openai', base_url='http://127.0.0.1:{slow_port}/v1', prefix_id='slow')"))
     profiler = [py.replace("python", "py-spy"), "record", "-r", "200", "-f", "raw", "-o", str(data / "profile.txt"), "--"] if PROFILE else []
     server = start([*profiler, py, "-m", "uvicorn", "config.asgi:application", "--port", str(gw_port), "--lifespan", "off",
-                    "--log-level", "warning", "--backlog", "4096"], env, data / "gateway.log")
+                    "--log-level", "warning", "--backlog", "4096", "--workers", str(workers)], env, data / "gateway.log")
     procs.append(server)
     gw, direct = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{fast_port}/v1"
     auth = {"Authorization": f"Bearer {key}"}
@@ -186,7 +186,8 @@ async def main(quick: bool):
                     "completed": len(total), "TTFT p50 ms": pct(ttft, 50), "TTFT p99 ms": pct(ttft, 99),
                     "slowest stream / ideal": max(total) / ideal, "p50 stream / ideal": statistics.median(total) / ideal,
                     "wall s": time.perf_counter() - started}
-        results["server peak RSS MB"] = peak_rss_mb(server.pid)
+        if workers == 1:  # with several, this pid is only uvicorn's supervisor
+            results["server peak RSS MB"] = peak_rss_mb(server.pid)
     finally:
         for p in procs:
             p.send_signal(signal.SIGINT) if (PROFILE and p is server) else p.terminate()
@@ -204,4 +205,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--profile", action="store_true", help="record the server with py-spy (raw stacks in the data dir)")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument("--workers", type=int, default=1, help="gateway processes (uvicorn --workers)")
+    args = parser.parse_args()
+    asyncio.run(main(args.quick, args.workers))

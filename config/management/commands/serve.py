@@ -16,8 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
         parser.add_argument("--no-migrate", action="store_true")
         parser.add_argument("--no-worker", action="store_true", help="do not start an ingestion worker")
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")),
+                            help="web processes (more than one: set REDIS_URL for WebSockets and rate limits)")
 
-    def handle(self, *args, host, port, no_migrate, no_worker, **options):
+    def handle(self, *args, host, port, no_migrate, no_worker, workers, **options):
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
         call_command("bootstrap")
@@ -27,13 +29,13 @@ class Command(BaseCommand):
                                       cwd=settings.BASE_DIR)
         self.stdout.write(f"Serving on http://{host}:{port}")
         try:
-            self._serve(host, port)
+            self._serve(host, port, workers)
         finally:
             if worker is not None:
                 worker.terminate()
                 worker.wait(10)
 
-    def _serve(self, host, port):
+    def _serve(self, host, port, workers):
         import uvicorn
 
         uvicorn.run(
@@ -44,4 +46,5 @@ class Command(BaseCommand):
             log_level=os.environ.get("UVICORN_LOG_LEVEL", "warning"),
             proxy_headers=True,
             timeout_graceful_shutdown=5,
+            workers=workers,
         )

@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.urls import path, reverse
@@ -11,7 +10,6 @@ from rest_framework.exceptions import APIException
 from config.admin_widgets import SafeAutocomplete
 from files import embeddings, services
 from files.models import Chunk, File
-from files.tasks import process_file
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -129,9 +127,5 @@ class FileAdmin(SafeAutocomplete, admin.ModelAdmin):
 
     @admin.action(description="Reprocess (extract, chunk and index again)")
     def reprocess(self, request, queryset):
-        with transaction.atomic():
-            ids = list(queryset.values_list("id", flat=True))
-            queryset.update(status=File.Status.PENDING, error="")
-            for file_id in ids:
-                process_file.defer(file_id=str(file_id))
-        self.message_user(request, f"{len(ids)} file(s) queued.", messages.SUCCESS)
+        count = services.requeue(queryset.values_list("id", flat=True))
+        self.message_user(request, f"{count} file(s) queued.", messages.SUCCESS)

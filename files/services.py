@@ -140,6 +140,25 @@ def _embed(texts: list[str]) -> tuple[list | None, str]:
         return None, ""
 
 
+def requeue(file_ids) -> int:
+    """Process these files again from their stored bytes (durable jobs, queued with the status change)."""
+    from files.tasks import process_file
+
+    ids = [str(i) for i in file_ids]
+    with transaction.atomic():
+        File.objects.filter(id__in=ids).update(status=File.Status.PENDING, error="")
+        for file_id in ids:
+            process_file.defer(file_id=file_id)
+    return len(ids)
+
+
+def reindex_stale() -> int:
+    """Re-embed every file whose chunks come from another model (or none) than the current engine's."""
+    engine = embeddings.engine()
+    return requeue(Chunk.objects.exclude(embedding_model=engine.model if engine else "")
+                   .order_by().values_list("file_id", flat=True).distinct())
+
+
 def delete(*, file: File) -> None:
     """The row, its chunks and its stored bytes."""
     name = file.storage_name

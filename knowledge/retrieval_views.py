@@ -2,7 +2,6 @@
 
 import re
 
-from django.db import transaction
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,9 +11,8 @@ from config import runtime
 from config.db import in_parallel
 from config.values import as_uuid, mask_secret
 from files import embeddings
-from files.models import Chunk, File
+from files import services as file_services
 from files.selectors import files_for
-from files.tasks import process_file
 from knowledge import rag_config, retrieval, selectors
 from knowledge.models import KnowledgeFile
 
@@ -60,14 +58,7 @@ class ReindexView(APIView):
     permission_classes = [IsAdmin]
 
     def post(self, request):
-        engine = embeddings.engine()
-        model = engine.model if engine else ""
-        stale = set(Chunk.objects.exclude(embedding_model=model).values_list("file_id", flat=True).distinct())
-        with transaction.atomic():
-            File.objects.filter(id__in=stale).update(status=File.Status.PENDING, error="")
-            for file_id in stale:
-                process_file.defer(file_id=str(file_id))
-        return Response({"status": True, "queued": len(stale)})
+        return Response({"status": True, "queued": file_services.reindex_stale()})
 
 
 def _scope(user, name: str) -> list[str]:

@@ -10,6 +10,14 @@ class GatewayAdminSite(admin.AdminSite):
     index_title = "Operations"
     index_template = "admin/dashboard.html"
 
+    def get_urls(self):
+        from django.urls import path
+
+        from knowledge.admin_settings import retrieval_settings
+
+        view = self.admin_view(lambda request: retrieval_settings(request, self))
+        return [path("retrieval/", view, name="retrieval_settings"), *super().get_urls()]
+
     def index(self, request, extra_context=None):
         from config import dashboard  # this module is loaded with the app registry, before models
 

@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import ApiKey, Role, User
+from config import runtime
 from files.models import File
 from knowledge.models import KnowledgeBase
 from models_registry.models import Connection
@@ -39,8 +40,15 @@ def summary() -> dict:
             "connections_down": sum(1 for c in connections if c.enabled and c.last_error),
             "workers": _live_workers(now),
             "database": _database_version(),
+            "embedding": _embedding(),
         }
     }
+
+
+def _embedding() -> str:
+    config = runtime.snapshot()
+    engine, model = config["RAG_EMBEDDING_ENGINE"], config["RAG_EMBEDDING_MODEL"]
+    return f"{engine}: {model}" if engine and model else "keyword search"
 
 
 def _live_workers(now) -> int:

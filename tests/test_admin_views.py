@@ -2,6 +2,7 @@
 files list finds what needs re-embedding, the download link serves the bytes."""
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from accounts.models import User
@@ -84,3 +85,39 @@ def test_a_preset_gets_knowledge_and_sharing_from_its_admin_form():
                 .values_list("principal_id", "permission")) == [(str(reader.id), "read")]
     page = client.get(f"/admin/models_registry/model/{preset.pk}/change/").content.decode()
     assert f'<option value="{handbook.id}" selected>' in page  # the form shows what is attached
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retrieval_settings_page_saves_validates_and_reindexes():
+    from config import runtime
+    from files.models import Chunk, File
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    file = File.objects.create(user=admin, filename="old.txt", storage_name="old.txt", file_hash="0" * 64, status="completed")
+    Chunk.objects.create(file=file, position=0, text="x", embedding_model="")
+    client = Client()
+    client.force_login(admin)
+    page = client.get("/admin/retrieval/")
+    assert page.status_code == 200 and page.context["stale_files"] == 0  # keyword-only: nothing is stale
+    form = {**page.context["form"].initial, "RAG_EMBEDDING_ENGINE": "ollama", "RAG_EMBEDDING_MODEL": "nomic-embed-text",
+            "RAG_TOP_K": 5, "ALLOWED_FILE_EXTENSIONS": "md, .PDF", "FILE_MAX_SIZE": ""}
+    form = {k: v for k, v in form.items() if v is not None and v is not False}
+    response = client.post("/admin/retrieval/", form)
+    assert response.status_code == 302, response.context["form"].errors if response.context else response
+    config = runtime.snapshot()
+    assert (config["RAG_EMBEDDING_MODEL"], config["RAG_TOP_K"], config["ALLOWED_FILE_EXTENSIONS"]) == \
+        ("nomic-embed-text", 5, ["md", "pdf"])
+    assert config["ENABLE_RAG_HYBRID_SEARCH"] is True  # a checked box stays checked
+
+    page = client.get("/admin/retrieval/")
+    assert page.context["stale_files"] == 1 and b"Re-index them now" in page.content
+    bad = client.post("/admin/retrieval/", {**form, "CHUNK_SIZE": 10, "RAG_TOP_K": 7})
+    assert bad.status_code == 200 and "CHUNK_SIZE" in bad.context["form"].errors
+    assert runtime.snapshot()["RAG_TOP_K"] == 5  # nothing of a refused form saved
+    assert client.post("/admin/retrieval/", {"reindex": "1"}).status_code == 302
+    assert File.objects.get(id=file.id).status == "pending"
+    assert ProcrastinateJob.objects.filter(task_name="files.tasks.process_file", status="todo").exists()
+    assert b"nomic-embed-text" in client.get("/admin/").content  # the dashboard names the engine
+    with connection.cursor() as cursor:  # no worker runs for this in-process test: drop the queued job
+        cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'files.tasks.process_file' AND status = 'todo'")

@@ -94,3 +94,12 @@ def test_operator_manages_users_keys_connections_files_and_collections(gateway, 
     kb = KnowledgeBase.objects.get(name="Handbook")
     files = api.get(f"/api/v1/knowledge/{kb.id}/files", headers=bearer(key)).json()  # shared with everyone
     assert [f["meta"]["name"] for f in files["items"]] == ["handbook.md"]
+
+    # retrieval settings, from the dashboard
+    page.goto(gateway.url + "/admin/")
+    page.click("#tile-retrieval")
+    page.fill("#id_RAG_TOP_K", "4")
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist")).to_contain_text("Saved: RAG_TOP_K")
+    assert api.get("/api/v1/retrieval/config", headers=bearer(admin["token"])).json()["TOP_K"] == 4
+    screenshot(page, "admin-retrieval-settings")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from accounts.models import User
 from models_registry.services import make_public
 from tests.browser import PrefixProxy, screenshot, wait_until
-from tests.conftest import PASSWORD, bearer, connect
+from tests.conftest import PASSWORD, bearer, connect, signup
 from tests.test_chat_with_files import _ready_file
 from tests.test_knowledge import create
 
@@ -114,3 +114,13 @@ def test_the_page_works_behind_a_path_prefix(gateway, page, admin, user, ollama)
             expect(page.locator("#messages li.assistant .text").last).to_have_text("Served under a prefix")
             expect(page.locator("#send")).to_be_enabled()
     screenshot(page, "chat-prefix")
+
+
+def test_a_pending_user_is_told_to_wait(gateway, page, api, admin):
+    pending = signup(api, "Waiting")
+    page.goto(gateway.url + "/")
+    page.fill("input[name=email]", pending["email"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#signin button[type=submit]")
+    expect(page.locator("#signin-error")).to_contain_text("waiting for an administrator")
+    expect(page.locator("#chat")).to_be_hidden()

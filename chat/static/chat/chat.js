@@ -29,6 +29,11 @@ async function start() {
   const me = await api("api/v1/auths/");
   if (!me.ok) return showSignIn();
   const user = await me.json();
+  if (user.role === "pending") {
+    signOut();
+    $("signin-error").textContent = "Your account is waiting for an administrator's approval.";
+    return;
+  }
   $("who").textContent = `${user.name} (${user.role})`;
   $("signin").hidden = true;
   $("chat").hidden = false;

@@ -55,7 +55,7 @@ async def main():
         f"'RAG_OLLAMA_BASE_URL':'http://127.0.0.1:{emb_port}'}})"))
     procs.append(start([py, "-m", "uvicorn", "config.asgi:application", "--port", str(gw_port), "--lifespan", "off",
                         "--log-level", "warning"], env, data / "gateway.log"))
-    procs.append(start([py, "manage.py", "procrastinate", "worker", "-q", "ingest"], env, data / "worker.log"))
+    procs.append(start([py, "manage.py", "worker", "-q", "ingest"], env, data / "worker.log"))
     gw, auth = f"http://127.0.0.1:{gw_port}", {"Authorization": f"Bearer {key}"}
     results = {}
     try:

@@ -100,17 +100,14 @@ TEMPLATES = [
 
 def _database() -> dict:
     url = env_str("DATABASE_URL")
-    if not url:
-        from config.embedded_db import database_url
-
-        url = database_url(DATA_DIR)
-    params = conninfo_to_dict(url.replace("postgres://", "postgresql://", 1))
+    params = conninfo_to_dict(url.replace("postgres://", "postgresql://", 1)) if url else {"dbname": "postgres", "user": "postgres"}
     options = {k: v for k, v in params.items() if k not in {"dbname", "user", "password", "host", "port"}}
     pool_size = env_int("DB_POOL_SIZE", 10)
     if pool_size:
         options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": env_float("DB_POOL_TIMEOUT", 10.0)}
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        # Without DATABASE_URL, the embedded server is started by the first connection (not on import).
+        "ENGINE": "django.db.backends.postgresql" if url else "config.embedded_backend",
         "NAME": params.get("dbname", "postgres"),
         "USER": params.get("user", ""),
         "PASSWORD": params.get("password", ""),
@@ -118,10 +115,14 @@ def _database() -> dict:
         "PORT": params.get("port", ""),
         "OPTIONS": options,
         "CONN_MAX_AGE": 0,  # the pool keeps connections; Django returns them after each request
+        # A pooled connection is checked before use, so one that died with a database restart is
+        # replaced instead of failing a request.
+        "CONN_HEALTH_CHECKS": env_bool("DB_HEALTH_CHECKS", True),
         "TEST": {"NAME": env_str("TEST_DATABASE_NAME", "test_gateway")},
     }
 
 
+EMBEDDED_DATABASE = not env_str("DATABASE_URL")
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -217,6 +218,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
+        "procrastinate": {"level": "WARNING"},  # task registration lines on every command
         "httpx": {"level": "WARNING"},  # one INFO line per upstream request costs real time under load
         "httpcore": {"level": "WARNING"},
     },

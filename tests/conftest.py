@@ -28,7 +28,13 @@ def django_db_setup(django_test_environment, django_db_blocker):
     """The test database, created for the whole session (every test uses it through the server)."""
     from django.test.utils import setup_databases, teardown_databases
 
+    from config import startup, vector_check
+
     with django_db_blocker.unblock():
+        try:
+            startup.check_database()
+        except vector_check.VectorCheckFailed as exc:
+            pytest.exit(f"Database self-check failed: {exc}", returncode=3)
         config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     yield
     with django_db_blocker.unblock():
@@ -69,12 +75,31 @@ def _wait_for_idle_ingestion(timeout: float = 60) -> None:
     raise AssertionError("ingestion jobs still running after the test")
 
 
+def _usable_connection(timeout: float = 30) -> None:
+    """A test whose database connection broke (a killed backend, a server in crash recovery) must not
+    break the next ones: drop a dead connection and wait for the server to answer again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
+        try:
+            connection.ensure_connection()
+            return
+        except OperationalError:
+            connection.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 @pytest.fixture(autouse=True)
 def _clean_database(django_db_setup, django_db_blocker):
     """Tests share the database with the live server and its worker, so nothing is wrapped in a
     transaction: every test starts from empty tables (ours; the job queue's stay, once idle)."""
     with django_db_blocker.unblock():
+        _usable_connection()
         yield
+        _usable_connection()
         assert connection.settings_dict["NAME"].startswith("test"), "refusing to clean a non-test database"
         _wait_for_idle_ingestion()
         tables = [t for t in connection.introspection.django_table_names(only_existing=True) if t.startswith(OUR_TABLES)]

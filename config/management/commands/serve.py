@@ -1,15 +1,22 @@
+import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
 
 from django.conf import settings
-
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from config import startup
+
+log = logging.getLogger("gateway.serve")
+
 
 class Command(BaseCommand):
-    help = "Apply migrations, bootstrap, and serve the ASGI app with uvicorn (HTTP, SSE and WebSocket)."
+    help = ("Check the database, apply migrations, bootstrap, and serve the ASGI app with uvicorn (HTTP, SSE and "
+            "WebSocket), with an ingestion worker beside it.")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -20,20 +27,22 @@ class Command(BaseCommand):
                             help="web processes (more than one: set REDIS_URL for WebSockets and rate limits)")
 
     def handle(self, *args, host, port, no_migrate, no_worker, workers, **options):
+        version = startup.check_database_or_exit()
+        self.stdout.write(f"Database self-check passed (pgvector {version})")
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
         call_command("bootstrap")
-        worker = None
-        if not no_worker:  # production runs workers as their own processes
-            worker = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker", "-q", "ingest"],
-                                      cwd=settings.BASE_DIR)
+        # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default handler that
+        # would kill this process before the `finally` below stops the worker.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        worker = None if no_worker else WorkerSupervisor()  # production runs workers as their own processes
         self.stdout.write(f"Serving on http://{host}:{port}")
+        self.stdout.flush()
         try:
             self._serve(host, port, workers)
         finally:
             if worker is not None:
-                worker.terminate()
-                worker.wait(10)
+                worker.stop()
 
     def _serve(self, host, port, workers):
         import uvicorn
@@ -48,3 +57,48 @@ class Command(BaseCommand):
             timeout_graceful_shutdown=5,
             workers=workers,
         )
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+class WorkerSupervisor:
+    """One `manage.py worker` process beside the web server, started again if it ever exits, and
+    ended with the server (on Linux also if this process is killed outright)."""
+
+    def __init__(self):
+        self._stopping = threading.Event()
+        self._proc = self._start()
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "manage.py", "worker", "-q", "ingest", "--no-check"],
+                                cwd=settings.BASE_DIR, preexec_fn=_die_with_parent)
+
+    def _watch(self):
+        while not self._stopping.wait(1.0):
+            code = self._proc.poll()
+            if code is not None and not self._stopping.is_set():
+                log.warning("The ingestion worker exited (status %s); starting another", code)
+                self._stopping.wait(2.0)  # no tight loop if it cannot start at all
+                if not self._stopping.is_set():
+                    self._proc = self._start()
+
+    def stop(self):
+        self._stopping.set()
+        self._proc.terminate()
+        try:
+            self._proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+def _die_with_parent():
+    """In the child, before exec: Linux sends it SIGTERM when the parent dies, however it dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

@@ -32,8 +32,9 @@ def text_of(size: int) -> bytes:
 
 def pdf_pages(pages: int) -> bytes:
     """A PDF of `pages` pages, each a copy of a one-page document (for extraction cost)."""
-    from pypdf import PdfReader, PdfWriter
     import io
+
+    from pypdf import PdfReader, PdfWriter
 
     page = PdfReader(io.BytesIO(pdf("Quarterly report page with refund and warranty figures " * 3))).pages[0]
     writer = PdfWriter()

@@ -4,7 +4,8 @@ Entries live STATE_CACHE_SECONDS (0 turns caching off, as the tests do). Writes 
 clear it at once; other processes see them within that period."""
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 

@@ -48,8 +48,8 @@ class VersionUpdatesView(APIView):
 
 def _session_user(request) -> User | None:
     """The JWT user of a request, or None (API keys are not recognised here, as in Open WebUI)."""
-    from accounts.authentication import authenticate_token
     from accounts.api_keys import looks_like_key
+    from accounts.authentication import authenticate_token
 
     raw = credential_from(request.headers, request.COOKIES)
     if not raw or looks_like_key(raw):

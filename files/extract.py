@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 from pathlib import PurePosixPath
 
 from charset_normalizer import from_bytes
-from config import runtime
 
+from config import runtime
 
 WESTERN = ("cp1252", "latin_1", "iso8859_15")
 

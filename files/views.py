@@ -1,9 +1,9 @@
 """/api/v1/files/* (API.md §4)."""
 
-from django.core.files.storage import default_storage
 import asyncio
 import json
 
+from django.core.files.storage import default_storage
 from django.http import FileResponse, StreamingHttpResponse
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
-from config.pagination import page_slice
 from config.db import db_call
+from config.pagination import page_slice
 from files import selectors, services
 from files.models import File
 from files.serializers import file_out

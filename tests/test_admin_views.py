@@ -89,9 +89,10 @@ def test_a_preset_gets_knowledge_and_sharing_from_its_admin_form():
 
 @pytest.mark.django_db(transaction=True)
 def test_retrieval_settings_page_saves_validates_and_reindexes():
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
     from config import runtime
     from files.models import Chunk, File
-    from procrastinate.contrib.django.models import ProcrastinateJob
 
     admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
     file = File.objects.create(user=admin, filename="old.txt", storage_name="old.txt", file_hash="0" * 64, status="completed")

@@ -113,7 +113,7 @@ async def list_models(conn: Connection) -> list[dict]:
     path = "/api/tags" if conn.kind == Connection.Kind.OLLAMA else "/models"
     try:
         data = await asyncio.wait_for(fetch_json(conn, "GET", path, timeout=conn.list_timeout), conn.list_timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise UpstreamError(504, "Upstream timed out")
     items = data.get("models" if conn.kind == Connection.Kind.OLLAMA else "data") if isinstance(data, dict) else None
     if not isinstance(items, list):

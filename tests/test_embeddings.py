@@ -1,3 +1,6 @@
+import pytest
+from django.db import connection
+
 from config.models import RuntimeSetting
 from files.models import Chunk
 from tests.conftest import bearer, connect
@@ -18,7 +21,7 @@ def test_chunks_are_embedded_in_batches_with_model_and_dimension(api, user, olla
     assert wait_done(api, user["token"], body["id"]) == "completed"
     chunks = list(Chunk.objects.filter(file_id=body["id"]).order_by("position"))
     assert len(chunks) >= 3
-    assert all(c.embedding_model == "embed-small" and c.dimensions == 16 for c in chunks)
+    assert all(c.embedding_model == "embed-small" and c.dimensions == 384 for c in chunks)
     assert list(chunks[0].embedding) == bag_of_words(chunks[0].text.replace("\n", " "))
     batches = [b for _, p, b in ollama.requests if p == "/api/embed"]
     assert all(len(b["input"]) <= 2 for b in batches) and sum(len(b["input"]) for b in batches) == len(chunks)
@@ -63,3 +66,27 @@ def test_instruction_prefixes_reach_the_embedder(api, admin, ollama):
              json={"collection_name": f"file-{body['id']}", "query": "refund time"})
     sent = ollama.last("/api/embed")
     assert sent["input"] == ["refund time"] and sent["prefix"] == "search_query: "
+
+
+@pytest.mark.parametrize("dims, column_type", [(768, "vector(768)"), (3072, "halfvec(3072)")])
+def test_realistic_dimensions_are_ingested_indexed_and_searched(api, admin, ollama, dims, column_type):
+    """768 (nomic-embed-text, bge-base) and 3,072 (text-embedding-3-large, indexed as halfvec) dimensions
+    through upload, the dimension's HNSW index, and hybrid and vector-only search."""
+    ollama.embedding_dims = dims
+    use_engine(ollama, batch=32)
+    paragraphs = [f"Section {i}. {FILLER}" for i in range(120)]
+    paragraphs[77] = "Refunds are processed within 14 days of the request. MARKER-DIMS"
+    body = upload(api, admin["token"], data="\n\n".join(paragraphs).encode()).json()
+    assert wait_done(api, admin["token"], body["id"], timeout=60) == "completed"
+    assert set(Chunk.objects.filter(file_id=body["id"]).values_list("dimensions", flat=True)) == {dims}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [f"chunk_embedding_hnsw_{dims}"])
+        (definition,) = cursor.fetchone()
+    assert column_type in definition and "hnsw" in definition
+
+    query = {"collection_name": f"file-{body['id']}", "query": "Refunds are processed within how many days?", "k": 3}
+    for hybrid in (True, False):
+        RuntimeSetting.objects.update_or_create(key="ENABLE_RAG_HYBRID_SEARCH", defaults={"value": hybrid})
+        found = api.post("/api/v1/retrieval/query/doc", headers=bearer(admin["token"]), json=query).json()
+        assert "MARKER-DIMS" in found["documents"][0][0], (hybrid, found["documents"][0])
+    assert len(ollama.last("/api/embed")["input"]) == 1  # the query, embedded at the same dimension

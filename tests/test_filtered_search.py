@@ -8,18 +8,21 @@ from files import vector_index
 from files.models import Chunk, File
 from knowledge import retrieval
 
+SELECTIVE_DIMS = 384  # all-MiniLM-L6-v2
+HNSW_DIMS = 768  # nomic-embed-text, bge-base
 
-def _load(*batches):
+
+def _load(dims, *batches):
     """Bulk rows with the dimension's HNSW index built afterwards, as one build (much faster than
     adding 20,000 rows to an existing graph), and statistics as autovacuum would gather them."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("DROP INDEX IF EXISTS chunk_embedding_hnsw_16")
+        cursor.execute(f"DROP INDEX IF EXISTS chunk_embedding_hnsw_{dims}")
     vector_index.forget()
     for rows in batches:
-        Chunk.objects.bulk_create(rows, batch_size=2000)
-    vector_index.ensure(16)
+        Chunk.objects.bulk_create(rows, batch_size=1000)
+    vector_index.ensure(dims)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE files_chunk")
 
@@ -35,11 +38,12 @@ def test_selective_filter_still_returns_k_nearest(settings):
 
     def rows(file, count):
         return [Chunk(file=file, position=i, text=f"chunk {i}", metadata={"file_id": str(file.id)},
-                      embedding=[rng.random() for _ in range(16)], embedding_model="m", dimensions=16)
+                      embedding=[rng.random() for _ in range(SELECTIVE_DIMS)], embedding_model="m",
+                      dimensions=SELECTIVE_DIMS)
                 for i in range(count)]
 
-    _load(rows(big, 19_800), rows(small, 200))
-    query = [rng.random() for _ in range(16)]
+    _load(SELECTIVE_DIMS, rows(big, 19_800), rows(small, 200))
+    query = [rng.random() for _ in range(SELECTIVE_DIMS)]
     hits = retrieval.vector_search([str(small.id)], query, "m", 10)
     assert len(hits) == 10
     assert {h.metadata["file_id"] for h in hits} == {str(small.id)}
@@ -63,8 +67,9 @@ def _cos(a, b):
 
 def _bulk(user, sizes, rng):
     files = [_file(user, f"f{i}.txt") for i in range(len(sizes))]
-    _load(*([Chunk(file=file, position=i, text=f"chunk {i}", metadata={"file_id": str(file.id)},
-                   embedding=[rng.random() - 0.5 for _ in range(16)], embedding_model="m", dimensions=16)
+    _load(HNSW_DIMS, *([Chunk(file=file, position=i, text=f"chunk {i}", metadata={"file_id": str(file.id)},
+                              embedding=[rng.random() - 0.5 for _ in range(HNSW_DIMS)], embedding_model="m",
+                              dimensions=HNSW_DIMS)
              for i in range(count)] for file, count in zip(files, sizes)))
     return files
 
@@ -75,8 +80,8 @@ def test_large_scope_is_served_by_the_dimension_hnsw_index():
 
     rng = random.Random(11)
     user = User.objects.create_user("hnsw@example.com", "pw", name="H", role="user")
-    scoped, other = _bulk(user, [retrieval.EXACT_MAX + 1000, 14_000], rng)
-    query = [rng.random() - 0.5 for _ in range(16)]
+    scoped, other = _bulk(user, [retrieval.EXACT_MAX + 1000, 4_000], rng)
+    query = [rng.random() - 0.5 for _ in range(HNSW_DIMS)]
     with CaptureQueriesContext(connection) as captured:
         hits = retrieval.vector_search([str(scoped.id)], query, "m", 10)
     assert len(hits) == 10 and {h.metadata["file_id"] for h in hits} == {str(scoped.id)}
@@ -85,6 +90,6 @@ def test_large_scope_is_served_by_the_dimension_hnsw_index():
         cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
         cursor.execute("EXPLAIN " + search_sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "chunk_embedding_hnsw_16" in plan
+    assert f"chunk_embedding_hnsw_{HNSW_DIMS}" in plan
     exact = sorted(((1 + _cos(list(c.embedding), query)) / 2 for c in Chunk.objects.filter(file=scoped)), reverse=True)[:10]
     assert len({round(h.score, 6) for h in hits} & {round(s, 6) for s in exact}) >= 8  # approximate, nearly exact

@@ -88,9 +88,9 @@ def test_embedded_chunks_get_an_hnsw_index_for_their_dimension(api, user, ollama
     body = upload(api, user["token"], data=b"indexed text").json()
     assert wait_done(api, user["token"], body["id"]) == "completed"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_embedding_hnsw_16'")
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_embedding_hnsw_384'")
         (definition,) = cursor.fetchone()
-    assert "hnsw" in definition and "vector(16)" in definition and "dimensions = 16" in definition
+    assert "hnsw" in definition and "vector(384)" in definition and "dimensions = 384" in definition
 
 
 def test_query_generation_searches_with_the_models_queries(api, admin, ollama):

@@ -14,7 +14,7 @@ import uvicorn
 from tests.server import free_port
 
 
-def bag_of_words(text: str, dims: int = 16) -> list[float]:
+def bag_of_words(text: str, dims: int = 384) -> list[float]:
     """A deterministic embedding: word counts hashed into `dims` buckets (similar texts, near vectors)."""
     vector = [0.0] * dims
     for word in re.findall(r"\w+", text.lower()):
@@ -47,7 +47,7 @@ class FakeUpstream:
         self.fail_message = "upstream exploded"
         self.drop_after: int | None = None  # chunks sent before the connection is cut
         self.tokens = None  # fixed number of tokens to stream
-        self.embedding_dims = 16
+        self.embedding_dims = 384  # all-MiniLM-L6-v2 size; tests set 768 or 3072 too
         self.requests: list[tuple[str, str, dict | None]] = []
         self.disconnected = threading.Event()
         self.port = free_port()

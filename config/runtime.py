@@ -61,7 +61,7 @@ def _defaults() -> dict[str, Any]:
         "SHOW_ADMIN_DETAILS": env_bool("SHOW_ADMIN_DETAILS", True),
         "ADMIN_EMAIL": env_str("ADMIN_EMAIL", ""),
         "WEBUI_URL": env_str("WEBUI_URL", ""),
-        "WEBUI_NAME": env_str("WEBUI_NAME", "Open WebUI"),
+        "WEBUI_NAME": env_str("WEBUI_NAME", "LLM Gateway"),
         "PENDING_USER_OVERLAY_TITLE": env_str("PENDING_USER_OVERLAY_TITLE", ""),
         "PENDING_USER_OVERLAY_CONTENT": env_str("PENDING_USER_OVERLAY_CONTENT", ""),
     }

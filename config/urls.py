@@ -12,6 +12,7 @@ from models_registry.urls import ollama, openai, presets
 urlpatterns = [
     path("health", views.health),
     path("health/db", views.health_db),
+    path("ready", views.ready),
     path("api/version", views.version),
     path("api/version/updates", views.VersionUpdatesView.as_view()),
     path("api/config", views.PublicConfigView.as_view()),

@@ -72,3 +72,42 @@ def test_uploads_complete_after_the_database_crashes_mid_ingestion(own_postgres,
         server.stop()
     worker_log = (tmp_path / "worker.log").read_text()
     assert "restarting when it answers" in worker_log  # the worker itself noticed and went on
+
+
+def test_a_database_outage_answers_503_at_once_and_recovers(own_postgres, tmp_path):
+    pgdata, url = own_postgres
+    env = {**__import__("os").environ, "DATABASE_URL": url, "DATA_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    server = LiveServer(database_url=url, data_dir=tmp_path, env={"DB_POOL_TIMEOUT": "3"})
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as api:
+            headers = bearer(signup(api, "Admin")["token"])
+            assert api.get("/api/v1/files/", headers=headers).status_code == 200
+            assert api.get("/ready").json() == {"status": True}
+            embedded_db.pg_ctl(pgdata, "stop", "-m", "immediate")
+
+            first = api.get("/api/v1/files/", headers=headers)  # finds the outage: at most the pool's timeout
+            assert first.status_code == 503 and first.headers["Retry-After"] == "5", first.text
+            assert first.json() == {"detail": "The database is unavailable; retry shortly."}
+            started = time.monotonic()
+            later = [api.get("/api/v1/files/", headers=headers) for _ in range(5)]
+            assert [r.status_code for r in later] == [503] * 5
+            assert time.monotonic() - started < 2.5  # answered at once, not after a pool timeout each
+            assert api.get("/health").status_code == 200  # alive, only the database is not
+            assert api.get("/health/db").status_code == 503
+            ready = api.get("/ready")
+            assert ready.status_code == 503 and ready.json()["checks"] == {"database": "unreachable"}
+
+            embedded_db.pg_ctl(pgdata, "restart", "-m", "fast")
+            deadline = time.monotonic() + 30
+            while (status := api.get("/api/v1/files/", headers=headers).status_code) != 200:
+                assert status == 503 and time.monotonic() < deadline
+                time.sleep(0.3)
+
+            server.worker.kill()  # and with no ingestion worker left, uploads would wait: not ready
+            deadline = time.monotonic() + 20
+            while "workers" not in api.get("/ready").json().get("checks", {}):
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
+    finally:
+        server.stop()

@@ -52,6 +52,25 @@ def database_url(django_db_setup, django_db_blocker) -> str:
         return _test_database_url()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_leftover_processes():
+    """The suite leaves no server or worker behind: whatever a test started must be stopped by it."""
+    import psutil
+
+    yield
+    time.sleep(0.5)  # children that were just told to stop
+    ours = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        if "manage.py" in command or "uvicorn" in command:
+            ours[child.pid] = command
+            child.kill()
+    assert not ours, f"processes left running: {ours}"
+
+
 @pytest.fixture(scope="session")
 def gateway(database_url, tmp_path_factory):
     server = LiveServer(database_url=database_url, data_dir=tmp_path_factory.mktemp("server-data"))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 
+from config.processes import die_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,7 +42,8 @@ class LiveServer:
         }
         cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(self.port),
                "--host", "127.0.0.1", "--lifespan", "off", "--log-level", "warning"]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+                                     preexec_fn=die_with_parent)
         self.env = full_env
         self.worker = self.start_worker()
         self._wait()
@@ -49,7 +52,7 @@ class LiveServer:
         """An ingestion worker, as `manage.py serve` runs one beside the web process."""
         return subprocess.Popen([sys.executable, "manage.py", "worker", "-q", "ingest", "-c", "4", "--no-check"],
                                 cwd=ROOT, env=self.env, stdout=(self.data_dir / "worker.log").open("a"),
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
     def _wait(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

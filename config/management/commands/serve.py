@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from config import startup
+from config.processes import die_with_parent
 
 log = logging.getLogger("gateway.serve")
 
@@ -75,7 +76,7 @@ class WorkerSupervisor:
 
     def _start(self) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "manage.py", "worker", "-q", "ingest", "--no-check"],
-                                cwd=settings.BASE_DIR, preexec_fn=_die_with_parent)
+                                cwd=settings.BASE_DIR, preexec_fn=die_with_parent)
 
     def _watch(self):
         while not self._stopping.wait(1.0):
@@ -95,10 +96,3 @@ class WorkerSupervisor:
             self._proc.kill()
             self._proc.wait()
 
-
-def _die_with_parent():
-    """In the child, before exec: Linux sends it SIGTERM when the parent dies, however it dies."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

@@ -2,7 +2,7 @@ from django.conf import settings
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 
-from files import services
+from files import services, vector_index
 
 
 @app.task(queue="ingest", retry=RetryStrategy(max_attempts=3, wait=2))
@@ -18,3 +18,11 @@ async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
     manager = context.app.job_manager
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=settings.INGEST_STALLED_SECONDS):
         await manager.retry_job(job)
+
+
+@app.periodic(cron="*/5 * * * *")
+@app.task(queue="ingest", queueing_lock="repair_vector_indexes")
+def repair_vector_indexes(timestamp: int) -> None:
+    """Rebuild dimension indexes that a dead build left invalid, even if no file of that dimension comes
+    (ingestion repairs its own dimension's index at once)."""
+    vector_index.repair()

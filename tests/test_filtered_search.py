@@ -16,7 +16,6 @@ def _load(*batches):
 
     with connection.cursor() as cursor:
         cursor.execute("DROP INDEX IF EXISTS chunk_embedding_hnsw_16")
-    vector_index.forget()
     for rows in batches:
         Chunk.objects.bulk_create(rows, batch_size=2000)
     vector_index.ensure(16)

@@ -72,7 +72,7 @@ def resolve(user, body: dict, preset_knowledge: list) -> list[tuple[dict, list[s
         return []
     file_ids = [str(i.get("id")) for i in items if i["type"] == "file"]
     kb_ids = [str(i.get("id")) for i in items if i["type"] == "collection"]
-    files = {str(f.id): f for f in files_for(user).filter(id__in=[u for u in map(as_uuid, file_ids) if u])}
+    files = {str(i) for i in files_for(user).filter(id__in=[u for u in map(as_uuid, file_ids) if u]).values_list("id", flat=True)}
     kbs = {str(k.id): k for k in knowledge_selectors.readable(user).filter(id__in=[u for u in map(as_uuid, kb_ids) if u])}
     for file_id in file_ids:
         if file_id not in files:

@@ -24,6 +24,12 @@ def releasing(fn):
     return unit
 
 
+def hand_back() -> None:
+    """Give this thread's connections back to the pool now: for a sync view answering with a stream
+    whose body does its own units of work (`db_call`), so the request holds none while it streams."""
+    connections.close_all()
+
+
 _side = ThreadPoolExecutor(max_workers=8, thread_name_prefix="side-work")
 
 

@@ -75,6 +75,9 @@ class FileAdmin(SafeAutocomplete, admin.ModelAdmin):
     exclude = ("content", "meta")
     actions = ["reprocess"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")  # megabytes a row, never shown
+
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = UploadForm

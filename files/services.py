@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import get_valid_filename
+from procrastinate.exceptions import AlreadyEnqueued
 from rest_framework.exceptions import APIException, ValidationError
 
 from config import runtime
@@ -54,8 +55,6 @@ def _check_size(size: int, what: str) -> None:
 
 def upload(*, user, uploaded, metadata=None, process: bool = True) -> File:
     """Store the bytes and the row; with `process`, queue ingestion in the same transaction."""
-    from files.tasks import process_file
-
     filename = PurePosixPath(uploaded.name.replace("\\", "/")).name or "file"
     check_upload(filename=filename, size=uploaded.size, process=process)
     meta = _metadata(metadata)
@@ -72,7 +71,7 @@ def upload(*, user, uploaded, metadata=None, process: bool = True) -> File:
         with transaction.atomic():
             file.save()
             if process:
-                process_file.defer(file_id=str(file.id))
+                queue(file.id)
     except Exception:
         default_storage.delete(file.storage_name)
         raise
@@ -140,15 +139,28 @@ def _embed(texts: list[str]) -> tuple[list | None, str]:
         return None, ""
 
 
-def requeue(file_ids) -> int:
-    """Process these files again from their stored bytes (durable jobs, queued with the status change)."""
+def queue(file_id, *, attempt: int = 1, delay: float = 0) -> bool:
+    """Queue the file's processing unless a job for it is already waiting: one waiting job a file at
+    most (Procrastinate's queueing lock), so repeated re-index calls never pile up. True when queued."""
     from files.tasks import process_file
 
+    job = process_file.configure(queueing_lock=f"file:{file_id}", schedule_in={"seconds": delay} if delay else None)
+    try:
+        with transaction.atomic():  # a savepoint: the refused insert must not spoil the caller's transaction
+            job.defer(file_id=str(file_id), **({"attempt": attempt} if attempt > 1 else {}))
+    except AlreadyEnqueued:
+        return False
+    return True
+
+
+def requeue(file_ids) -> int:
+    """Process these files again from their stored bytes (durable jobs, queued with the status change);
+    a file whose job is still waiting keeps that one. Returns the number of files."""
     ids = [str(i) for i in file_ids]
     with transaction.atomic():
         File.objects.filter(id__in=ids).update(status=File.Status.PENDING, error="")
         for file_id in ids:
-            process_file.defer(file_id=file_id)
+            queue(file_id)
     return len(ids)
 
 

@@ -1,13 +1,30 @@
+import logging
+
 from django.conf import settings
-from procrastinate import JobContext, RetryStrategy
+from procrastinate import JobContext
 from procrastinate.contrib.django import app
+from procrastinate.exceptions import UniqueViolation
+from procrastinate.jobs import Status
+from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
 
-from files import services
+from files import services, vector_index
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS = 3
 
 
-@app.task(queue="ingest", retry=RetryStrategy(max_attempts=3, wait=2))
-def process_file(file_id: str) -> None:
-    services.process(file_id)
+@app.task(queue="ingest")
+def process_file(file_id: str, attempt: int = 1) -> None:
+    """Jobs carry the queueing lock `file:<id>` (services.queue). A failed attempt is retried as a new job
+    under that lock, not by Procrastinate's retry, which breaks on the lock when another job for the
+    file waits (procrastinate#1446): that job then does the work."""
+    try:
+        services.process(file_id)
+    except Exception:
+        if attempt < ATTEMPTS:
+            services.queue(file_id, attempt=attempt + 1, delay=2)
+        raise
 
 
 @app.periodic(cron=f"* * * * * */{settings.INGEST_RECOVERY_SECONDS}")
@@ -17,4 +34,18 @@ async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
     a restarted machine never leaves a file stuck in `processing`."""
     manager = context.app.job_manager
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=settings.INGEST_STALLED_SECONDS):
-        await manager.retry_job(job)
+        try:
+            await manager.retry_job(job)
+        except UniqueViolation as exc:  # a newer job for the same file waits and will do the work
+            if exc.constraint_name != QUEUEING_LOCK_CONSTRAINT:
+                raise
+            logger.info("Stalled job %s superseded by a waiting job for %s", job.id, job.queueing_lock)
+            await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
+
+
+@app.periodic(cron="*/5 * * * *")
+@app.task(queue="ingest", queueing_lock="repair_vector_indexes")
+def repair_vector_indexes(timestamp: int) -> None:
+    """Rebuild dimension indexes that a dead build left invalid, even if no file of that dimension comes
+    (ingestion repairs its own dimension's index at once)."""
+    vector_index.repair()

@@ -11,11 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
-from config.db import db_call
+from config.db import db_call, hand_back
 from config.pagination import page_slice
 from files import selectors, services
 from files.models import File
 from files.serializers import file_out
+from files.streaming import Text, json_response
 
 NOT_FOUND = "We could not find what you're looking for :/"
 
@@ -26,7 +27,7 @@ def _flag(request, name: str, default: bool) -> bool:
 
 
 def _file(request, file_id):
-    file = selectors.files_for(request.user).filter(id=file_id).first()
+    file = selectors.listed(request.user).filter(id=file_id).first()
     if file is None:
         raise NotFound(NOT_FOUND)
     return file
@@ -41,21 +42,22 @@ class FileListView(APIView):
             return Response({"detail": "file: an uploaded file is required."}, status=422)
         file = services.upload(user=request.user, uploaded=uploaded, metadata=request.data.get("metadata"),
                                process=_flag(request, "process", True))
-        out = file_out(file)
+        out = file_out(file, content=False)
         if file.status:
             out["status"] = True
         return Response(out)
 
     def get(self, request):
-        qs = selectors.files_for(request.user)
+        # 50 a page, as Open WebUI (no page size to ask for); texts are streamed, never held whole
+        qs = selectors.listed(request.user)
         content = _flag(request, "content", True)
         page = qs[page_slice(request, per_page=50)]
-        return Response({"items": [file_out(f, content=content, path=False) for f in page], "total": qs.count()})
+        return json_response({"items": [file_out(f, content=content, path=False) for f in page], "total": qs.count()})
 
 
 class FileDetailView(APIView):
     def get(self, request, file_id):
-        return Response(file_out(_file(request, file_id)))
+        return json_response(file_out(_file(request, file_id)))
 
     def delete(self, request, file_id):
         services.delete(file=_file(request, file_id))
@@ -78,7 +80,7 @@ class FileContentView(APIView):
 
 class FileDataContentView(APIView):
     def get(self, request, file_id):
-        return Response({"content": _file(request, file_id).content})
+        return json_response({"content": Text(_file(request, file_id).id)})
 
 
 class FileDataUpdateView(APIView):
@@ -92,6 +94,7 @@ class FileStatusView(APIView):
     def get(self, request, file_id):
         file = _file(request, file_id)
         if _flag(request, "stream", False):
+            hand_back()  # the events poll with their own connections, for up to two hours
             response = StreamingHttpResponse(_status_events(file.id, file.status), content_type="text/event-stream")
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"

@@ -67,10 +67,9 @@ def _scope(user, name: str) -> list[str]:
         raise Forbidden("Invalid collection name.")
     if name.startswith("file-"):
         file_id = as_uuid(name[5:])
-        file = files_for(user).filter(id=file_id).first() if file_id else None
-        if file is None:
+        if not (file_id and files_for(user).filter(id=file_id).exists()):
             raise Forbidden("You do not have access to this collection.")
-        return [str(file.id)]
+        return [str(file_id)]
     kb_id = as_uuid(name)
     kb = selectors.readable(user).filter(id=kb_id).first() if kb_id else None
     if kb is None:

@@ -9,7 +9,7 @@ from accounts.permissions import Forbidden, Unauthorized, permission_tree
 from files import embeddings
 from files import services as file_services
 from files.models import File
-from files.selectors import files_for
+from files.selectors import listed
 from knowledge import selectors
 from knowledge.models import KnowledgeBase, KnowledgeFile
 from models_registry import registry
@@ -74,7 +74,7 @@ def add_files(*, user, knowledge_id, file_ids: list[str]) -> tuple[KnowledgeBase
     """Link files (even while they are still processing: DECISIONS #7). Files already linked are
     skipped; a file whose text duplicates another file of the collection is skipped with a warning."""
     kb = writable(user, knowledge_id)
-    files = {str(f.id): f for f in files_for(user).filter(id__in=file_ids)}
+    files = {str(f.id): f for f in listed(user).filter(id__in=file_ids)}
     missing = [i for i in file_ids if i not in files]
     if missing:
         raise ValidationError(f"File not found: {missing[0]}")
@@ -103,7 +103,7 @@ def remove_file(*, user, knowledge_id, file_id, delete_file: bool) -> KnowledgeB
     deleted, _ = KnowledgeFile.objects.filter(knowledge=kb, file_id=file_id).delete()
     if not deleted:
         raise ValidationError(f"File not found in this knowledge base: {file_id}")
-    own = files_for(user).filter(id=file_id).first()
+    own = listed(user).filter(id=file_id).first()
     if delete_file and own is not None:
         file_services.delete(file=own)
     kb.save(update_fields=["updated_at"])
@@ -115,7 +115,7 @@ def reset(*, user, knowledge_id) -> KnowledgeBase:
     kb = writable(user, knowledge_id)
     ids = list(KnowledgeFile.objects.filter(knowledge=kb).values_list("file_id", flat=True))
     KnowledgeFile.objects.filter(knowledge=kb).delete()
-    for file in files_for(user).filter(id__in=ids):
+    for file in listed(user).filter(id__in=ids).only("id", "storage_name"):
         file_services.delete(file=file)
     kb.save(update_fields=["updated_at"])
     return kb
@@ -151,4 +151,5 @@ def delete(*, user, knowledge_id) -> None:
 
 
 def files_of(kb: KnowledgeBase):
-    return File.objects.filter(memberships__knowledge=kb).order_by("-updated_at")
+    """The collection's files, without their text (no collection view returns it)."""
+    return File.objects.filter(memberships__knowledge=kb).defer("content").order_by("-updated_at")

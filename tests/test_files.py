@@ -172,3 +172,149 @@ def test_content_update_reindexes_now(api, user):
     assert api.post(f"/api/v1/files/{body['id']}/data/content/update", json={"content": "  "},
                     headers=bearer(user["token"])).status_code == 400
     assert File.objects.get(id=body["id"]).content == "new MARKER-NEW text"
+
+
+def _many_files(owner_id, count, size):
+    """`count` completed files of `size` characters of extracted text each, straight into the database."""
+    import random
+
+    rng = random.Random(3)
+    words = ["refund", "policy", "parking", "lunch", "invoice", "contract", "server", "garden", "window", "ticket"]
+    files = []
+    for i in range(count):
+        text = f"MARKER-{i:03d} " + " ".join(rng.choice(words) for _ in range(size // 6))
+        files.append(File(user_id=owner_id, filename=f"f{i:03d}.txt", storage_name=f"f{i:03d}.txt", content_type="text/plain",
+                          size=len(text), file_hash="0" * 64, status="completed", content=text[:size]))
+    File.objects.bulk_create(files, batch_size=10)
+    return files
+
+
+def test_file_list_memory_stays_bounded(api, gateway, user):
+    """20 concurrent list requests over 100 files of 300 KB of text: the server keeps under 300 MB,
+    whether the page carries the text (streamed) or not (never read from the database)."""
+    import threading
+
+    import httpx
+    import psutil
+
+    files = _many_files(user["id"], 100, 300_000)
+    server = psutil.Process(gateway.proc.pid)
+    peak, sampling = [server.memory_info().rss], threading.Event()
+
+    def sample():
+        while not sampling.is_set():
+            peak.append(server.memory_info().rss)
+            time.sleep(0.01)
+
+    def fetch(params, out):
+        with httpx.Client(base_url=gateway.url, timeout=120) as client:
+            response = client.get("/api/v1/files/", params=params, headers=bearer(user["token"]))
+            out.append((response.status_code, response.json() if response.status_code == 200 else response.text))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        for params in ({"content": "false"}, {}, {"page": 2}):
+            results = []
+            threads = [threading.Thread(target=fetch, args=(params, results)) for _ in range(20)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert len(results) == 20 and all(status == 200 for status, _ in results), results[:1]
+            body = results[0][1]
+            assert body["total"] == 100 and len(body["items"]) == 50
+            if params.get("content") == "false":
+                assert all("content" not in item["data"] for item in body["items"])
+            else:
+                by_name = {f.filename: f.content for f in files}
+                assert all(item["data"]["content"] == by_name[item["filename"]] for item in body["items"])
+    finally:
+        sampling.set()
+        sampler.join()
+    assert max(peak) < 300 * 1024 * 1024, f"server RSS peaked at {max(peak) / 2**20:.0f} MB"
+
+
+def test_large_text_is_streamed_whole_and_exact(api, user):
+    """Text longer than a slice, with quotes, escapes and characters outside the BMP across slice borders."""
+    from files.streaming import SLICE
+
+    text = ('é "q" \\ \n\t \u2028 😀 ' * (SLICE // 7))[: 2 * SLICE + 5]
+    file = File.objects.create(user_id=user["id"], filename="big.txt", storage_name="big.txt", file_hash="0" * 64,
+                               status="completed", content=text)
+    assert api.get(f"/api/v1/files/{file.id}/data/content", headers=bearer(user["token"])).json() == {"content": text}
+    detail = api.get(f"/api/v1/files/{file.id}", headers=bearer(user["token"]))
+    assert detail.headers["content-type"] == "application/json" and detail.json()["data"]["content"] == text
+    assert api.get("/api/v1/files/", headers=bearer(user["token"])).json()["items"][0]["data"]["content"] == text
+
+
+def _jobs(file_id) -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM procrastinate_jobs WHERE task_name = 'files.tasks.process_file' "
+                       "AND args->>'file_id' = %s ORDER BY id", [str(file_id)])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_failed_attempt_is_retried_even_while_another_job_for_the_file_waits(api, gateway, user):
+    """The first attempt fails (a trigger refuses its chunks once, after a second) while a second job
+    for the file waits: Procrastinate's own retry collided with that job's queueing lock and left the
+    first job `doing` for ever (procrastinate#1446); now the waiting job does the work."""
+    from django.db import connection
+
+    from files import services
+
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            CREATE SEQUENCE test_fail_once;
+            CREATE FUNCTION test_fail_once() RETURNS trigger AS $$ BEGIN
+                IF NEW.text LIKE '%MARKER-FAIL%' AND nextval('test_fail_once') = 1 THEN
+                    PERFORM pg_sleep(1);
+                    RAISE EXCEPTION 'injected failure';
+                END IF;
+                RETURN NEW;
+            END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER test_fail_once BEFORE INSERT ON files_chunk FOR EACH ROW EXECUTE FUNCTION test_fail_once();""")
+    try:
+        body = upload(api, user["token"], data=b"MARKER-FAIL once, then fine").json()
+        deadline = time.monotonic() + 20
+        while _jobs(body["id"]) != ["doing"]:
+            assert time.monotonic() < deadline, _jobs(body["id"])
+            time.sleep(0.02)
+        assert services.queue(body["id"], delay=4) is True  # waits while the first attempt fails
+        assert services.queue(body["id"]) is False  # one waiting job a file
+        assert wait_done(api, user["token"], body["id"], timeout=30) == "completed"
+        deadline = time.monotonic() + 10
+        while "doing" in _jobs(body["id"]) or "todo" in _jobs(body["id"]):
+            assert time.monotonic() < deadline, _jobs(body["id"])
+            time.sleep(0.1)
+        assert _jobs(body["id"]) == ["failed", "succeeded"]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_fail_once ON files_chunk; DROP FUNCTION test_fail_once(); "
+                           "DROP SEQUENCE test_fail_once")
+
+
+def test_a_stalled_job_gives_way_to_a_waiting_one_for_the_same_file(api, gateway, user):
+    """A worker dies mid-file while another job for the file waits: recovery cannot put the dead job back
+    in the queue beside it (the queueing lock), so it ends the dead one and the waiting one does the work."""
+    import signal
+
+    from files import services
+
+    text = ("MARKER-STALLED " + "word " * 40_000 + "\n\n") * 60
+    body = upload(api, user["token"], name="big.txt", data=text.encode()).json()
+    deadline = time.monotonic() + 20
+    while File.objects.get(id=body["id"]).status != "processing":
+        assert time.monotonic() < deadline, "processing never started"
+        time.sleep(0.02)
+    gateway.worker.send_signal(signal.SIGKILL)
+    gateway.worker.wait(5)
+    assert services.queue(body["id"], delay=6) is True  # still waiting when recovery finds the dead job
+    gateway.worker = gateway.start_worker()
+    deadline = time.monotonic() + 6
+    while _jobs(body["id"]) != ["aborted", "todo"]:
+        assert time.monotonic() < deadline, _jobs(body["id"])
+        time.sleep(0.1)
+    assert wait_done(api, user["token"], body["id"], timeout=60) == "completed"

@@ -19,7 +19,6 @@ def _load(dims, *batches):
 
     with connection.cursor() as cursor:
         cursor.execute(f"DROP INDEX IF EXISTS chunk_embedding_hnsw_{dims}")
-    vector_index.forget()
     for rows in batches:
         Chunk.objects.bulk_create(rows, batch_size=1000)
     vector_index.ensure(dims)

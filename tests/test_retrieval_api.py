@@ -53,3 +53,36 @@ def test_embedding_settings_and_reindex(api, admin, user, ollama):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert set(Chunk.objects.filter(file_id=file["id"]).values_list("embedding_model", flat=True)) == {"embed-small"}
+
+
+def _waiting_jobs() -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT args->>'file_id', count(*) FROM procrastinate_jobs "
+                       "WHERE task_name = 'files.tasks.process_file' AND status = 'todo' GROUP BY 1")
+        return dict(cursor.fetchall())
+
+
+def test_reindex_queues_one_job_per_file_however_often_it_is_called(api, gateway, admin, ollama):
+    """Issue 10: three calls queued three jobs a file, and new uploads waited behind them all."""
+    headers = bearer(admin["token"])
+    files = [upload(api, admin["token"], name=f"f{i}.txt", data=f"{FILLER} MARKER-{i}".encode()).json() for i in range(8)]
+    for file in files:
+        assert wait_done(api, admin["token"], file["id"]) == "completed"
+    api.post("/api/v1/retrieval/embedding/update", headers=headers, json={
+        "RAG_EMBEDDING_ENGINE": "ollama", "RAG_EMBEDDING_MODEL": "embed-small", "ollama_config": {"url": ollama.url, "key": ""}})
+    gateway.worker.terminate()  # nothing runs while the calls queue, so every job they add stays waiting
+    gateway.worker.wait(10)
+    try:
+        for _ in range(3):
+            assert api.post("/api/v1/retrieval/reindex", headers=headers).json() == {"status": True, "queued": 8}
+        late = upload(api, admin["token"], name="late.txt", data=b"uploaded after the re-index calls").json()
+        waiting = _waiting_jobs()
+        assert {file["id"]: waiting.get(file["id"]) for file in files} == {file["id"]: 1 for file in files}
+        assert waiting[late["id"]] == 1
+    finally:
+        gateway.worker = gateway.start_worker()
+    for file in [*files, late]:
+        assert wait_done(api, admin["token"], file["id"], timeout=60) == "completed"
+    assert set(Chunk.objects.values_list("embedding_model", flat=True)) == {"embed-small"}

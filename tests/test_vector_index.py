@@ -1,0 +1,74 @@
+"""A concurrent HNSW build that dies leaves an invalid index, which Postgres keeps but never uses for
+searches: it is rebuilt (issue 10, item 9)."""
+
+import threading
+
+import pytest
+from django.db import DataError, connection, connections
+
+from files import vector_index
+from files.models import Chunk, File
+from tests.conftest import bearer
+from tests.test_files import upload, wait_done
+
+NAME = "chunk_embedding_hnsw_16"
+
+
+def _state():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT i.indexrelid, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                       "WHERE c.relname = %s", [NAME])
+        return cursor.fetchone()
+
+
+def _failed_concurrent_build(user_id):
+    """A real interrupted build: CREATE INDEX CONCURRENTLY fails on a row it cannot index, and leaves
+    the index behind, invalid. The row then goes, as a build killed for any reason leaves the table."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {NAME}")
+    file = File.objects.create(user_id=user_id, filename="bad.txt", storage_name="bad.txt", file_hash="0" * 64, status="completed")
+    bad = Chunk.objects.create(file=file, position=0, text="bad", embedding=[0.5] * 8, embedding_model="m", dimensions=16)
+    with pytest.raises(DataError), connection.cursor() as cursor:
+        cursor.execute(f"CREATE INDEX CONCURRENTLY {NAME} ON files_chunk "
+                       "USING hnsw ((embedding::vector(16)) vector_cosine_ops) WHERE dimensions = 16")
+    bad.delete()
+    oid, valid = _state()
+    assert valid is False
+    return oid
+
+
+def test_ingestion_rebuilds_an_index_a_dead_build_left_invalid(api, admin, ollama):
+    headers = bearer(admin["token"])
+    api.post("/api/v1/retrieval/embedding/update", headers=headers, json={
+        "RAG_EMBEDDING_ENGINE": "ollama", "RAG_EMBEDDING_MODEL": "embed-small", "ollama_config": {"url": ollama.url, "key": ""}})
+    leftover = _failed_concurrent_build(admin["id"])
+    body = upload(api, admin["token"], data=b"refunds take fourteen days").json()
+    assert wait_done(api, admin["token"], body["id"]) == "completed"
+    assert Chunk.objects.filter(file_id=body["id"], dimensions=16).exists()
+    oid, valid = _state()
+    assert valid is True and oid != leftover
+
+
+def test_an_index_being_built_is_left_alone_and_repair_rebuilds_a_leftover(admin):
+    leftover = _failed_concurrent_build(admin["id"])
+    with connection.cursor() as cursor:  # as a builder holds it while it builds
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [NAME])
+
+    def other_process():
+        try:
+            vector_index.ensure(16)
+        finally:
+            connections.close_all()
+
+    try:
+        thread = threading.Thread(target=other_process)
+        thread.start()
+        thread.join()
+        assert _state() == (leftover, False)  # not dropped under a build in progress
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [NAME])
+    assert vector_index.repair() == [16]
+    oid, valid = _state()
+    assert valid is True and oid != leftover
+    assert vector_index.repair() == []

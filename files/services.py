@@ -97,6 +97,10 @@ def process(file_id: str) -> None:
     _index(file, text, pieces)
 
 
+def mark_failed(file_id: str, error: str) -> None:
+    File.objects.filter(id=file_id).update(status=File.Status.FAILED, error=error[:2000])
+
+
 def update_content(*, file: File, content: str) -> File:
     """Replace a file's extracted text and index it again, now (API.md §4.3 content/update)."""
     if not isinstance(content, str) or not content.strip():

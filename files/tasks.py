@@ -21,9 +21,11 @@ def process_file(file_id: str, attempt: int = 1) -> None:
     file waits (procrastinate#1446): that job then does the work."""
     try:
         services.process(file_id)
-    except Exception:
+    except Exception as exc:
         if attempt < ATTEMPTS:
             services.queue(file_id, attempt=attempt + 1, delay=2)
+        else:  # never left `processing` with nothing owning it
+            services.mark_failed(file_id, f"Processing failed after {ATTEMPTS} attempts: {exc.__class__.__name__}: {exc}")
         raise
 
 

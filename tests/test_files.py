@@ -318,3 +318,23 @@ def test_a_stalled_job_gives_way_to_a_waiting_one_for_the_same_file(api, gateway
         assert time.monotonic() < deadline, _jobs(body["id"])
         time.sleep(0.1)
     assert wait_done(api, user["token"], body["id"], timeout=60) == "completed"
+
+
+def test_a_file_that_fails_every_attempt_ends_failed_not_processing(api, gateway, user):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            CREATE FUNCTION test_fail_always() RETURNS trigger AS $$ BEGIN
+                IF NEW.text LIKE '%MARKER-ALWAYS%' THEN RAISE EXCEPTION 'injected failure'; END IF;
+                RETURN NEW;
+            END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER test_fail_always BEFORE INSERT ON files_chunk FOR EACH ROW EXECUTE FUNCTION test_fail_always();""")
+    try:
+        body = upload(api, user["token"], data=b"MARKER-ALWAYS fails").json()
+        assert wait_done(api, user["token"], body["id"], timeout=30) == "failed"
+        error = api.get(f"/api/v1/files/{body['id']}", headers=bearer(user["token"])).json()["data"]["error"]
+        assert error.startswith("Processing failed after 3 attempts") and "injected failure" in error
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_fail_always ON files_chunk; DROP FUNCTION test_fail_always();")

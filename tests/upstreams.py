@@ -91,7 +91,9 @@ class FakeUpstream:
         self.disconnected = threading.Event()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}" + ("/v1" if kind == "openai" else "")
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off", interface="asgi3", timeout_graceful_shutdown=1))
+        # idle sockets stay open as long as the client keeps them, as Ollama's do (uvicorn would close them after 5 s)
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off",
+                                                     interface="asgi3", timeout_graceful_shutdown=1, timeout_keep_alive=3600))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def start(self) -> "FakeUpstream":

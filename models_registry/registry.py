@@ -108,12 +108,13 @@ def _merge(connections: list[Connection], lists: list[list[dict]]) -> list[Entry
         else:
             openai_idx += 1
         ctype = conn.effective_connection_type
-        tags = [{"name": t} if isinstance(t, str) else t for t in conn.tags]
+        tags = [{"name": t} if isinstance(t, str) else t for t in conn.tags] if isinstance(conn.tags, list) else []
+        allowed = conn.model_ids if isinstance(conn.model_ids, list) else []
         for raw in models:
             upstream_id = raw.get("model") or raw.get("name") if is_ollama else raw.get("id")
             if not upstream_id:
                 continue
-            if conn.model_ids and upstream_id not in conn.model_ids:
+            if allowed and upstream_id not in allowed:
                 continue
             if not is_ollama and "api.openai.com" in conn.base_url and any(s in upstream_id for s in OPENAI_SKIP):
                 continue

@@ -137,6 +137,15 @@ def test_the_model_list_never_waits_on_an_upstream_once_it_has_a_list(api, admin
     assert len(openai_upstream.requests) > asked  # it was asked again, in the background
 
 
+def test_model_entries_without_a_usable_id_are_skipped(api, admin, ollama, openai_upstream):
+    connect(ollama)
+    connect(openai_upstream)
+    ollama.models, openai_upstream.models = [5, "llama3.1:8b"], [{"a": 1}, None, "gpt-4o"]
+    response = api.get("/api/models", headers=bearer(admin["token"]))
+    assert response.status_code == 200
+    assert [m["id"] for m in response.json()["data"]] == ["gpt-4o", "llama3.1:8b"]
+
+
 @pytest.mark.parametrize("kind,path", [("openai", "/api/chat/completions"), ("ollama", "/api/chat/completions"),
                                        ("openai", "/openai/chat/completions"), ("ollama", "/ollama/api/chat")])
 @pytest.mark.parametrize("stream", [False, True])

@@ -270,9 +270,10 @@ async def _within(chunks: AsyncIterator, seconds: float) -> AsyncIterator:
 
 async def list_models(conn: Connection) -> list[dict]:
     """The upstream's raw model entries (OpenAI `/models` data, Ollama `/api/tags` models)."""
-    path = "/api/tags" if conn.kind == Connection.Kind.OLLAMA else "/models"
-    data = await fetch_json(conn, "GET", path, timeout=conn.list_timeout)
-    items = data.get("models" if conn.kind == Connection.Kind.OLLAMA else "data")
+    ollama = conn.kind == Connection.Kind.OLLAMA
+    data = await fetch_json(conn, "GET", "/api/tags" if ollama else "/models", timeout=conn.list_timeout)
+    items = data.get("models" if ollama else "data")
     if not isinstance(items, list):
         raise UpstreamError(502, "Upstream returned an unexpected model list")
-    return [m for m in items if isinstance(m, dict)]
+    # entries without a usable id are skipped
+    return [m for m in items if isinstance(m, dict) and isinstance((m.get("model") or m.get("name")) if ollama else m.get("id"), str)]

@@ -154,3 +154,15 @@ def test_dead_connection_reports_its_error_in_the_admin_check(admin):
     ids, error = check(conn)
     assert ids == [] and "unreachable" in error
     assert Connection.objects.get(pk=conn.pk).last_error == error
+
+
+def test_the_admin_form_refuses_a_key_that_cannot_be_sent(gateway, admin):
+    with httpx.Client(base_url=gateway.url) as browser:
+        page = browser.get("/admin/login/")
+        browser.post("/admin/login/", data={"csrfmiddlewaretoken": _csrf(page.text), "username": admin["email"], "password": PASSWORD})
+        page = browser.get("/admin/models_registry/connection/add/")
+        result = browser.post("/admin/models_registry/connection/add/", data={
+            "csrfmiddlewaretoken": _csrf(page.text), "kind": "openai", "base_url": "http://x:1/v1", "api_key": "sk-ключ",
+            "enabled": "on", "position": "0", "model_ids": "[]", "tags": "[]", "list_timeout": "3"})
+        assert result.status_code == 200 and "printable ASCII" in result.text
+    assert not Connection.objects.exists()

@@ -224,13 +224,10 @@ async def fetch(conn: Connection, method: str, path: str, *, json_body=None,
     """A whole non-streamed answer (the response, closed, and its body) within `timeout` seconds
     in all, else the connection's deadline: a trickling upstream gets 504 too."""
     seconds = timeout or deadline(conn)
-
-    async def whole():
-        response = await open_request(conn, method, path, json_body=json_body, timeout=seconds)
-        return response, await read_all(response)
-
     try:
-        return await asyncio.wait_for(whole(), seconds)
+        async with asyncio.timeout(seconds):
+            response = await open_request(conn, method, path, json_body=json_body, timeout=seconds)
+            return response, await read_all(response)
     except TimeoutError:
         raise UpstreamError(504, "Upstream timed out") from None
 
@@ -258,11 +255,11 @@ def within(chunks: AsyncIterator, seconds: float | None = None) -> AsyncIterator
 
 
 async def _within(chunks: AsyncIterator, seconds: float) -> AsyncIterator:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
+    end = asyncio.get_running_loop().time() + seconds
     while True:
         try:
-            chunk = await asyncio.wait_for(anext(chunks), end - loop.time())
+            async with asyncio.timeout_at(end):  # around the read only, never around the yield
+                chunk = await anext(chunks)
         except StopAsyncIteration:
             return
         yield chunk

@@ -80,7 +80,8 @@ def _pool_for(conn: Connection) -> _Pool:
     if pool is not None and pool.key == key and pool.loop is loop and not pool.client.is_closed:
         return pool
     if pool is not None:
-        _retire(_pools.pop(conn.pk))
+        _pools.pop(conn.pk, None)  # (another thread may have forgotten it already)
+        _retire(pool)
     if not header_safe(conn.api_key):
         raise UpstreamError(502, "The connection's API key cannot be sent in an HTTP header; set it again.")
     client = httpx.AsyncClient(

@@ -14,9 +14,9 @@ from chat import context, queries
 from config import runtime
 from config.db import db_call
 from knowledge import rag_config
-from models_registry import ollama_format, presets, registry
+from models_registry import ollama_format, presets, providers, registry
 from models_registry.models import Connection
-from models_registry.providers import UpstreamError, open_request, read_all
+from models_registry.providers import UpstreamError
 
 # Open WebUI-only params, never sent upstream (API.md §3.3)
 WEBUI_ONLY = {
@@ -116,16 +116,17 @@ async def _sources(user, body: dict, entry: registry.Entry) -> tuple[list[dict],
 
 
 async def complete(prepared: Prepared) -> bytes:
-    """A non-streamed completion as JSON bytes (OpenAI's body unchanged; Ollama's converted)."""
-    body = await read_all(await open_request(prepared.connection, "POST", prepared.path, json_body=prepared.payload))
+    """A non-streamed completion as JSON bytes (OpenAI's body unchanged; Ollama's converted): whole
+    and valid within the connection's deadline, else UpstreamError."""
+    _, body = await providers.fetch(prepared.connection, "POST", prepared.path, json_body=prepared.payload)
+    data = providers.json_object(body)
     if prepared.entry.kind == Connection.Kind.OPENAI and not prepared.sources:
         return body
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise UpstreamError(502, "Upstream returned invalid JSON")
     if prepared.entry.kind == Connection.Kind.OLLAMA:
-        data = ollama_format.from_ollama(data, prepared.entry.id)
+        try:
+            data = ollama_format.from_ollama(data, prepared.entry.id)
+        except (AttributeError, TypeError, ValueError):  # fields of the wrong type
+            raise UpstreamError(502, "Upstream returned an unexpected answer") from None
     if prepared.sources:
         data["sources"] = prepared.sources
     return json.dumps(data).encode()
@@ -135,7 +136,7 @@ async def open_stream(prepared: Prepared, *, sources_event: bool = True) -> Asyn
     """Start the upstream stream (so failures before the first byte keep their status) and return
     an iterator of event payloads: chunk JSON texts, then "[DONE]". Closing the iterator (client
     gone) closes the upstream connection."""
-    response = await open_request(prepared.connection, "POST", prepared.path, json_body=prepared.payload)
+    response = await providers.open_request(prepared.connection, "POST", prepared.path, json_body=prepared.payload)
     if prepared.entry.kind == Connection.Kind.OLLAMA:
         events = _ollama_events(response, prepared.entry.id)
     else:
@@ -153,18 +154,24 @@ async def _with_sources(events: AsyncIterator[str], sources: list[dict]) -> Asyn
         await events.aclose()
 
 
+# What ends a stream early: the upstream failed, fell silent, ran too long or sent what is not a
+# chunk. The client then gets STREAM_FAILED and [DONE].
+STREAM_BROKEN = (httpx.HTTPError, TimeoutError, ValueError, TypeError, AttributeError)
+
+
 async def _openai_events(response: httpx.Response) -> AsyncIterator[str]:
     done = False
     try:
-        async for line in response.aiter_lines():
+        async for line in providers.within(response.aiter_lines()):
             if not line.startswith("data:"):
                 continue
             data = line[5:].strip()
             if data == "[DONE]":
                 done = True
                 break
+            providers.json_object(data.encode())  # never relay a line that is not a chunk
             yield data
-    except httpx.HTTPError:
+    except (*STREAM_BROKEN, UpstreamError):
         pass
     finally:
         await response.aclose()
@@ -177,7 +184,7 @@ async def _ollama_events(response: httpx.Response, model: str) -> AsyncIterator[
     converter = ollama_format.ChunkConverter(model)
     done = False
     try:
-        async for line in response.aiter_lines():
+        async for line in providers.within(response.aiter_lines()):
             if not line.strip():
                 continue
             data = json.loads(line)
@@ -187,7 +194,7 @@ async def _ollama_events(response: httpx.Response, model: str) -> AsyncIterator[
             if data.get("done"):
                 done = True
                 break
-    except (httpx.HTTPError, ValueError):
+    except STREAM_BROKEN:
         pass
     finally:
         await response.aclose()

@@ -45,7 +45,7 @@ async def chat_completions(request):
     except completions.BadRequest as exc:
         return JsonResponse({"detail": exc.detail}, status=exc.status)
     except UpstreamError as exc:
-        return JsonResponse({"detail": exc.detail}, status=exc.status)
+        return JsonResponse({"detail": exc.detail}, status=exc.status, headers=exc.headers)
     response = HttpResponse(body, content_type="application/json")
     response[OVERHEAD_HEADER] = f"{((sent - started) + (time.perf_counter() - received)) * 1000:.2f}"
     return response

@@ -231,6 +231,10 @@ LOGGING = {
 # --- upstream models ---------------------------------------------------------------------------
 
 MODELS_CACHE_TTL = env_float("MODELS_CACHE_TTL", 60.0)  # seconds an upstream model list is reused
+UPSTREAM_TIMEOUT = env_float("UPSTREAM_TIMEOUT", 120.0)  # a whole non-streamed answer, in seconds
+UPSTREAM_STREAM_IDLE_TIMEOUT = env_float("UPSTREAM_STREAM_IDLE_TIMEOUT", 300.0)  # longest silence in a stream
+UPSTREAM_STREAM_MAX_SECONDS = env_float("UPSTREAM_STREAM_MAX_SECONDS", 0.0)  # a whole stream (0: no limit)
+UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 5.0)
 
 # --- files and ingestion -----------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from accounts.admin_sharing import SHARING_FIELDSET, SharingForm
 from config.admin_widgets import SafeAutocomplete
 from knowledge.models import KnowledgeBase
-from models_registry import connections, registry, services
+from models_registry import connections, providers, registry, services
 from models_registry.models import Connection, Model
 
 
@@ -19,6 +19,14 @@ class ConnectionForm(forms.ModelForm):
         model = Connection
         fields = ("kind", "name", "base_url", "api_key", "clear_api_key", "enabled", "position", "prefix_id",
                   "model_ids", "tags", "connection_type", "timeout", "list_timeout")
+        help_texts = {"timeout": "Seconds for a whole answer, or between chunks when streaming; empty: "
+                                 "UPSTREAM_TIMEOUT (120) / UPSTREAM_STREAM_IDLE_TIMEOUT (300)."}
+
+    def clean_api_key(self):
+        key = self.cleaned_data.get("api_key") or ""
+        if not providers.header_safe(key):
+            raise forms.ValidationError("A key is printable ASCII only (it is sent in an HTTP header).")
+        return key
 
     def clean(self):
         data = super().clean()
@@ -43,8 +51,26 @@ class ForgetOnChange:
         registry.forget()
 
 
+class ClosesClients(ForgetOnChange):
+    """A changed or removed connection's pooled sockets close (once its requests are done)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        providers.forget([obj.pk])
+
+    def delete_model(self, request, obj):
+        pk = obj.pk
+        super().delete_model(request, obj)
+        providers.forget([pk])
+
+    def delete_queryset(self, request, queryset):
+        pks = list(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        providers.forget(pks)
+
+
 @admin.register(Connection)
-class ConnectionAdmin(ForgetOnChange, admin.ModelAdmin):
+class ConnectionAdmin(ClosesClients, admin.ModelAdmin):
     form = ConnectionForm
     list_display = ("__str__", "kind", "base_url", "enabled", "health", "model_count", "last_checked_at")
     list_filter = ("kind", "enabled")

@@ -2,7 +2,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
-from config.exceptions import UnprocessableEntity
 from models_registry.connections import config_out, update_config
 
 
@@ -16,6 +15,4 @@ class ConnectionConfigView(APIView):
         return Response(config_out(self.kind))
 
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise UnprocessableEntity("The request body must be a JSON object.")
         return Response(update_config(self.kind, request.data))

@@ -5,13 +5,16 @@ from datetime import UTC, datetime
 
 from asgiref.sync import async_to_sync
 from django.db import transaction
+from rest_framework.exceptions import ValidationError
 
 from config import runtime
 from config.env import env_list, env_str
+from config.exceptions import validated
 from config.models import RuntimeSetting
-from models_registry import registry
+from models_registry import providers, registry
 from models_registry.models import Connection
-from models_registry.providers import UpstreamError, list_models
+from models_registry.providers import UpstreamError, header_safe, list_models
+from models_registry.serializers import OllamaConfigIn, OpenAIConfigIn
 
 SEEDED_FLAG = "CONNECTIONS_SEEDED"
 
@@ -59,37 +62,52 @@ def config_out(kind: str) -> dict:
     return data
 
 
-@transaction.atomic
-def update_config(kind: str, data: dict) -> dict:
-    """Replace the connections of a kind with the posted lists (API.md §7 config endpoints)."""
-    from rest_framework.exceptions import ValidationError
+def _stored_key(sent: str, url: str, at_index: Connection | None, existing: list[Connection]) -> str:
+    """The key to store for a posted one: the masked form of a stored key (the read-modify-write of
+    GET then POST) keeps that key, whether the connection kept its index or only its URL."""
+    same_url = [c for c in existing if c.base_url == url]
+    for conn in ([at_index] if at_index else []) + same_url:
+        if sent and sent == conn.masked_key:
+            return conn.api_key
+    if not header_safe(sent):
+        raise ValidationError(f"The key for {url} is masked or cannot be sent in an HTTP header "
+                              "(printable ASCII only): send the whole key.")
+    return sent
 
+
+def update_config(kind: str, data) -> dict:
+    """Replace the connections of a kind with the posted lists (API.md §7 config endpoints). The whole
+    body is checked first: on any error nothing changes."""
     enable_key, urls_key, configs_key = _kind_keys(kind)
-    urls = data.get(urls_key, [])
-    configs = data.get(configs_key) or {}
-    keys = data.get("OPENAI_API_KEYS") or []
-    if not isinstance(urls, list) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls):
+    data = validated(OllamaConfigIn if kind == "ollama" else OpenAIConfigIn, data)
+    urls = [u.strip().rstrip("/") for u in data[urls_key]]
+    if not all(u.startswith(("http://", "https://")) for u in urls):
         raise ValidationError(f"{urls_key} must be a list of http(s) URLs.")
-    if not isinstance(configs, dict) or not isinstance(keys, list):
-        raise ValidationError(f"{configs_key} must be an object and OPENAI_API_KEYS a list.")
+    configs, keys = data.get(configs_key) or {}, data.get("OPENAI_API_KEYS") or []
     existing = list(Connection.objects.filter(kind=kind))
+    connections = []
     for i, url in enumerate(urls):
         options = configs.get(str(i)) or {}
-        conn = existing[i] if i < len(existing) else Connection(kind=kind)
-        key = options.get("key", keys[i] if i < len(keys) else conn.api_key)
-        if key != conn.masked_key:  # the masked form sent back means "unchanged"
-            conn.api_key = key or ""
-        conn.base_url = url.rstrip("/")
-        conn.position = i
-        conn.enabled = bool(options.get("enable", True))
+        at_index = existing[i] if i < len(existing) else None
+        conn = at_index or Connection(kind=kind)
+        sent = options.get("key")
+        if sent is None and i < len(keys):
+            sent = keys[i]
+        conn.api_key = conn.api_key if sent is None else _stored_key(sent.strip(), url, at_index, existing)
+        conn.base_url, conn.position = url, i
+        conn.enabled = options.get("enable", True)
         conn.prefix_id = options.get("prefix_id") or ""
         conn.model_ids = list(options.get("model_ids") or [])
         conn.tags = list(options.get("tags") or [])
         conn.connection_type = options.get("connection_type") or ""
-        conn.save()
-    Connection.objects.filter(pk__in=[c.pk for c in existing[len(urls):]]).delete()
-    if enable_key in data:
-        runtime.update({enable_key: bool(data[enable_key])})
+        connections.append(conn)
+    with transaction.atomic():
+        for conn in connections:
+            conn.save()
+        Connection.objects.filter(pk__in=[c.pk for c in existing[len(urls):]]).delete()
+        if data.get(enable_key) is not None:
+            runtime.update({enable_key: data[enable_key]})
+    providers.release_stale(connections, among={c.pk for c in existing})  # sockets close once idle
     registry.forget()
     return config_out(kind)
 

@@ -8,44 +8,68 @@ import random
 import time
 
 import httpx
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 from accounts.async_views import authenticated
 from config.db import db_call
 from config.http import endpoint
-from models_registry import ollama_format, presets, registry
+from models_registry import ollama_format, presets, providers, registry
 from models_registry.models import Connection
-from models_registry.providers import UpstreamError, fetch_json, open_request
+from models_registry.providers import UpstreamError
 
 OVERHEAD_HEADER = "X-Gateway-Overhead-Ms"
 
 
-def _error(status: int, detail: str) -> JsonResponse:
-    return JsonResponse({"detail": detail}, status=status)
+def _error(status: int, detail: str, headers: dict | None = None) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status, headers=headers)
 
 
-async def _relay(conn: Connection, path: str, body: dict | None, started: float, method: str = "POST"):
-    """Send to the upstream and stream its answer back as received."""
+def _upstream_error(exc: UpstreamError) -> JsonResponse:
+    return _error(exc.status, exc.detail, exc.headers)
+
+
+async def _relay(conn: Connection, path: str, body: dict | None, started: float, *, stream: bool, method: str = "POST"):
+    """Send to the upstream and give back its answer: whole and valid JSON (else 502), or a stream
+    relayed as it arrives."""
     sent = time.perf_counter()
     try:
-        upstream = await open_request(conn, method, path, json_body=body)
+        if stream:
+            upstream = await providers.open_request(conn, method, path, json_body=body)
+            response = StreamingHttpResponse(_relayed(upstream), status=upstream.status_code,
+                                             content_type=upstream.headers.get("content-type", "application/json"))
+            response["X-Accel-Buffering"] = "no"
+        else:
+            upstream, content = await providers.fetch(conn, method, path, json_body=body)
+            providers.json_object(content)
+            response = HttpResponse(content, status=upstream.status_code,
+                                    content_type=upstream.headers.get("content-type", "application/json"))
     except UpstreamError as exc:
-        return _error(exc.status, exc.detail)
-
-    async def chunks():
-        try:
-            async for chunk in upstream.aiter_raw():
-                yield chunk
-        except httpx.HTTPError:
-            pass  # the upstream dropped: end the relayed stream where it broke
-        finally:
-            await upstream.aclose()
-
-    response = StreamingHttpResponse(chunks(), status=upstream.status_code,
-                                     content_type=upstream.headers.get("content-type", "application/json"))
-    response["X-Accel-Buffering"] = "no"
+        return _upstream_error(exc)
     response[OVERHEAD_HEADER] = f"{(sent - started) * 1000:.2f}"
     return response
+
+
+async def _relayed(upstream: httpx.Response):
+    """The stream's bytes, whole lines at a time, so that when the upstream fails mid-stream it can
+    end with an error line in the stream's own format (SSE `data:` or Ollama's NDJSON)."""
+    sse = upstream.headers.get("content-type", "").startswith("text/event-stream")
+    pending = b""
+    try:
+        async for chunk in providers.within(upstream.aiter_bytes()):
+            cut = chunk.rfind(b"\n") + 1
+            if cut:
+                yield pending + chunk[:cut]
+                pending = chunk[cut:]
+            else:
+                pending += chunk
+        if pending:
+            yield pending
+    except (httpx.HTTPError, TimeoutError) as exc:
+        detail = providers.transport_error(exc).detail
+        yield (b"\ndata: " + json.dumps({"error": {"message": detail}}).encode() + b"\n\n" if sse
+               else json.dumps({"error": detail}).encode() + b"\n")
+    finally:
+        await upstream.aclose()
 
 
 def _parse(request) -> dict | JsonResponse:
@@ -112,9 +136,9 @@ async def _raw_list(request, kind: str, url_idx: int, path: str) -> JsonResponse
     if conn is None:
         return _error(404, "Connection not found")
     try:
-        return JsonResponse(await fetch_json(conn, "GET", path, timeout=conn.list_timeout))
+        return JsonResponse(await providers.fetch_json(conn, "GET", path, timeout=conn.list_timeout))
     except UpstreamError as exc:
-        return _error(exc.status, exc.detail)
+        return _upstream_error(exc)
 
 
 # --- /ollama -------------------------------------------------------------------------------------
@@ -135,9 +159,10 @@ async def ollama_tags(request, url_idx: int | None = None):
                                     if e.kind == "ollama" and "ollama" in e.public]})
 
 
-async def _gather_json(path: str, method: str = "GET"):
-    connections = await _connections("ollama")
-    results = await asyncio.gather(*(fetch_json(c, method, path, timeout=c.list_timeout) for c in connections),
+async def _gather_json(path: str, connections: list[Connection] | None = None):
+    """The answers of the connections (default: every enabled Ollama one) that answered."""
+    connections = await _connections("ollama") if connections is None else connections
+    results = await asyncio.gather(*(providers.fetch_json(c, "GET", path, timeout=c.list_timeout) for c in connections),
                                    return_exceptions=True)
     return [r for r in results if isinstance(r, dict)]
 
@@ -147,7 +172,7 @@ async def _gather_json(path: str, method: str = "GET"):
 async def ollama_version(request, url_idx: int | None = None):
     if url_idx is not None:
         conn = await _by_index("ollama", url_idx)
-        results = [await fetch_json(conn, "GET", "/api/version")] if conn else []
+        results = await _gather_json("/api/version", [conn] if conn else [])
     else:
         results = await _gather_json("/api/version")
     versions = [r["version"] for r in results if r.get("version")]
@@ -172,11 +197,12 @@ async def ollama_show(request):
     if isinstance(target, JsonResponse):
         return target
     entry, conn = target
-    return await _relay(conn, "/api/show", {**body, "model": entry.upstream_id}, time.perf_counter())
+    return await _relay(conn, "/api/show", {**body, "model": entry.upstream_id}, time.perf_counter(), stream=False)
 
 
-def generation(kind: str, path: str, *, uses_messages: bool = False):
-    """A relayed generation endpoint: resolve the model (presets to their base), then relay."""
+def generation(kind: str, path: str, *, uses_messages: bool = False, streams: bool | None = None):
+    """A relayed generation endpoint: resolve the model (presets to their base), then relay.
+    `streams`: whether a body without `stream` streams (None: the endpoint never streams)."""
 
     @endpoint("POST")
     @authenticated("user")
@@ -193,13 +219,14 @@ def generation(kind: str, path: str, *, uses_messages: bool = False):
             body = _apply_preset(request, entry, body, ollama=kind == "ollama")
         else:
             body = {**body, "model": entry.upstream_id}
-        return await _relay(conn, path, body, started)
+        stream = streams is not None and bool(streams if body.get("stream") is None else body["stream"])
+        return await _relay(conn, path, body, started, stream=stream)
 
     return view
 
 
-ollama_chat = generation("ollama", "/api/chat", uses_messages=True)
-ollama_generate = generation("ollama", "/api/generate")
+ollama_chat = generation("ollama", "/api/chat", uses_messages=True, streams=True)
+ollama_generate = generation("ollama", "/api/generate", streams=True)
 ollama_embed = generation("ollama", "/api/embed")
 ollama_embeddings = generation("ollama", "/api/embeddings")
 
@@ -216,5 +243,5 @@ async def openai_models(request, url_idx: int | None = None):
     return JsonResponse({"data": [e.public for e in entries if e.kind == "openai"]})
 
 
-openai_chat = generation("openai", "/chat/completions", uses_messages=True)
+openai_chat = generation("openai", "/chat/completions", uses_messages=True, streams=False)
 openai_embeddings = generation("openai", "/embeddings")

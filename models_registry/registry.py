@@ -1,8 +1,9 @@
 """The model list users see (API.md §2.1): provider models merged across connections, overrides
 and presets applied, filtered by access. Upstream lists are fetched concurrently with a short
-per-connection timeout and cached (DECISIONS #13)."""
+per-connection timeout and cached (DECISIONS #13); expired lists are refreshed in the background."""
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,11 +13,13 @@ from django.conf import settings
 from accounts import grants
 from config.db import db_call
 from config.ttl_cache import MISSING, TTLCache
+from models_registry import providers
 from models_registry.models import Connection, Model
 from models_registry.providers import UpstreamError, list_models
 
+logger = logging.getLogger(__name__)
 OPENAI_SKIP = ("babbage", "dall-e", "davinci", "embedding", "tts", "whisper")
-_list_cache: dict[tuple, tuple[float, list[dict]]] = {}
+_list_cache: dict[int, tuple[tuple, float, list[dict]]] = {}  # pk → (connection settings, fresh until, models)
 _inflight: dict[tuple, asyncio.Future] = {}
 
 
@@ -43,7 +46,7 @@ class Snapshot:
 
 
 def _cache_key(conn: Connection) -> tuple:
-    return (conn.pk, conn.base_url, conn.api_key, conn.updated_at)
+    return (conn.base_url, conn.api_key, conn.updated_at)
 
 
 def _record_health(conn: Connection, error: str) -> None:
@@ -54,25 +57,39 @@ async def _fetch_now(conn: Connection, key: tuple) -> list[dict]:
     try:
         models, error = await list_models(conn), ""
     except UpstreamError as exc:
-        models, error = [], exc.detail
-    # A dead connection is skipped, and asked again only after a short while.
+        previous = _list_cache.get(conn.pk)
+        models, error = (previous[2] if previous and previous[0] == key else []), exc.detail  # the last good list
+    # A dead connection is asked again after a short while.
     ttl = settings.MODELS_CACHE_TTL if not error else min(settings.MODELS_CACHE_TTL, 10.0)
-    _list_cache[key] = (time.monotonic() + ttl, models)
+    _list_cache[conn.pk] = (key, time.monotonic() + ttl, models)
     if error != conn.last_error or conn.last_checked_at is None:
         await db_call(_record_health)(conn, error)
     return models
 
 
-async def _fetch(conn: Connection, refresh: bool) -> list[dict]:
-    key = _cache_key(conn)
-    cached = _list_cache.get(key)
-    if cached and not refresh and cached[0] > time.monotonic():
-        return cached[1]
-    task = _inflight.get(key)
+def _start_fetch(conn: Connection, key: tuple) -> asyncio.Future:
+    task = _inflight.get((conn.pk, key))
     if task is None:  # concurrent misses share one upstream call
-        task = _inflight[key] = asyncio.ensure_future(_fetch_now(conn, key))
-        task.add_done_callback(lambda _: _inflight.pop(key, None))
-    return await asyncio.shield(task)
+        task = _inflight[(conn.pk, key)] = asyncio.ensure_future(_fetch_now(conn, key))
+        task.add_done_callback(lambda done: (_inflight.pop((conn.pk, key), None), _log_failure(done)))
+    return task
+
+
+def _log_failure(task: asyncio.Future) -> None:
+    if not task.cancelled() and task.exception() is not None:  # also marks it retrieved
+        logger.warning("Model list refresh failed: %r", task.exception())
+
+
+async def _fetch(conn: Connection, refresh: bool) -> list[dict]:
+    """The connection's models. Once a list is cached, callers never wait on the upstream: an
+    expired list is served while a fresh one is fetched in the background (`refresh` waits)."""
+    key = _cache_key(conn)
+    cached = _list_cache.get(conn.pk)
+    if cached and cached[0] == key and not refresh:
+        if cached[1] <= time.monotonic():
+            _start_fetch(conn, key)
+        return cached[2]
+    return await asyncio.shield(_start_fetch(conn, key))
 
 
 def _prefixed(conn: Connection, model_id: str) -> str:
@@ -91,12 +108,13 @@ def _merge(connections: list[Connection], lists: list[list[dict]]) -> list[Entry
         else:
             openai_idx += 1
         ctype = conn.effective_connection_type
-        tags = [{"name": t} if isinstance(t, str) else t for t in conn.tags]
+        tags = [{"name": t} if isinstance(t, str) else t for t in conn.tags] if isinstance(conn.tags, list) else []
+        allowed = conn.model_ids if isinstance(conn.model_ids, list) else []
         for raw in models:
             upstream_id = raw.get("model") or raw.get("name") if is_ollama else raw.get("id")
             if not upstream_id:
                 continue
-            if conn.model_ids and upstream_id not in conn.model_ids:
+            if allowed and upstream_id not in allowed:
                 continue
             if not is_ollama and "api.openai.com" in conn.base_url and any(s in upstream_id for s in OPENAI_SKIP):
                 continue
@@ -197,6 +215,7 @@ async def _snapshot(user) -> Snapshot:
     snapshot = _snapshots.peek(user.id)
     if snapshot is MISSING:
         snapshot = await db_call(lambda: _snapshots.get_or_load(user.id, lambda: load_snapshot(user)))()
+        providers.release_stale(snapshot.connections)  # connections removed or changed elsewhere
     return snapshot
 
 

@@ -1,3 +1,5 @@
+from rest_framework import serializers
+
 from accounts import grants
 from accounts.serializers import ts
 from models_registry.models import Model
@@ -22,3 +24,36 @@ def models_out(models: list[Model], user, writable: set[str]) -> list[dict]:
         item["user"] = {"id": str(m.user.id), "name": m.user.name, "email": m.user.email, "role": m.user.role} if m.user else None
         items.append(item)
     return items
+
+
+class ConnectionOptionsIn(serializers.Serializer):
+    """One connection's entry in `*_API_CONFIGS` (other fields Open WebUI sends are ignored)."""
+
+    enable = serializers.BooleanField(required=False, default=True)
+    key = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=500)
+    prefix_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
+    model_ids = serializers.ListField(child=serializers.CharField(max_length=256), required=False, allow_null=True)
+    tags = serializers.ListField(required=False, allow_null=True)
+    connection_type = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=16)
+
+    def validate_tags(self, tags):
+        if tags and not all(isinstance(t, str) or (isinstance(t, dict) and isinstance(t.get("name"), str)) for t in tags):
+            raise serializers.ValidationError("Each tag is a name or {\"name\": ...}.")
+        return tags
+
+
+class OllamaConfigIn(serializers.Serializer):
+    """Open WebUI's OllamaConfigForm: the whole list of Ollama connections."""
+
+    ENABLE_OLLAMA_API = serializers.BooleanField(required=False, allow_null=True)
+    OLLAMA_BASE_URLS = serializers.ListField(child=serializers.CharField(max_length=500))
+    OLLAMA_API_CONFIGS = serializers.DictField(child=ConnectionOptionsIn(), required=False, default=dict)
+
+
+class OpenAIConfigIn(serializers.Serializer):
+    """Open WebUI's OpenAIConfigForm: the whole list of OpenAI-compatible connections."""
+
+    ENABLE_OPENAI_API = serializers.BooleanField(required=False, allow_null=True)
+    OPENAI_API_BASE_URLS = serializers.ListField(child=serializers.CharField(max_length=500))
+    OPENAI_API_KEYS = serializers.ListField(child=serializers.CharField(allow_blank=True, max_length=500))
+    OPENAI_API_CONFIGS = serializers.DictField(child=ConnectionOptionsIn())

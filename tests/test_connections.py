@@ -1,6 +1,7 @@
 import re
 
 import httpx
+import pytest
 
 from accounts.models import AccessGrant
 from models_registry.connections import seed_from_env
@@ -36,9 +37,84 @@ def test_config_endpoints_mask_keys_and_replace_connections(api, admin, user, op
     assert updated["OPENAI_API_CONFIGS"]["0"]["prefix_id"] == "up"
     assert Connection.objects.get().api_key == "sk-very-secret-upstream-key"  # masked value means unchanged
     assert api.get("/openai/config", headers=bearer(user["token"])).status_code == 401
-    bad = api.post("/openai/config/update", json={"OPENAI_API_BASE_URLS": ["ftp://x"]}, headers=headers)
+    bad = api.post("/openai/config/update", json={**config, "OPENAI_API_BASE_URLS": ["ftp://x"]}, headers=headers)
     assert bad.status_code == 400
     assert Connection.objects.count() == 1
+
+
+def _rows(kind: str) -> list[tuple]:
+    return list(Connection.objects.filter(kind=kind).values_list("base_url", "api_key", "prefix_id"))
+
+
+@pytest.mark.parametrize("kind", ["ollama", "openai"])
+@pytest.mark.parametrize("body", [
+    {},
+    {"OLLAMA_BASE_URLS": "http://x", "OPENAI_API_BASE_URLS": "http://x"},
+    {"OLLAMA_BASE_URLS": [], "OPENAI_API_BASE_URLS": [], "OPENAI_API_KEYS": [], "OLLAMA_API_CONFIGS": {"0": 5},
+     "OPENAI_API_CONFIGS": {"0": 5}},
+])
+def test_a_malformed_config_update_is_422_and_changes_nothing(api, admin, kind, body):
+    Connection.objects.create(kind=kind, base_url="http://one:1", api_key="sk-first-secret-key", prefix_id="a")
+    Connection.objects.create(kind=kind, base_url="http://two:2", position=1)
+    before = _rows(kind)
+    response = api.post(f"/{kind}/config/update", json=body, headers=bearer(admin["token"]))
+    assert response.status_code == 422
+    assert isinstance(response.json()["detail"], str)
+    assert _rows(kind) == before
+
+
+def test_one_bad_entry_refuses_the_whole_update(api, admin):
+    Connection.objects.create(kind="openai", base_url="http://one:1/v1", api_key="sk-first-secret-key")
+    before = _rows("openai")
+    config = api.get("/openai/config", headers=bearer(admin["token"])).json()
+    config["OPENAI_API_CONFIGS"]["0"]["prefix_id"] = "changed"
+    config["OPENAI_API_BASE_URLS"].append("http://two:2/v1")
+    config["OPENAI_API_KEYS"].append("ключ")
+    response = api.post("/openai/config/update", json=config, headers=bearer(admin["token"]))
+    assert response.status_code == 400
+    assert "http://two:2/v1" in response.json()["detail"]
+    assert _rows("openai") == before
+
+
+@pytest.mark.parametrize("key", ["sk-bad\nX-Injected: 1", "sk-ünïcode-key", "•••", "sk-…abcd"])
+def test_keys_that_cannot_be_sent_in_a_header_are_refused(api, admin, key):
+    body = {"OPENAI_API_BASE_URLS": ["http://x:1/v1"], "OPENAI_API_KEYS": [key], "OPENAI_API_CONFIGS": {}}
+    response = api.post("/openai/config/update", json=body, headers=bearer(admin["token"]))
+    assert response.status_code == 400
+    assert not Connection.objects.exists()
+
+
+def test_posting_back_what_was_read_keeps_every_stored_key(api, admin):
+    headers = bearer(admin["token"])
+    Connection.objects.create(kind="openai", base_url="http://one:1/v1", api_key="sk-1")  # masked as •••
+    Connection.objects.create(kind="openai", base_url="http://two:2/v1", api_key="sk-second-secret-key", position=1)
+    Connection.objects.create(kind="openai", base_url="http://three:3/v1", api_key="sk-3", position=2)
+    config = api.get("/openai/config", headers=headers).json()
+    assert api.post("/openai/config/update", json=config, headers=headers).status_code == 200
+    assert [k for _, k, _ in _rows("openai")] == ["sk-1", "sk-second-secret-key", "sk-3"]
+    # the first one removed: the others move up an index and keep their keys
+    removed = {"OPENAI_API_BASE_URLS": config["OPENAI_API_BASE_URLS"][1:], "OPENAI_API_KEYS": config["OPENAI_API_KEYS"][1:],
+               "OPENAI_API_CONFIGS": {"0": config["OPENAI_API_CONFIGS"]["1"], "1": config["OPENAI_API_CONFIGS"]["2"]}}
+    assert api.post("/openai/config/update", json=removed, headers=headers).status_code == 200
+    assert _rows("openai") == [("http://two:2/v1", "sk-second-secret-key", ""), ("http://three:3/v1", "sk-3", "")]
+    # a mask that matches no stored key is never stored
+    again = api.post("/openai/config/update", json=config, headers=headers)
+    assert again.status_code == 400 and "http://one:1/v1" in again.json()["detail"]
+
+
+def test_a_key_stored_broken_fails_only_its_own_connection(api, admin, ollama, openai_upstream):
+    connect(openai_upstream, api_key="•••")  # what the mask bug stored
+    connect(ollama)
+    headers = bearer(admin["token"])
+    models = api.get("/api/models", headers=headers)
+    assert models.status_code == 200
+    assert [m["id"] for m in models.json()["data"]] == ["llama3.1:8b", "qwen3:4b"]
+    chat = api.post("/api/chat/completions", json={"model": "llama3.1:8b", "messages": [{"role": "user", "content": "hi"}]},
+                    headers=headers)
+    assert chat.status_code == 200
+    raw = api.get("/openai/models/0", headers=headers)
+    assert raw.status_code == 502 and "header" in raw.json()["detail"]
+    assert "header" in Connection.objects.get(kind="openai").last_error
 
 
 def test_disabling_a_provider_kind_hides_its_models(api, admin, ollama):
@@ -78,3 +154,15 @@ def test_dead_connection_reports_its_error_in_the_admin_check(admin):
     ids, error = check(conn)
     assert ids == [] and "unreachable" in error
     assert Connection.objects.get(pk=conn.pk).last_error == error
+
+
+def test_the_admin_form_refuses_a_key_that_cannot_be_sent(gateway, admin):
+    with httpx.Client(base_url=gateway.url) as browser:
+        page = browser.get("/admin/login/")
+        browser.post("/admin/login/", data={"csrfmiddlewaretoken": _csrf(page.text), "username": admin["email"], "password": PASSWORD})
+        page = browser.get("/admin/models_registry/connection/add/")
+        result = browser.post("/admin/models_registry/connection/add/", data={
+            "csrfmiddlewaretoken": _csrf(page.text), "kind": "openai", "base_url": "http://x:1/v1", "api_key": "sk-ключ",
+            "enabled": "on", "position": "0", "model_ids": "[]", "tags": "[]", "list_timeout": "3"})
+        assert result.status_code == 200 and "printable ASCII" in result.text
+    assert not Connection.objects.exists()

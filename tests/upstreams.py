@@ -1,6 +1,7 @@
 """Local upstream LLM servers for the tests, speaking the real wire protocols: Ollama (JSON and
-NDJSON streaming) and OpenAI (JSON and SSE). Latency, errors and mid-stream drops are controllable,
-and every request and client disconnect is recorded."""
+NDJSON streaming) and OpenAI (JSON and SSE). Latency, errors, mid-stream drops and broken answers
+(cut bodies, invalid JSON, trickling bytes) are controllable, and every request and client
+disconnect is recorded."""
 
 import asyncio
 import json
@@ -36,6 +37,38 @@ class Dropped(Exception):
     """Raised inside the app to cut the connection mid-stream."""
 
 
+class _Faulty:
+    """An ASGI `send` that breaks successful answers as `upstream.fault` says."""
+
+    def __init__(self, send, upstream: "FakeUpstream"):
+        self.send, self.upstream, self.json = send, upstream, False
+
+    async def __call__(self, message):
+        fault = self.upstream.fault
+        if message["type"] == "http.response.start":
+            self.json = dict(message["headers"]).get(b"content-type") == b"application/json"
+            return await self.send(message)
+        body, streaming = message.get("body", b""), message.get("more_body", False)
+        if not self.json:  # a stream line
+            if fault == "invalid-json" and body.strip() not in (b"", b"data: [DONE]"):
+                body = body[: len(body) // 2] + b"\n\n"
+                self.upstream.fault = None  # one broken line, then the stream goes on
+            return await self.send({**message, "body": body})
+        if fault == "drop-body":
+            await self.send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+            raise Dropped()
+        if fault == "invalid-json":
+            cut = body[: len(body) // 2]
+            # same length, so the HTTP message itself is complete and well-formed
+            return await self.send({**message, "body": cut + b" " * (len(body) - len(cut))})
+        if fault == "trickle":
+            for i in range(len(body)):
+                await self.send({"type": "http.response.body", "body": body[i:i + 1], "more_body": True})
+                await asyncio.sleep(self.upstream.trickle_delay)
+            return await self.send({"type": "http.response.body", "body": b"", "more_body": streaming})
+        return await self.send(message)
+
+
 class FakeUpstream:
     def __init__(self, kind: str, models=("llama3.1:8b",)):
         self.kind = kind
@@ -45,6 +78,12 @@ class FakeUpstream:
         self.reply = None  # fixed answer text; default echoes the last user message
         self.fail_status: int | None = None
         self.fail_message = "upstream exploded"
+        self.retry_after: str | None = None  # Retry-After header sent with fail_status
+        # Broken generation answers (model lists stay sound): "drop-body" cuts JSON answers halfway and
+        # closes the connection; "invalid-json" sends JSON answers that are not JSON and a stream line
+        # that is not either; "trickle" sends JSON answers one byte every `trickle_delay` seconds.
+        self.fault: str | None = None
+        self.trickle_delay = 1.0
         self.drop_after: int | None = None  # chunks sent before the connection is cut
         self.tokens = None  # fixed number of tokens to stream
         self.embedding_dims = 384  # all-MiniLM-L6-v2 size; tests set 768 or 3072 too
@@ -52,7 +91,9 @@ class FakeUpstream:
         self.disconnected = threading.Event()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}" + ("/v1" if kind == "openai" else "")
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off", interface="asgi3", timeout_graceful_shutdown=1))
+        # idle sockets stay open as long as the client keeps them, as Ollama's do (uvicorn would close them after 5 s)
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off",
+                                                     interface="asgi3", timeout_graceful_shutdown=1, timeout_keep_alive=3600))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def start(self) -> "FakeUpstream":
@@ -87,11 +128,13 @@ class FakeUpstream:
             if self.fail_status:
                 error = {"error": self.fail_message} if self.kind == "ollama" else {
                     "error": {"message": self.fail_message, "type": "invalid_request_error", "code": None}}
-                return await self._json(send, error, self.fail_status)
+                headers = [(b"retry-after", self.retry_after.encode())] if self.retry_after else []
+                return await self._json(send, error, self.fail_status, headers)
             handler = getattr(self, f"_{self.kind}_{path.strip('/').replace('/', '_')}", None)
             if handler is None:
                 return await self._json(send, {"error": "not found"}, 404)
-            await handler(send, data or {})
+            faulty = self.fault is not None and path not in ("/v1/models", "/api/tags")
+            await handler(_Faulty(send, self) if faulty else send, data or {})
         finally:
             watcher.cancel()
 
@@ -102,10 +145,15 @@ class FakeUpstream:
                 self.disconnected.set()
                 return
 
-    async def _json(self, send, data, status=200):
+    async def _json(self, send, data, status=200, headers=()):
         payload = json.dumps(data).encode()
-        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *headers]})
         await send({"type": "http.response.body", "body": payload})
+
+    def open_connections(self) -> int:
+        """Client connections this server holds open right now."""
+        return len(self._server.server_state.connections)
 
     def _answer_tokens(self, data) -> list[str]:
         if self.tokens:

@@ -11,6 +11,7 @@ from rest_framework.exceptions import APIException
 
 from accounts.authentication import aauthenticate_token
 from chat import completions
+from config import jsonbody
 from models_registry.providers import UpstreamError
 
 UNAUTHORIZED = 4401
@@ -48,10 +49,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
-            message = json.loads(text_data or "")
-            kind = message.get("type")
-        except (ValueError, AttributeError):
+            message = jsonbody.loads(text_data or "")
+        except jsonbody.BadJson as exc:
+            return await self._send(type="error", status=400, detail=str(exc))
+        if not isinstance(message, dict):
             return await self._send(type="error", status=400, detail="Messages must be JSON objects with a type.")
+        kind = message.get("type")
         if kind == "auth":
             return await self._authenticate(str(message.get("token", "")))
         if self.user is None:

@@ -8,6 +8,7 @@ from django.utils.decorators import sync_and_async_middleware
 from django.utils.module_loading import import_string
 
 API_PREFIXES = ("/api/", "/ollama/", "/openai/", "/health", "/ws/")
+NUL_IN_URL = "The URL must not contain NUL (%00) characters."
 
 
 def _as_json(request, response):
@@ -71,6 +72,8 @@ class SiteOnlyMiddleware:
 
     async def __call__(self, request):
         if request.path_info.startswith(API_PREFIXES):
+            if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path_info:
+                return JsonResponse({"detail": NUL_IN_URL}, status=400)  # Postgres refuses NUL in text
             response = await self.get_response(request)
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
             return response

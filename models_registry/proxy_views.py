@@ -3,7 +3,6 @@ relayed as bytes, streams untouched (Ollama NDJSON stays NDJSON); presets resolv
 model with their system prompt and params."""
 
 import asyncio
-import json
 import random
 import time
 
@@ -11,6 +10,7 @@ import httpx
 from django.http import JsonResponse, StreamingHttpResponse
 
 from accounts.async_views import authenticated
+from config import jsonbody
 from config.db import db_call
 from config.http import endpoint
 from models_registry import ollama_format, presets, registry
@@ -50,9 +50,9 @@ async def _relay(conn: Connection, path: str, body: dict | None, started: float,
 
 def _parse(request) -> dict | JsonResponse:
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError as exc:
-        return _error(400, f"JSON parse error - {exc}")
+        body = jsonbody.loads(request.body or b"{}")
+    except jsonbody.BadJson as exc:
+        return _error(400, str(exc))
     if not isinstance(body, dict):
         return _error(400, "The request body must be a JSON object.")
     return body

@@ -1,5 +1,7 @@
 """Writes for users and sessions."""
 
+import hashlib
+import logging
 import re
 from datetime import UTC, datetime
 
@@ -15,6 +17,7 @@ from config import runtime
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SIGNUP_LOCK = 7_201_001  # advisory lock id: serialises "is this the first user?"
+logger = logging.getLogger(__name__)
 
 
 class TooManyAttempts(APIException):
@@ -52,27 +55,41 @@ def signup(*, name: str, email: str, password: str, profile_image_url: str = "/u
     return user
 
 
-def _rate_limited(email: str) -> bool:
-    """At most SIGNIN_RATE_LIMIT attempts per email in each SIGNIN_RATE_WINDOW seconds."""
+def _failure_keys(email: str, address: str) -> tuple[str, str]:
+    """Cache keys counting failed sign-ins per (email, address) and per address."""
+    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+    return f"signin-failures:{digest}:{address}", f"signin-failures:*:{address}"
+
+
+def _count_failure(key: str) -> int:
+    """Count one failure; a count lives SIGNIN_RATE_WINDOW seconds from its first failure."""
     window = settings.SIGNIN_RATE_WINDOW
-    key = f"signin:{email}:{int(datetime.now(UTC).timestamp()) // window}"
     cache.add(key, 0, timeout=window)
     try:
-        return cache.incr(key) > settings.SIGNIN_RATE_LIMIT
+        return cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=window)
-        return False
+        return 1
 
 
-def signin(*, email: str, password: str) -> User:
+def signin(*, email: str, password: str, address: str = "") -> User:
+    """Failures are counted per (email, client address) and per address, so a stranger failing on
+    someone's email locks out only the stranger's address, never the owner signing in elsewhere."""
     if not settings.ENABLE_PASSWORD_AUTH:
         raise Forbidden("Password sign-in is disabled.")
     email = email.strip().lower()
-    if _rate_limited(email):
+    pair_key, address_key = _failure_keys(email, address)
+    if (cache.get(pair_key, 0) >= settings.SIGNIN_RATE_LIMIT
+            or cache.get(address_key, 0) >= settings.SIGNIN_ADDRESS_RATE_LIMIT):
         raise TooManyAttempts()
     user = User.objects.filter(email=email).first()
     if user is None or not user.check_password(password):
+        pair, per_address = _count_failure(pair_key), _count_failure(address_key)
+        if pair == settings.SIGNIN_RATE_LIMIT or per_address == settings.SIGNIN_ADDRESS_RATE_LIMIT:
+            logger.warning("Sign-in locked out for %s from %s: %d failures for this email, %d from this address "
+                           "(for up to %d s)", email, address or "?", pair, per_address, settings.SIGNIN_RATE_WINDOW)
         raise ValidationError("The email or password provided is incorrect. Please check for typos and try logging in again.")
+    cache.delete(pair_key)
     return user
 
 

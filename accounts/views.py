@@ -62,7 +62,7 @@ class SigninView(APIView):
 
     def post(self, request):
         data = validated(SigninIn, request.data, message=AUTH_BODY_ERROR)
-        return _session_response(services.signin(**data))
+        return _session_response(services.signin(**data, address=request.META.get("REMOTE_ADDR") or ""))
 
 
 class SessionView(APIView):

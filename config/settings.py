@@ -153,8 +153,9 @@ WEBUI_ADMIN_PASSWORD = env_str("WEBUI_ADMIN_PASSWORD")
 WEBUI_ADMIN_NAME = env_str("WEBUI_ADMIN_NAME", "Admin")
 ENABLE_PASSWORD_AUTH = env_bool("ENABLE_PASSWORD_AUTH", True)
 ENABLE_INITIAL_ADMIN_SIGNUP = env_bool("ENABLE_INITIAL_ADMIN_SIGNUP", False)
-SIGNIN_RATE_LIMIT = env_int("SIGNIN_RATE_LIMIT", 15)  # attempts per email ...
-SIGNIN_RATE_WINDOW = env_int("SIGNIN_RATE_WINDOW", 180)  # ... per this many seconds
+SIGNIN_RATE_LIMIT = env_int("SIGNIN_RATE_LIMIT", 15)  # failed sign-ins per (email, client address) ...
+SIGNIN_ADDRESS_RATE_LIMIT = env_int("SIGNIN_ADDRESS_RATE_LIMIT", 100)  # ... and per client address, any email ...
+SIGNIN_RATE_WINDOW = env_int("SIGNIN_RATE_WINDOW", 180)  # ... in each window of this many seconds
 API_KEY_LAST_USED_INTERVAL = env_int("API_KEY_LAST_USED_INTERVAL", 60)  # seconds between last_used_at writes
 BYPASS_ADMIN_ACCESS_CONTROL = env_bool(
     "BYPASS_ADMIN_ACCESS_CONTROL", env_bool("ENABLE_ADMIN_WORKSPACE_CONTENT_ACCESS", True)

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from rest_framework.exceptions import APIException, ValidationError
 
+from accounts import profile_image
 from accounts.authentication import forget_credentials
 from accounts.models import RevokedToken, Role, User, new_stamp
 from accounts.permissions import Forbidden
@@ -33,7 +34,7 @@ def _check_password(password: str) -> None:
 
 
 @transaction.atomic
-def signup(*, name: str, email: str, password: str, profile_image_url: str = "/user.png") -> User:
+def signup(*, name: str, email: str, password: str, profile_image_url: str = profile_image.DEFAULT) -> User:
     """Self-signup (API.md §1.5). The first user becomes admin and closes signup."""
     email = email.strip().lower()
     with connection.cursor() as cursor:
@@ -48,8 +49,9 @@ def signup(*, name: str, email: str, password: str, profile_image_url: str = "/u
     if User.objects.filter(email=email).exists():
         raise ValidationError("Uh-oh! This email is already registered. Sign in with your existing account or choose another email to start anew.")
     _check_password(password)
+    image = profile_image.check(profile_image_url)
     role = Role.ADMIN if first else runtime.get("DEFAULT_USER_ROLE")
-    user = User.objects.create_user(email, password, name=name.strip(), role=role, profile_image_url=profile_image_url or "/user.png")
+    user = User.objects.create_user(email, password, name=name.strip(), role=role, profile_image_url=image)
     if first:
         runtime.update({"ENABLE_SIGNUP": False})
     return user
@@ -136,7 +138,7 @@ def update_user(*, actor: User, user: User, data: dict) -> User:
             raise ValidationError("This email is already taken.")
         user.email = email
     if "profile_image_url" in data:
-        user.profile_image_url = str(data["profile_image_url"])
+        user.profile_image_url = profile_image.check(data["profile_image_url"])
     if data.get("password"):
         _check_password(data["password"])
         user.set_password(data["password"])

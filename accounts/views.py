@@ -1,7 +1,5 @@
 """/api/v1/auths/* and /api/v1/users/* (API.md §1). Thin: parse, call a service, serialize."""
 
-import base64
-
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -9,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import api_keys, selectors, services, tokens
+from accounts import api_keys, profile_image, selectors, services, tokens
 from accounts.permissions import AnyRole, Forbidden, HumanSession, IsAdmin, api_keys_allowed_for
 from accounts.serializers import (
     ApiKeyIn,
@@ -249,9 +247,7 @@ class ProfileImageView(APIView):
     def get(self, request, user_id):
         user = get_object_or_404(selectors.users(), id=user_id)
         url = user.profile_image_url
-        if url.startswith(("http://", "https://")):
+        if profile_image.is_web_url(url):
             return HttpResponseRedirect(url)
-        if url.startswith("data:image/") and ";base64," in url:
-            header, body = url.split(",", 1)
-            return HttpResponse(base64.b64decode(body), content_type=header[5:].split(";")[0])
-        return HttpResponse(_DEFAULT_AVATAR, content_type="image/svg+xml")
+        raster = profile_image.decode(url)  # anything else stored before it was refused: the default
+        return HttpResponse(*raster) if raster else HttpResponse(_DEFAULT_AVATAR, content_type="image/svg+xml")

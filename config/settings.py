@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = ["config.middleware.JsonErrorsMiddleware", "config.middleware.SiteOnlyMiddleware"]
 SITE_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -49,6 +51,7 @@ class SignupView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
+    @extend_schema(request=SignupIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = validated(SignupIn, request.data, message=AUTH_BODY_ERROR)
         return _session_response(services.signup(**data))
@@ -58,6 +61,7 @@ class SigninView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
+    @extend_schema(request=SigninIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = validated(SigninIn, request.data, message=AUTH_BODY_ERROR)
         return _session_response(services.signin(**data, address=request.META.get("REMOTE_ADDR") or ""))
@@ -98,6 +102,7 @@ class SignoutView(APIView):
 class PasswordUpdateView(APIView):
     permission_classes = [AnyRole]
 
+    @extend_schema(request=PasswordUpdateIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = validated(PasswordUpdateIn, request.data)
         services.change_password(user=request.user, **data)
@@ -107,6 +112,7 @@ class PasswordUpdateView(APIView):
 class ProfileUpdateView(APIView):
     permission_classes = [AnyRole]
 
+    @extend_schema(request=ProfileUpdateIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = validated(ProfileUpdateIn, request.data)
         user = services.update_user(actor=request.user, user=request.user, data=data)
@@ -150,6 +156,7 @@ class ApiKeyListView(APIView):
         _require_keys_allowed(request.user)
         return Response([api_key_out(k) for k in selectors.api_keys_of(request.user)])
 
+    @extend_schema(request=ApiKeyIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         _require_keys_allowed(request.user)
         data = validated(ApiKeyIn, request.data)
@@ -209,6 +216,11 @@ class AdminConfigView(APIView):
 class UserListView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[
+        OpenApiParameter("query", str, description="part of a name or email"),
+        OpenApiParameter("role", str, enum=["admin", "user", "pending"]),
+        OpenApiParameter("page", int, description="30 a page, from 1"),
+    ])
     def get(self, request):
         qs = selectors.users(query=request.query_params.get("query", ""), role=request.query_params.get("role", ""))
         page = qs[page_slice(request, per_page=30)]
@@ -229,6 +241,7 @@ class UserDetailView(APIView):
 class UserUpdateView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(request=UserUpdateIn, responses=OpenApiTypes.OBJECT)
     def post(self, request, user_id):
         user = get_object_or_404(selectors.users(), id=user_id)
         data = validated(UserUpdateIn, request.data)

@@ -3,7 +3,8 @@ provider proxies, upload metadata and WebSocket messages all parse with `loads`.
 
 Python's parser recurses, so a body nested thousands deep raised RecursionError (a 500), and a
 structure just under that limit could still blow the stack later when re-encoded; Postgres refuses
-NUL in text and jsonb. Both are refused here as 400s, before anything is stored or forwarded."""
+NUL in text and jsonb, and NaN or Infinity anywhere. All are refused here as 400s, before anything
+is stored or forwarded."""
 
 import json
 
@@ -19,9 +20,13 @@ class BadJson(ValueError):
     """A body that is not acceptable JSON; its message is the response's detail."""
 
 
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not valid JSON")  # as DRF's strict parser: jsonb cannot hold it either
+
+
 def loads(raw: bytes | str):
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json)
     except RecursionError:
         raise BadJson(TOO_DEEP)
     except ValueError as exc:  # includes UnicodeDecodeError

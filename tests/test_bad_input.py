@@ -96,6 +96,16 @@ def test_nul_in_rag_template_is_400_and_keeps_the_setting(api, admin):
     assert not RuntimeSetting.objects.filter(key="RAG_TEMPLATE").exists()
 
 
+def test_nan_and_infinity_are_not_json(api, admin):
+    for body in (b'{"id": "p", "name": "P", "meta": {"x": NaN}, "params": {}}',
+                 b'{"id": "p", "name": "P", "meta": {}, "params": {"temperature": -Infinity}}'):
+        response = _post_raw(api, "/api/v1/models/create", body, admin["token"])
+        assert response.status_code == 400 and "is not valid JSON" in response.json()["detail"]
+    response = _post_raw(api, "/api/chat/completions", b'{"model": "m", "messages": [], "temperature": NaN}', admin["token"])
+    assert response.status_code == 400 and "NaN is not valid JSON" in response.json()["detail"]
+    assert not Model.objects.exists()
+
+
 def test_an_escaped_backslash_before_u0000_is_plain_text(api, admin):
     description = "a literal \\u0000 is six characters"
     response = api.post("/api/v1/knowledge/create", json={"name": "Kb", "description": description},

@@ -69,10 +69,31 @@ def message_errors(messages: list[dict]) -> str | None:
     return None
 
 
+def _files_error(files) -> str | None:
+    for i, item in enumerate(files if isinstance(files, list) else []):
+        if not isinstance(item, dict):
+            continue  # not something we retrieve from: ignored, as other kinds are
+        if item.get("type") in ("file", "collection") and not isinstance(item.get("id"), str | int):
+            return f"files[{i}].id must be a string."
+        if item.get("type") == "text" and not isinstance(item.get("content"), str):
+            return f"files[{i}].content must be a string."
+    return None
+
+
+def _response_format_error(value) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("json_schema", {}), dict):
+        return "response_format must be an object (its json_schema too)."
+    return None
+
+
 def request_error(body: dict) -> str | None:
     """The first problem of a chat request whose model and messages are present, or None."""
     return (
         message_errors(body["messages"])
         or param_errors(body)
         or param_errors(body.get("params") or {}, "params.")
+        or _files_error(body.get("files"))
+        or _response_format_error(body.get("response_format"))
     )

@@ -24,6 +24,11 @@ def _check_form(data: dict) -> None:
         raise ValidationError("id must be 1 to 256 characters without whitespace.")
     if not isinstance(data.get("name"), str) or not data["name"].strip():
         raise ValidationError("name is required.")
+    if len(data["name"].strip()) > 256:
+        raise ValidationError("name must be 256 characters at most.")
+    base = data.get("base_model_id")
+    if base is not None and (not isinstance(base, str) or len(base) > 256):
+        raise ValidationError("base_model_id must be a model id (256 characters at most).")
     for key in ("meta", "params"):
         if not isinstance(data.get(key), dict):
             raise ValidationError(f"{key} is required and must be an object.")

@@ -14,7 +14,7 @@ from config.models import RuntimeSetting
 from files.models import File
 from knowledge.models import KnowledgeBase
 from models_registry.models import Model
-from tests.conftest import bearer, connect
+from tests.conftest import PASSWORD, bearer, connect
 from tests.test_presets import PRESET
 from tests.test_websocket import ws_url
 
@@ -189,3 +189,33 @@ def test_concurrent_writes_to_one_preset_never_fail(gateway, admin):
             statuses += [r.status_code for r in pool.map(lambda k: call(client, k), kinds)]
     assert set(statuses) <= {200, 401}, statuses
     assert 200 in statuses
+
+
+LONG_GRANT = [{"principal_type": "user", "principal_id": "x" * 65, "permission": "read"}]
+
+
+@pytest.mark.parametrize("path, body, status, detail", [
+    ("/api/v1/auths/api_keys", {"name": "a", "expires_in": 10**30}, 422, "expires_in"),
+    ("/api/v1/auths/api_keys", {"name": "b", "expires_at": 253402300800}, 422, "expires_at"),
+    ("/api/v1/knowledge/create", {"name": "n", "description": "d", "access_grants": LONG_GRANT}, 400, "principal_id"),
+    ("/api/v1/models/model/access/update", {"id": "m", "access_grants": LONG_GRANT}, 400, "principal_id"),
+    ("/api/v1/models/create", {**PRESET, "name": "x" * 257}, 400, "name must be 256 characters at most."),
+    ("/api/v1/models/create", {**PRESET, "base_model_id": ["x"]}, 400, "base_model_id"),
+    ("/api/v1/retrieval/config/update", {"FILE_MAX_SIZE": 1e308}, 400, "FILE_MAX_SIZE"),
+    ("/api/v1/auths/admin/config", {"JWT_EXPIRES_IN": "150000d"}, 400, "JWT_EXPIRES_IN"),
+    ("/api/chat/completions", {"model": "llama3.1:8b", "messages": HELLO, "files": [{"type": "collection", "id": ["x"]}]},
+     400, "files[0].id must be a string."),
+    ("/api/chat/completions", {"model": "llama3.1:8b", "messages": HELLO, "files": [{"type": "text", "content": 5}]},
+     400, "files[0].content must be a string."),
+    ("/api/chat/completions", {"model": "llama3.1:8b", "messages": HELLO,
+                               "response_format": {"type": "json_schema", "json_schema": 5}}, 400, "response_format"),
+])
+def test_values_that_overflow_a_column_or_a_date_are_refused(api, admin, ollama, path, body, status, detail):
+    """Each of these was a 500: a column's length, datetime's range, or a conversion's assumption."""
+    connect(ollama)
+    response = api.post(path, json=body, headers=bearer(admin["token"]))
+    assert response.status_code == status, response.text
+    assert detail in response.json()["detail"]
+    assert not Model.objects.exists() and not KnowledgeBase.objects.exists()
+    assert not RuntimeSetting.objects.filter(key__in=["FILE_MAX_SIZE", "JWT_EXPIRES_IN"]).exists()
+    assert api.post("/api/v1/auths/signin", json={"email": admin["email"], "password": PASSWORD}).status_code == 200

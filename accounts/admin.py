@@ -152,6 +152,9 @@ class ApiKeyAdmin(SafeAutocomplete, ForgetCredentialsOnChange, admin.ModelAdmin)
     readonly_fields = ("display", "is_default", "created_at", "last_used_at")
     actions = ["revoke"]
 
+    class Media:
+        js = ["accounts/copy.js"]  # the Copy button of the new key's message
+
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields + (("user",) if obj else ())
 
@@ -169,7 +172,7 @@ class ApiKeyAdmin(SafeAutocomplete, ForgetCredentialsOnChange, admin.ModelAdmin)
                 request,
                 format_html(
                     'New API key for {}: <code id="new-api-key">{}</code> '
-                    '<button type="button" onclick="navigator.clipboard.writeText(\'{}\')">Copy</button> '
+                    '<button type="button" data-copy="{}">Copy</button> '
                     "Copy it now: it is stored hashed and will not be shown again.",
                     obj.user.email,
                     plaintext,

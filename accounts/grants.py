@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from accounts.models import AccessGrant
 
 PERMISSIONS = ("read", "write")
+PRINCIPAL_ID_LENGTH = AccessGrant._meta.get_field("principal_id").max_length
 
 
 def out(grant: AccessGrant) -> dict:
@@ -57,6 +58,8 @@ def parse(raw) -> list[dict]:
     for item in raw:
         if not isinstance(item, dict) or item.get("permission") not in PERMISSIONS or not item.get("principal_id"):
             raise ValidationError("Each access grant needs principal_type, principal_id and permission read|write.")
+        if len(str(item["principal_id"])) > PRINCIPAL_ID_LENGTH:
+            raise ValidationError(f"principal_id must be a user id or * ({PRINCIPAL_ID_LENGTH} characters at most).")
         principal_type = item.get("principal_type", "user")
         if principal_type != "user":
             raise ValidationError("Only user grants (a user id or *) are supported.")

@@ -4,6 +4,8 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts import profile_image
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -35,7 +37,7 @@ class User(AbstractBaseUser):
     email = models.EmailField(max_length=254, unique=True)
     name = models.CharField(max_length=255)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PENDING, db_index=True)
-    profile_image_url = models.CharField(max_length=1024, default="/user.png")
+    profile_image_url = models.TextField(default="/user.png", validators=[profile_image.validate])
     # Rotated on password change and on "revoke sessions": every JWT carries it, so old ones die.
     session_stamp = models.CharField(max_length=32, default=new_stamp)
     last_active_at = models.DateTimeField(null=True, blank=True)

@@ -42,10 +42,14 @@ class UserUpdateIn(serializers.Serializer):
     password = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
+MAX_EXPIRES_AT = 32_503_680_000  # 3000-01-01: later dates overflow Python's datetime on the way
+
+
 class ApiKeyIn(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    expires_at = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    expires_in = serializers.IntegerField(required=False, allow_null=True, min_value=1, help_text="seconds")
+    expires_at = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_EXPIRES_AT)
+    expires_in = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_EXPIRES_AT // 2,
+                                          help_text="seconds")
     allowed_paths = serializers.ListField(child=serializers.RegexField(r"^/\S*$"), required=False)
 
     def validate(self, data):

@@ -1,5 +1,7 @@
 """Writes for users and sessions."""
 
+import hashlib
+import logging
 import re
 from datetime import UTC, datetime
 
@@ -8,6 +10,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from rest_framework.exceptions import APIException, ValidationError
 
+from accounts import profile_image
 from accounts.authentication import forget_credentials
 from accounts.models import RevokedToken, Role, User, new_stamp
 from accounts.permissions import Forbidden
@@ -15,6 +18,7 @@ from config import runtime
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SIGNUP_LOCK = 7_201_001  # advisory lock id: serialises "is this the first user?"
+logger = logging.getLogger(__name__)
 
 
 class TooManyAttempts(APIException):
@@ -30,7 +34,7 @@ def _check_password(password: str) -> None:
 
 
 @transaction.atomic
-def signup(*, name: str, email: str, password: str, profile_image_url: str = "/user.png") -> User:
+def signup(*, name: str, email: str, password: str, profile_image_url: str = profile_image.DEFAULT) -> User:
     """Self-signup (API.md §1.5). The first user becomes admin and closes signup."""
     email = email.strip().lower()
     with connection.cursor() as cursor:
@@ -45,34 +49,49 @@ def signup(*, name: str, email: str, password: str, profile_image_url: str = "/u
     if User.objects.filter(email=email).exists():
         raise ValidationError("Uh-oh! This email is already registered. Sign in with your existing account or choose another email to start anew.")
     _check_password(password)
+    image = profile_image.check(profile_image_url)
     role = Role.ADMIN if first else runtime.get("DEFAULT_USER_ROLE")
-    user = User.objects.create_user(email, password, name=name.strip(), role=role, profile_image_url=profile_image_url or "/user.png")
+    user = User.objects.create_user(email, password, name=name.strip(), role=role, profile_image_url=image)
     if first:
         runtime.update({"ENABLE_SIGNUP": False})
     return user
 
 
-def _rate_limited(email: str) -> bool:
-    """At most SIGNIN_RATE_LIMIT attempts per email in each SIGNIN_RATE_WINDOW seconds."""
+def _failure_keys(email: str, address: str) -> tuple[str, str]:
+    """Cache keys counting failed sign-ins per (email, address) and per address."""
+    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+    return f"signin-failures:{digest}:{address}", f"signin-failures:*:{address}"
+
+
+def _count_failure(key: str) -> int:
+    """Count one failure; a count lives SIGNIN_RATE_WINDOW seconds from its first failure."""
     window = settings.SIGNIN_RATE_WINDOW
-    key = f"signin:{email}:{int(datetime.now(UTC).timestamp()) // window}"
     cache.add(key, 0, timeout=window)
     try:
-        return cache.incr(key) > settings.SIGNIN_RATE_LIMIT
+        return cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=window)
-        return False
+        return 1
 
 
-def signin(*, email: str, password: str) -> User:
+def signin(*, email: str, password: str, address: str = "") -> User:
+    """Failures are counted per (email, client address) and per address, so a stranger failing on
+    someone's email locks out only the stranger's address, never the owner signing in elsewhere."""
     if not settings.ENABLE_PASSWORD_AUTH:
         raise Forbidden("Password sign-in is disabled.")
     email = email.strip().lower()
-    if _rate_limited(email):
+    pair_key, address_key = _failure_keys(email, address)
+    if (cache.get(pair_key, 0) >= settings.SIGNIN_RATE_LIMIT
+            or cache.get(address_key, 0) >= settings.SIGNIN_ADDRESS_RATE_LIMIT):
         raise TooManyAttempts()
     user = User.objects.filter(email=email).first()
     if user is None or not user.check_password(password):
+        pair, per_address = _count_failure(pair_key), _count_failure(address_key)
+        if pair == settings.SIGNIN_RATE_LIMIT or per_address == settings.SIGNIN_ADDRESS_RATE_LIMIT:
+            logger.warning("Sign-in locked out for %s from %s: %d failures for this email, %d from this address "
+                           "(for up to %d s)", email, address or "?", pair, per_address, settings.SIGNIN_RATE_WINDOW)
         raise ValidationError("The email or password provided is incorrect. Please check for typos and try logging in again.")
+    cache.delete(pair_key)
     return user
 
 
@@ -119,7 +138,7 @@ def update_user(*, actor: User, user: User, data: dict) -> User:
             raise ValidationError("This email is already taken.")
         user.email = email
     if "profile_image_url" in data:
-        user.profile_image_url = str(data["profile_image_url"])
+        user.profile_image_url = profile_image.check(data["profile_image_url"])
     if data.get("password"):
         _check_password(data["password"])
         user.set_password(data["password"])

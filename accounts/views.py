@@ -1,15 +1,15 @@
 """/api/v1/auths/* and /api/v1/users/* (API.md §1). Thin: parse, call a service, serialize."""
 
-import base64
-
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import api_keys, selectors, services, tokens
+from accounts import api_keys, profile_image, selectors, services, tokens
 from accounts.permissions import AnyRole, Forbidden, HumanSession, IsAdmin, api_keys_allowed_for
 from accounts.serializers import (
     ApiKeyIn,
@@ -51,6 +51,7 @@ class SignupView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
+    @extend_schema(request=SignupIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = validated(SignupIn, request.data, message=AUTH_BODY_ERROR)
         return _session_response(services.signup(**data))
@@ -60,9 +61,10 @@ class SigninView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
+    @extend_schema(request=SigninIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = validated(SigninIn, request.data, message=AUTH_BODY_ERROR)
-        return _session_response(services.signin(**data))
+        return _session_response(services.signin(**data, address=request.META.get("REMOTE_ADDR") or ""))
 
 
 class SessionView(APIView):
@@ -100,6 +102,7 @@ class SignoutView(APIView):
 class PasswordUpdateView(APIView):
     permission_classes = [AnyRole]
 
+    @extend_schema(request=PasswordUpdateIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = validated(PasswordUpdateIn, request.data)
         services.change_password(user=request.user, **data)
@@ -109,6 +112,7 @@ class PasswordUpdateView(APIView):
 class ProfileUpdateView(APIView):
     permission_classes = [AnyRole]
 
+    @extend_schema(request=ProfileUpdateIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = validated(ProfileUpdateIn, request.data)
         user = services.update_user(actor=request.user, user=request.user, data=data)
@@ -152,6 +156,7 @@ class ApiKeyListView(APIView):
         _require_keys_allowed(request.user)
         return Response([api_key_out(k) for k in selectors.api_keys_of(request.user)])
 
+    @extend_schema(request=ApiKeyIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         _require_keys_allowed(request.user)
         data = validated(ApiKeyIn, request.data)
@@ -211,6 +216,11 @@ class AdminConfigView(APIView):
 class UserListView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[
+        OpenApiParameter("query", str, description="part of a name or email"),
+        OpenApiParameter("role", str, enum=["admin", "user", "pending"]),
+        OpenApiParameter("page", int, description="30 a page, from 1"),
+    ])
     def get(self, request):
         qs = selectors.users(query=request.query_params.get("query", ""), role=request.query_params.get("role", ""))
         page = qs[page_slice(request, per_page=30)]
@@ -231,6 +241,7 @@ class UserDetailView(APIView):
 class UserUpdateView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(request=UserUpdateIn, responses=OpenApiTypes.OBJECT)
     def post(self, request, user_id):
         user = get_object_or_404(selectors.users(), id=user_id)
         data = validated(UserUpdateIn, request.data)
@@ -249,9 +260,7 @@ class ProfileImageView(APIView):
     def get(self, request, user_id):
         user = get_object_or_404(selectors.users(), id=user_id)
         url = user.profile_image_url
-        if url.startswith(("http://", "https://")):
+        if profile_image.is_web_url(url):
             return HttpResponseRedirect(url)
-        if url.startswith("data:image/") and ";base64," in url:
-            header, body = url.split(",", 1)
-            return HttpResponse(base64.b64decode(body), content_type=header[5:].split(";")[0])
-        return HttpResponse(_DEFAULT_AVATAR, content_type="image/svg+xml")
+        raster = profile_image.decode(url)  # anything else stored before it was refused: the default
+        return HttpResponse(*raster) if raster else HttpResponse(_DEFAULT_AVATAR, content_type="image/svg+xml")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from chat import context, queries
+from chat import context, queries, validation
 from config import runtime
 from config.db import db_call
 from knowledge import rag_config
@@ -60,6 +60,9 @@ def validate(body) -> None:
         raise BadRequest("messages: a non-empty list of message objects is required.")
     if not isinstance(body.get("params", {}) or {}, dict):
         raise BadRequest("params must be an object.")
+    error = validation.request_error(body)
+    if error:
+        raise BadRequest(error)
 
 
 async def prepare(user, body, *, force_stream: bool | None = None, retrieval: bool = True) -> Prepared:

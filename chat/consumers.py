@@ -1,5 +1,7 @@
 """WebSocket streaming at ws/chat/ (protocol in the README): the same completions service as the
-SSE view, several generations per socket, each cancellable."""
+SSE view, several generations per socket, each cancellable. The credential is checked again with
+every message (cached for STATE_CACHE_SECONDS, as for HTTP), so a deleted key, a signed-out session
+or a user demoted to pending closes the socket (4401) instead of chatting on."""
 
 import asyncio
 import contextlib
@@ -10,7 +12,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from rest_framework.exceptions import APIException
 
 from accounts.authentication import aauthenticate_token
+from accounts.permissions import Unauthorized
 from chat import completions
+from config import jsonbody
 from models_registry.providers import UpstreamError
 
 UNAUTHORIZED = 4401
@@ -19,6 +23,7 @@ UNAUTHORIZED = 4401
 class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.user = None
+        self.token = None
         self.tasks: dict[str, asyncio.Task] = {}
         await self.accept()
         token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [None])[0]
@@ -32,31 +37,41 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _send(self, **message):
         await self.send(text_data=json.dumps(message))
 
-    async def _authenticate(self, token: str) -> None:
+    async def _check(self, token: str) -> bool:
+        """Authenticate `token` as this socket's credential; on failure, report and close."""
         try:
             user, _ = await aauthenticate_token(token, self.scope["path"])
+            if not user.is_verified:
+                raise Unauthorized()
         except APIException as exc:
+            self.user = None
+            for task in list(self.tasks.values()):
+                task.cancel()
             await self._send(type="error", status=exc.status_code, detail=str(exc.detail))
             await self.close(code=UNAUTHORIZED)
-            return
-        if not user.is_verified:
-            await self._send(type="error", status=401, detail="401 Unauthorized")
-            await self.close(code=UNAUTHORIZED)
-            return
-        self.user = user
-        await self._send(type="ready")
+            return False
+        self.user, self.token = user, token
+        return True
+
+    async def _authenticate(self, token: str) -> None:
+        if await self._check(token):
+            await self._send(type="ready")
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
-            message = json.loads(text_data or "")
-            kind = message.get("type")
-        except (ValueError, AttributeError):
+            message = jsonbody.loads(text_data or "")
+        except jsonbody.BadJson as exc:
+            return await self._send(type="error", status=400, detail=str(exc))
+        if not isinstance(message, dict):
             return await self._send(type="error", status=400, detail="Messages must be JSON objects with a type.")
+        kind = message.get("type")
         if kind == "auth":
             return await self._authenticate(str(message.get("token", "")))
         if self.user is None:
             await self._send(type="error", status=401, detail="Not authenticated")
             return await self.close(code=UNAUTHORIZED)
+        if not await self._check(self.token):  # revoked, expired or demoted since the last message
+            return
         request_id = str(message.get("id", ""))
         if kind == "chat":
             if not request_id or request_id in self.tasks:

@@ -4,7 +4,10 @@ over the public API, no build step."""
 from django.shortcuts import render
 
 from config import runtime
+from config.middleware import STRICT_PAGE_POLICY
 
 
 def chat_page(request):
-    return render(request, "chat.html", {"name": runtime.get("WEBUI_NAME")})
+    response = render(request, "chat.html", {"name": runtime.get("WEBUI_NAME")})
+    response["Content-Security-Policy"] = STRICT_PAGE_POLICY  # no inline script or style at all
+    return response

@@ -1,10 +1,10 @@
-import json
 import time
 
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 from accounts.async_views import authenticated
 from chat import completions
+from config import jsonbody
 from config.http import endpoint
 from models_registry.providers import UpstreamError
 
@@ -14,9 +14,9 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 def parse_json(request):
     try:
-        return json.loads(request.body or b"null")
-    except ValueError as exc:
-        raise completions.BadRequest(f"JSON parse error - {exc}")
+        return jsonbody.loads(request.body or b"null")
+    except jsonbody.BadJson as exc:
+        raise completions.BadRequest(str(exc))
 
 
 async def _sse(events):

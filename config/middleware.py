@@ -1,3 +1,4 @@
+import secrets
 from http import HTTPStatus
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -8,6 +9,19 @@ from django.utils.decorators import sync_and_async_middleware
 from django.utils.module_loading import import_string
 
 API_PREFIXES = ("/api/", "/ollama/", "/openai/", "/health", "/ready", "/ws/")
+NUL_IN_URL = "The URL must not contain NUL (%00) characters."
+
+# API answers are data, never pages: if a browser is made to open one (a user's image, an uploaded
+# file), nothing in it may run or load. PDFs are left to the browser's viewer, which a sandbox blocks.
+USER_CONTENT_POLICY = "default-src 'none'; sandbox"
+# Our HTML pages: scripts only from our static files (inline ones need the request's nonce); the
+# admin's own templates carry inline styles.
+PAGE_POLICY = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+               "frame-ancestors 'self'")
+STRICT_PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+                      "form-action 'self'; frame-ancestors 'none'")
+NO_PAGE_POLICY = ("/docs",)  # drf-spectacular's Swagger page: an inline script and assets from a CDN
 
 
 def _as_json(request, response):
@@ -71,7 +85,27 @@ class SiteOnlyMiddleware:
 
     async def __call__(self, request):
         if request.path_info.startswith(API_PREFIXES):
+            if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path_info:
+                return JsonResponse({"detail": NUL_IN_URL}, status=400)  # Postgres refuses NUL in text
             response = await self.get_response(request)
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            if response.get("Content-Type", "") != "application/pdf":
+                response.headers.setdefault("Content-Security-Policy", USER_CONTENT_POLICY)
             return response
         return await self.site_handler(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """PAGE_POLICY on every HTML page that has not set its own, with a fresh `request.csp_nonce`
+    for templates' inline scripts (`<script nonce="{{ request.csp_nonce }}">`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.csp_nonce = secrets.token_urlsafe(16)
+        response = self.get_response(request)
+        if response.get("Content-Type", "").startswith("text/html") and not request.path_info.startswith(NO_PAGE_POLICY):
+            response.headers.setdefault("Content-Security-Policy", PAGE_POLICY.format(nonce=request.csp_nonce))
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response

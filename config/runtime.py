@@ -73,7 +73,8 @@ def is_valid_duration(value: str) -> bool:
 
 _VALIDATORS = {
     "DEFAULT_USER_ROLE": lambda v: v in ROLES,
-    "JWT_EXPIRES_IN": lambda v: isinstance(v, str) and is_valid_duration(v),
+    # a longer session overflows datetime when its token is issued (every sign-in would fail)
+    "JWT_EXPIRES_IN": lambda v: isinstance(v, str) and is_valid_duration(v) and (parse_duration(v) or 0) <= 100 * 365 * 86400,
     "RAG_EMBEDDING_ENGINE": lambda v: v in ("", "ollama", "openai"),
     "RAG_EMBEDDING_BATCH_SIZE": lambda v: 1 <= v <= 2048,
     "RAG_TOP_K": lambda v: 1 <= v <= 100,
@@ -83,8 +84,8 @@ _VALIDATORS = {
     "TIKTOKEN_ENCODING_NAME": lambda v: bool(v.strip()),
     "CHUNK_SIZE": lambda v: 50 <= v <= 100_000,
     "CHUNK_OVERLAP": lambda v: v >= 0,
-    "FILE_MAX_SIZE": lambda v: v is None or v > 0,
-    "FILE_MAX_COUNT": lambda v: v is None or v > 0,
+    "FILE_MAX_SIZE": lambda v: v is None or 0 < v <= 1_000_000,  # MB
+    "FILE_MAX_COUNT": lambda v: v is None or 0 < v <= 1_000_000,
     "ALLOWED_FILE_EXTENSIONS": lambda v: all(isinstance(e, str) and e and "/" not in e for e in v),
 }
 _NUMBER = (int, float)

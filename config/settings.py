@@ -68,6 +68,7 @@ MIDDLEWARE = [
 ]
 SITE_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -157,8 +158,9 @@ WEBUI_ADMIN_PASSWORD = env_str("WEBUI_ADMIN_PASSWORD")
 WEBUI_ADMIN_NAME = env_str("WEBUI_ADMIN_NAME", "Admin")
 ENABLE_PASSWORD_AUTH = env_bool("ENABLE_PASSWORD_AUTH", True)
 ENABLE_INITIAL_ADMIN_SIGNUP = env_bool("ENABLE_INITIAL_ADMIN_SIGNUP", False)
-SIGNIN_RATE_LIMIT = env_int("SIGNIN_RATE_LIMIT", 15)  # attempts per email ...
-SIGNIN_RATE_WINDOW = env_int("SIGNIN_RATE_WINDOW", 180)  # ... per this many seconds
+SIGNIN_RATE_LIMIT = env_int("SIGNIN_RATE_LIMIT", 15)  # failed sign-ins per (email, client address) ...
+SIGNIN_ADDRESS_RATE_LIMIT = env_int("SIGNIN_ADDRESS_RATE_LIMIT", 100)  # ... and per client address, any email ...
+SIGNIN_RATE_WINDOW = env_int("SIGNIN_RATE_WINDOW", 180)  # ... in each window of this many seconds
 API_KEY_LAST_USED_INTERVAL = env_int("API_KEY_LAST_USED_INTERVAL", 60)  # seconds between last_used_at writes
 BYPASS_ADMIN_ACCESS_CONTROL = env_bool(
     "BYPASS_ADMIN_ACCESS_CONTROL", env_bool("ENABLE_ADMIN_WORKSPACE_CONTENT_ACCESS", True)
@@ -188,7 +190,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsVerifiedUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.jsonbody.JSONParser"],  # depth and NUL checks
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -199,6 +201,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.object_bodies"],
 }
 
 # --- static files, i18n, logging ---------------------------------------------------------------

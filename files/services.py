@@ -1,7 +1,6 @@
 """Writes for files: upload, processing (run by the ingestion job), deletion."""
 
 import hashlib
-import json
 import logging
 from pathlib import PurePosixPath
 
@@ -11,7 +10,7 @@ from django.utils.text import get_valid_filename
 from procrastinate.exceptions import AlreadyEnqueued
 from rest_framework.exceptions import APIException, ValidationError
 
-from config import runtime
+from config import jsonbody, runtime
 from files import chunking, embeddings, vector_index
 from files.extract import ExtractionError, extract
 from files.models import Chunk, File
@@ -27,12 +26,14 @@ class TooLarge(APIException):
 def _metadata(raw) -> dict:
     if raw in (None, ""):
         return {}
-    if isinstance(raw, dict):
-        return raw
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ValidationError("metadata must be a JSON object.")
+        if isinstance(raw, dict):
+            jsonbody.check(raw)
+            data = raw
+        else:
+            data = jsonbody.loads(raw)
+    except jsonbody.BadJson as exc:
+        raise ValidationError(f"metadata: {exc}")
     if not isinstance(data, dict):
         raise ValidationError("metadata must be a JSON object.")
     return data

@@ -6,12 +6,13 @@ import json
 from django.core.files.storage import default_storage
 from django.http import FileResponse, StreamingHttpResponse
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from config.db import db_call, hand_back
+from config.jsonbody import JSONParser
 from config.pagination import page_slice
 from files import selectors, services
 from files.models import File

@@ -59,7 +59,7 @@ class UpdateView(APIView):
 class AccessUpdateView(APIView):
     def post(self, request):
         data = _body(request)
-        model = services.update_access(user=request.user, model_id=str(data.get("id", "")), name=data.get("name"),
+        model = services.update_access(user=request.user, model_id=data.get("id"), name=data.get("name"),
                                        access_grants=data.get("access_grants"))
         return Response(_out(model))
 

@@ -11,6 +11,7 @@ import httpx
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 from accounts.async_views import authenticated
+from config import jsonbody
 from config.db import db_call
 from config.http import endpoint
 from models_registry import ollama_format, presets, providers, registry
@@ -74,9 +75,9 @@ async def _relayed(upstream: httpx.Response):
 
 def _parse(request) -> dict | JsonResponse:
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError as exc:
-        return _error(400, f"JSON parse error - {exc}")
+        body = jsonbody.loads(request.body or b"{}")
+    except jsonbody.BadJson as exc:
+        return _error(400, str(exc))
     if not isinstance(body, dict):
         return _error(400, "The request body must be a JSON object.")
     return body

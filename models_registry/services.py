@@ -24,6 +24,11 @@ def _check_form(data: dict) -> None:
         raise ValidationError("id must be 1 to 256 characters without whitespace.")
     if not isinstance(data.get("name"), str) or not data["name"].strip():
         raise ValidationError("name is required.")
+    if len(data["name"].strip()) > 256:
+        raise ValidationError("name must be 256 characters at most.")
+    base = data.get("base_model_id")
+    if base is not None and (not isinstance(base, str) or len(base) > 256):
+        raise ValidationError("base_model_id must be a model id (256 characters at most).")
     for key in ("meta", "params"):
         if not isinstance(data.get(key), dict):
             raise ValidationError(f"{key} is required and must be an object.")
@@ -65,8 +70,11 @@ def can_read(user, model: Model) -> bool:
     return grants.has(user, "model", model.id, model.user_id, "read")
 
 
-def _writable(user, model_id) -> Model:
-    model = Model.objects.filter(id=model_id).first()
+def _writable(user, model_id, *, lock: bool = False) -> Model:
+    """`lock` (inside a transaction) holds the row until commit, so concurrent writes to one model
+    queue up instead of failing on a row another request just deleted."""
+    rows = Model.objects.filter(id=model_id)
+    model = (rows.select_for_update() if lock else rows).first()
     if model is None:
         raise Unauthorized("We could not find what you're looking for :/")
     if not can_write(user, model):
@@ -74,9 +82,10 @@ def _writable(user, model_id) -> Model:
     return model
 
 
+@transaction.atomic
 def update(*, user, data: dict) -> Model:
     _check_form(data)
-    model = _writable(user, data["id"])
+    model = _writable(user, data["id"], lock=True)
     base = data.get("base_model_id") or None
     model.base_model_id = None if base == model.id else base
     model.name, model.meta, model.params = data["name"].strip(), data["meta"], data["params"]
@@ -89,11 +98,14 @@ def update(*, user, data: dict) -> Model:
 
 
 @transaction.atomic
-def update_access(*, user, model_id: str, name: str | None, access_grants) -> Model:
+def update_access(*, user, model_id, name, access_grants) -> Model:
+    if not isinstance(model_id, str) or not ID_RE.match(model_id):
+        raise ValidationError("id must be 1 to 256 characters without whitespace.")
     requested = grants.parse(access_grants)
-    if user.is_admin and not Model.objects.filter(id=model_id).exists():
-        Model.objects.create(id=model_id, user=user, name=name or model_id)  # sharing a provider model: override row
-    model = _writable(user, model_id)
+    if user.is_admin:  # sharing a provider model: its override row, unless one exists (ON CONFLICT DO NOTHING)
+        name = name.strip() if isinstance(name, str) and name.strip() else model_id
+        Model.objects.bulk_create([Model(id=model_id, user=user, name=name[:256])], ignore_conflicts=True)
+    model = _writable(user, model_id, lock=True)
     if _allowed_grants(user, requested) != requested:
         raise Forbidden("You do not have permission to share with the requested audience")
     grants.replace("model", model.id, requested)
@@ -102,8 +114,9 @@ def update_access(*, user, model_id: str, name: str | None, access_grants) -> Mo
     return model
 
 
+@transaction.atomic
 def toggle(*, user, model_id: str) -> Model:
-    model = _writable(user, model_id)
+    model = _writable(user, model_id, lock=True)
     model.is_active = not model.is_active
     model.save(update_fields=["is_active", "updated_at"])
     registry.forget()
@@ -112,7 +125,7 @@ def toggle(*, user, model_id: str) -> Model:
 
 @transaction.atomic
 def delete(*, user, model_id: str) -> None:
-    model = _writable(user, model_id)
+    model = _writable(user, model_id, lock=True)
     grants.delete_all("model", model.id)
     model.delete()
     registry.forget()

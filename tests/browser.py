@@ -48,9 +48,12 @@ def page(chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 860})
     context.set_default_timeout(15_000)
     page = context.new_page()
+    violations = []  # Chromium reports what a Content-Security-Policy blocked on the console
+    page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
     yield page
     context.close()
     connections.close_all()
+    assert not violations, f"the page broke its Content-Security-Policy: {violations}"
 
 
 def screenshot(page, name: str) -> None:

@@ -45,6 +45,33 @@ def test_signin_with_wrong_password_is_400(api, admin):
     assert "incorrect" in response.json()["detail"]
 
 
+def _signin(api, email, password, address):
+    # uvicorn trusts X-Forwarded-For from 127.0.0.1 (its default FORWARDED_ALLOW_IPS), as from a local proxy
+    return api.post("/api/v1/auths/signin", json={"email": email, "password": password},
+                    headers={"X-Forwarded-For": address})
+
+
+def test_a_stranger_cannot_lock_the_owner_out(api, admin, gateway):
+    attacker, owner = "203.0.113.66", "198.51.100.7"
+    statuses = [_signin(api, admin["email"], "wrong", attacker).status_code for _ in range(17)]
+    assert statuses[:15] == [400] * 15 and statuses[15:] == [429, 429]
+    assert _signin(api, admin["email"], PASSWORD, attacker).status_code == 429  # that address has been failing
+    assert _signin(api, admin["email"], PASSWORD, owner).status_code == 200  # the owner elsewhere is not
+    assert _signin(api, admin["email"], "wrong", owner).status_code == 400
+    log = gateway.log.read_text()
+    assert f"Sign-in locked out for {admin['email']} from {attacker}" in log
+    assert owner not in log
+
+
+def test_one_address_trying_many_emails_is_limited(api, admin, gateway):
+    sprayer = "203.0.113.99"
+    statuses = [_signin(api, f"victim{i}@example.com", "guess", sprayer).status_code for i in range(101)]
+    assert statuses[:100] == [400] * 100 and statuses[100] == 429
+    assert _signin(api, "fresh@example.com", "guess", sprayer).status_code == 429
+    assert _signin(api, admin["email"], PASSWORD, "203.0.113.100").status_code == 200
+    assert f"from {sprayer}: 1 failures for this email, 100 from this address" in gateway.log.read_text()
+
+
 def test_signin_is_rate_limited_per_email(api, admin):
     statuses = [
         api.post("/api/v1/auths/signin", json={"email": "brute@example.com", "password": "x"}).status_code for _ in range(16)

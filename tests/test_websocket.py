@@ -3,7 +3,7 @@ import json
 
 import websockets
 
-from tests.conftest import connect
+from tests.conftest import PASSWORD, bearer, connect
 
 HELLO = [{"role": "user", "content": "hello there"}]
 
@@ -107,3 +107,58 @@ def test_errors_are_reported_per_request(gateway, admin, ollama):
     errors = sorted([first, second], key=lambda m: m.get("id", ""))
     assert errors[0]["status"] == 400
     assert {"type": "error", "id": "m", "status": 400, "detail": "Model not found"} in errors
+
+
+def _share(api, admin, model="llama3.1:8b"):
+    grants = [{"principal_type": "user", "principal_id": "*", "permission": "read"}]
+    response = api.post("/api/v1/models/model/access/update", json={"id": model, "access_grants": grants},
+                        headers=bearer(admin["token"]))
+    assert response.status_code == 200, response.text
+
+
+def _chat_then_revoke(gateway, token, revoke):
+    """Chat once on an open socket, revoke its credential over HTTP, then try to chat again."""
+
+    async def run():
+        async with websockets.connect(ws_url(gateway, token)) as ws:
+            assert json.loads(await ws.recv()) == {"type": "ready"}
+            await ws.send(json.dumps({"type": "chat", "id": "1", "body": {"model": "llama3.1:8b", "messages": HELLO}}))
+            first = await _until(ws, "done", "1")
+            revoke()
+            await ws.send(json.dumps({"type": "chat", "id": "2", "body": {"model": "llama3.1:8b", "messages": HELLO}}))
+            after = []
+            try:
+                while True:
+                    after.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+            except websockets.ConnectionClosed as closed:
+                return first, after, closed.rcvd.code
+
+    first, after, code = asyncio.run(run())
+    assert any(m["type"] == "chunk" for m in first)
+    assert [m["type"] for m in after] == ["error"] and after[0]["status"] == 401
+    assert code == 4401
+
+
+def test_a_deleted_api_key_closes_its_open_socket(gateway, api, admin, ollama):
+    connect(ollama)
+    key = api.post("/api/v1/auths/api_key", headers=bearer(admin["token"])).json()["api_key"]
+    _chat_then_revoke(gateway, key, lambda: api.delete("/api/v1/auths/api_key", headers=bearer(admin["token"])))
+
+
+def test_a_signed_out_session_closes_its_open_socket(gateway, api, admin, ollama):
+    connect(ollama)
+    session = api.post("/api/v1/auths/signin", json={"email": admin["email"], "password": PASSWORD}).json()
+    _chat_then_revoke(gateway, session["token"],
+                      lambda: api.post("/api/v1/auths/signout", headers=bearer(session["token"])))
+    assert api.get("/api/v1/auths/", headers=bearer(admin["token"])).status_code == 200  # only that session
+
+
+def test_a_user_demoted_to_pending_is_closed_out(gateway, api, admin, user, ollama):
+    connect(ollama)
+    _share(api, admin)
+
+    def demote():
+        response = api.post(f"/api/v1/users/{user['id']}/update", json={"role": "pending"}, headers=bearer(admin["token"]))
+        assert response.status_code == 200
+
+    _chat_then_revoke(gateway, user["token"], demote)

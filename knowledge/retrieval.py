@@ -22,9 +22,6 @@ COMMON = 0.05  # a term in more than this share of all chunks says little about 
 CANDIDATES = 500  # keyword matches ranked at most, per tier (all terms / any term)
 STATS_SECONDS = 300.0
 EXACT_MAX = 5000  # chunks in scope up to which vector search is an exact scan
-# Candidates the HNSW scan keeps (pgvector defaults to 40): at 768 dimensions, 40 found 6 of the true
-# 10 nearest in the large-scope test; 100 finds them (a few ms more on a cached index).
-EF_SEARCH_MIN = 100
 
 
 @dataclass(frozen=True)
@@ -134,7 +131,7 @@ def vector_search(file_ids, vector: list[float], model: str, k: int) -> list[Hit
     if not small and vector_index.indexable(dimensions):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-            cursor.execute(f"SET LOCAL hnsw.ef_search = {min(max(EF_SEARCH_MIN, 4 * k), 1000)}")
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {min(max(40, 2 * k), 1000)}")
             hits = _nearest(chunks, vector_index.cosine_distance(vector), k)
         if len(hits) == k:
             return hits

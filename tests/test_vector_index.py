@@ -11,7 +11,7 @@ from files.models import Chunk, File
 from tests.conftest import bearer
 from tests.test_files import upload, wait_done
 
-NAME = "chunk_embedding_hnsw_16"
+NAME = "chunk_embedding_hnsw_384"
 
 
 def _state():
@@ -27,10 +27,10 @@ def _failed_concurrent_build(user_id):
     with connection.cursor() as cursor:
         cursor.execute(f"DROP INDEX IF EXISTS {NAME}")
     file = File.objects.create(user_id=user_id, filename="bad.txt", storage_name="bad.txt", file_hash="0" * 64, status="completed")
-    bad = Chunk.objects.create(file=file, position=0, text="bad", embedding=[0.5] * 8, embedding_model="m", dimensions=16)
+    bad = Chunk.objects.create(file=file, position=0, text="bad", embedding=[0.5] * 8, embedding_model="m", dimensions=384)
     with pytest.raises(DataError), connection.cursor() as cursor:
         cursor.execute(f"CREATE INDEX CONCURRENTLY {NAME} ON files_chunk "
-                       "USING hnsw ((embedding::vector(16)) vector_cosine_ops) WHERE dimensions = 16")
+                       "USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE dimensions = 384")
     bad.delete()
     oid, valid = _state()
     assert valid is False
@@ -44,7 +44,7 @@ def test_ingestion_rebuilds_an_index_a_dead_build_left_invalid(api, admin, ollam
     leftover = _failed_concurrent_build(admin["id"])
     body = upload(api, admin["token"], data=b"refunds take fourteen days").json()
     assert wait_done(api, admin["token"], body["id"]) == "completed"
-    assert Chunk.objects.filter(file_id=body["id"], dimensions=16).exists()
+    assert Chunk.objects.filter(file_id=body["id"], dimensions=384).exists()
     oid, valid = _state()
     assert valid is True and oid != leftover
 
@@ -56,7 +56,7 @@ def test_an_index_being_built_is_left_alone_and_repair_rebuilds_a_leftover(admin
 
     def other_process():
         try:
-            vector_index.ensure(16)
+            vector_index.ensure(384)
         finally:
             connections.close_all()
 
@@ -68,7 +68,7 @@ def test_an_index_being_built_is_left_alone_and_repair_rebuilds_a_leftover(admin
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [NAME])
-    assert vector_index.repair() == [16]
+    assert vector_index.repair() == [384]
     oid, valid = _state()
     assert valid is True and oid != leftover
     assert vector_index.repair() == []

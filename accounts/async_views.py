@@ -7,16 +7,17 @@ from rest_framework.exceptions import APIException
 
 from accounts.authentication import aauthenticate_token, credential_from
 from accounts.permissions import NotAuthenticated, Unauthorized
+from config import errors
+from config.errors import ApplicationError
 
 
-def error_response(exc: APIException) -> JsonResponse:
-    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    return JsonResponse({"detail": detail}, status=exc.status_code)
+def error_response(exc: APIException | ApplicationError) -> JsonResponse:
+    return errors.json_response(errors.as_application_error(exc))
 
 
 def authenticated(level: str = "user"):
     """Async view decorator: sets `request.user` and `request.auth`; `level` is user or admin.
-    Any APIException raised by the view becomes its JSON error."""
+    Any APIException or ApplicationError raised by the view becomes its JSON error."""
 
     def wrap(view):
         @functools.wraps(view)
@@ -29,7 +30,7 @@ def authenticated(level: str = "user"):
                 if not request.user.is_verified or (level == "admin" and not request.user.is_admin):
                     raise Unauthorized()
                 return await view(request, *args, **kwargs)
-            except APIException as exc:
+            except (APIException, ApplicationError) as exc:
                 return error_response(exc)
 
         return inner

@@ -2,25 +2,15 @@
 
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
-from rest_framework.views import exception_handler
+from rest_framework.response import Response
+from rest_framework.views import exception_handler, set_rollback
+
+from config.errors import ApplicationError, flatten, payload
 
 
 class UnprocessableEntity(APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "Invalid request body."
-
-
-def flatten(detail) -> str:
-    """A readable one-line message from DRF's nested error details."""
-    if isinstance(detail, dict):
-        parts = []
-        for field, value in detail.items():
-            text = flatten(value)
-            parts.append(text if field == "non_field_errors" else f"{field}: {text}")
-        return "; ".join(parts)
-    if isinstance(detail, list):
-        return " ".join(flatten(item) for item in detail)
-    return str(detail)
 
 
 def validated(serializer_class, data, *, message: str | None = None, **kwargs) -> dict:
@@ -34,11 +24,17 @@ def validated(serializer_class, data, *, message: str | None = None, **kwargs) -
 
 
 def api_exception_handler(exc, context):
-    response = exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, ValidationError) or not isinstance(response.data, dict) or "detail" not in response.data:
-        response.data = {"detail": flatten(response.data)}
+    """DRF's handler (its Http404/PermissionDenied mapping, headers and rollback) with our one shape;
+    an ApplicationError is rendered by config.errors."""
+    if isinstance(exc, ApplicationError):
+        set_rollback()
+        response = Response(payload(exc), status=exc.status, headers=exc.headers)
+    else:
+        response = exception_handler(exc, context)
+        if response is None:
+            return None  # a bug: Django logs it and answers 500
+        if isinstance(exc, ValidationError) or not isinstance(response.data, dict) or "detail" not in response.data:
+            response.data = {"detail": flatten(response.data)}
     request = context.get("request")
     if response.status_code == 401 and request is not None and "token" in request.COOKIES:
         response.delete_cookie("token")

@@ -8,6 +8,8 @@ from django.http import JsonResponse
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.module_loading import import_string
 
+from config import errors
+
 API_PREFIXES = ("/api/", "/ollama/", "/openai/", "/health", "/ready", "/ws/")
 NUL_IN_URL = "The URL must not contain NUL (%00) characters."
 
@@ -58,7 +60,14 @@ def JsonErrorsMiddleware(get_response):
         def middleware(request):
             return _as_json(request, get_response(request))
 
+    middleware.process_exception = _render_error
     return middleware
+
+
+def _render_error(request, exception):
+    """An ApplicationError (or DRF exception) raised by a plain view becomes its JSON answer."""
+    error = errors.as_application_error(exception)
+    return errors.json_response(error) if error is not None else None
 
 
 class SiteOnlyMiddleware:

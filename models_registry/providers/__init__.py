@@ -18,19 +18,14 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 
+from config.errors import ApplicationError
 from models_registry.models import Connection
 
 logger = logging.getLogger(__name__)
 
 
-class UpstreamError(Exception):
+class UpstreamError(ApplicationError):
     """An upstream failure as the status, detail (and headers) our API answers with."""
-
-    def __init__(self, status: int, detail: str, headers: dict | None = None):
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.headers = headers or {}
 
 
 def header_safe(value: str) -> bool:

@@ -111,8 +111,8 @@ def _database() -> dict:
     if pool_size:
         options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": env_float("DB_POOL_TIMEOUT", 10.0)}
     return {
-        # Without DATABASE_URL, the embedded server is started by the first connection (not on import).
-        "ENGINE": "django.db.backends.postgresql" if url else "config.embedded_backend",
+        # config.db_backend: without DATABASE_URL, the first connection starts the embedded server.
+        "ENGINE": "config.db_backend",
         "NAME": params.get("dbname", "postgres"),
         "USER": params.get("user", ""),
         "PASSWORD": params.get("password", ""),

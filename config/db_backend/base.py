@@ -1,0 +1,38 @@
+"""Django's PostgreSQL backend with two additions.
+
+- Without DATABASE_URL, the first connection starts the embedded server (not settings' import, so
+  `manage.py embedded_db status`, `--help` or a failing self-check never start a database).
+- One dead pooled connection means the database restarted and they all are: the pool is swept at
+  once instead of the next requests checking the dead ones one by one with psycopg_pool's growing
+  back-off (1 s, 2 s, 4 s ... up to the pool timeout for a full pool)."""
+
+from django.conf import settings
+from django.db.backends.postgresql import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self):
+        if settings.EMBEDDED_DATABASE and not self.settings_dict["HOST"]:
+            from config.embedded_db import socket_dir
+
+            self.settings_dict["HOST"] = socket_dir(settings.DATA_DIR)
+        return super().get_connection_params()
+
+    @property
+    def pool(self):
+        pool = super().pool
+        if pool is not None and getattr(pool, "_check", None) is not None and not getattr(pool, "_sweeps", False):
+            pool._check = _sweeping_check(pool, pool._check)
+            pool._sweeps = True
+        return pool
+
+
+def _sweeping_check(pool, check):
+    def checked(conn):
+        try:
+            check(conn)
+        except Exception:
+            pool.check()  # drop every other dead idle connection now; fresh ones are made at once
+            raise
+
+    return checked

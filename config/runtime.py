@@ -5,8 +5,11 @@ not query the settings table each time; a write refreshes this process at once, 
 within the cache period.
 """
 
+import os
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -16,83 +19,119 @@ from config.env import env_bool, env_float, env_int, env_list, env_str
 
 ROLES = ("admin", "user", "pending")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?(ms|s|m|h|d|w))+$")
-
-
-def _defaults() -> dict[str, Any]:
-    return {
-        "ENABLE_SIGNUP": env_bool("ENABLE_SIGNUP", True),
-        "ENABLE_LOGIN_FORM": env_bool("ENABLE_LOGIN_FORM", True),
-        "DEFAULT_USER_ROLE": env_str("DEFAULT_USER_ROLE", "pending"),
-        "JWT_EXPIRES_IN": env_str("JWT_EXPIRES_IN", "4w"),
-        "ENABLE_API_KEYS": env_bool("ENABLE_API_KEYS", True),
-        "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS": env_bool(
-            "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS", env_bool("ENABLE_API_KEY_ENDPOINT_RESTRICTIONS", False)
-        ),
-        "API_KEYS_ALLOWED_ENDPOINTS": env_str("API_KEYS_ALLOWED_ENDPOINTS", env_str("API_KEY_ALLOWED_ENDPOINTS", "")),
-        "ENABLE_OLLAMA_API": env_bool("ENABLE_OLLAMA_API", True),
-        "ENABLE_OPENAI_API": env_bool("ENABLE_OPENAI_API", True),
-        "RAG_EMBEDDING_ENGINE": env_str("RAG_EMBEDDING_ENGINE", ""),
-        "RAG_EMBEDDING_MODEL": env_str("RAG_EMBEDDING_MODEL", ""),
-        "RAG_EMBEDDING_BATCH_SIZE": int(env_str("RAG_EMBEDDING_BATCH_SIZE", "32")),
-        "RAG_OLLAMA_BASE_URL": env_str("RAG_OLLAMA_BASE_URL", env_str("OLLAMA_BASE_URL", "http://localhost:11434")),
-        "RAG_OLLAMA_API_KEY": env_str("RAG_OLLAMA_API_KEY", ""),
-        "RAG_OPENAI_API_BASE_URL": env_str("RAG_OPENAI_API_BASE_URL", env_str("OPENAI_API_BASE_URL", "https://api.openai.com/v1")),
-        "RAG_OPENAI_API_KEY": env_str("RAG_OPENAI_API_KEY", env_str("OPENAI_API_KEY", "")),
-        "RAG_EMBEDDING_QUERY_PREFIX": env_str("RAG_EMBEDDING_QUERY_PREFIX", ""),
-        "RAG_EMBEDDING_CONTENT_PREFIX": env_str("RAG_EMBEDDING_CONTENT_PREFIX", ""),
-        "RAG_EMBEDDING_PREFIX_FIELD_NAME": env_str("RAG_EMBEDDING_PREFIX_FIELD_NAME", ""),
-        # retrieval (API.md §6.1; GET/POST /api/v1/retrieval/config)
-        "RAG_TOP_K": env_int("RAG_TOP_K", 3),
-        "RAG_RELEVANCE_THRESHOLD": env_float("RAG_RELEVANCE_THRESHOLD", 0.0),
-        "ENABLE_RAG_HYBRID_SEARCH": env_bool("ENABLE_RAG_HYBRID_SEARCH", True),
-        "RAG_HYBRID_BM25_WEIGHT": env_float("RAG_HYBRID_BM25_WEIGHT", 0.5),
-        "RAG_FULL_CONTEXT": env_bool("RAG_FULL_CONTEXT", False),
-        "RAG_TEMPLATE": env_str("RAG_TEMPLATE", ""),
-        "ENABLE_RETRIEVAL_QUERY_GENERATION": env_bool("ENABLE_RETRIEVAL_QUERY_GENERATION", False),
-        "TASK_MODEL": env_str("TASK_MODEL", ""),
-        "RAG_TEXT_SPLITTER": env_str("RAG_TEXT_SPLITTER", ""),
-        "ENABLE_MARKDOWN_HEADER_TEXT_SPLITTER": env_bool("ENABLE_MARKDOWN_HEADER_TEXT_SPLITTER", True),
-        "TIKTOKEN_ENCODING_NAME": env_str("TIKTOKEN_ENCODING_NAME", "cl100k_base"),
-        "CHUNK_SIZE": env_int("CHUNK_SIZE", 1000),
-        "CHUNK_OVERLAP": env_int("CHUNK_OVERLAP", 100),
-        "FILE_MAX_SIZE": env_float("FILE_MAX_SIZE", 0.0) or None,  # MB
-        "FILE_MAX_COUNT": env_int("FILE_MAX_COUNT", None),
-        "ALLOWED_FILE_EXTENSIONS": [e.lower().lstrip(".") for e in env_list("ALLOWED_FILE_EXTENSIONS", "", sep=",")],
-        "SHOW_ADMIN_DETAILS": env_bool("SHOW_ADMIN_DETAILS", True),
-        "ADMIN_EMAIL": env_str("ADMIN_EMAIL", ""),
-        "WEBUI_URL": env_str("WEBUI_URL", ""),
-        "WEBUI_NAME": env_str("WEBUI_NAME", "LLM Gateway"),
-        "PENDING_USER_OVERLAY_TITLE": env_str("PENDING_USER_OVERLAY_TITLE", ""),
-        "PENDING_USER_OVERLAY_CONTENT": env_str("PENDING_USER_OVERLAY_CONTENT", ""),
-    }
+_NUMBER = (int, float)
+_OPTIONAL_NUMBER = (int, float, type(None))
 
 
 def is_valid_duration(value: str) -> bool:
     return value in ("-1", "0") or bool(_DURATION.match(value))
 
 
-_VALIDATORS = {
-    "DEFAULT_USER_ROLE": lambda v: v in ROLES,
-    # a longer session overflows datetime when its token is issued (every sign-in would fail)
-    "JWT_EXPIRES_IN": lambda v: isinstance(v, str) and is_valid_duration(v) and (parse_duration(v) or 0) <= 100 * 365 * 86400,
-    "RAG_EMBEDDING_ENGINE": lambda v: v in ("", "ollama", "openai"),
-    "RAG_EMBEDDING_BATCH_SIZE": lambda v: 1 <= v <= 2048,
-    "RAG_TOP_K": lambda v: 1 <= v <= 100,
-    "RAG_RELEVANCE_THRESHOLD": lambda v: 0 <= v <= 1,
-    "RAG_HYBRID_BM25_WEIGHT": lambda v: 0 <= v <= 1,
-    "RAG_TEXT_SPLITTER": lambda v: v in ("", "character", "token"),
-    "TIKTOKEN_ENCODING_NAME": lambda v: bool(v.strip()),
-    "CHUNK_SIZE": lambda v: 50 <= v <= 100_000,
-    "CHUNK_OVERLAP": lambda v: v >= 0,
-    "FILE_MAX_SIZE": lambda v: v is None or 0 < v <= 1_000_000,  # MB
-    "FILE_MAX_COUNT": lambda v: v is None or 0 < v <= 1_000_000,
-    "ALLOWED_FILE_EXTENSIONS": lambda v: all(isinstance(e, str) and e and "/" not in e for e in v),
-}
-_NUMBER = (int, float)
-_TYPES = {  # where the default's own type is not the whole story
-    "RAG_RELEVANCE_THRESHOLD": _NUMBER, "RAG_HYBRID_BM25_WEIGHT": _NUMBER,
-    "FILE_MAX_SIZE": (*_NUMBER, type(None)), "FILE_MAX_COUNT": (int, type(None)),
-}
+@dataclass(frozen=True)
+class Setting:
+    """One runtime setting: its name, the types a saved value may have, its default (seeded from
+    the environment variable of the same name, or `env` aliases) and what a valid value is."""
+
+    name: str
+    types: tuple[type, ...]
+    default: Callable[[], Any]
+    valid: Callable[[Any], bool] = field(default=lambda value: True)
+
+    def error(self, value: Any) -> str | None:
+        if not isinstance(value, self.types) or (isinstance(value, bool) and bool not in self.types):
+            names = " or ".join(t.__name__ for t in self.types).replace("NoneType", "null")
+            return f"{self.name} must be of type {names}"
+        if not self.valid(value):
+            return f"Invalid value for {self.name}: {value!r}"
+        return None
+
+
+def _flag(name: str, default: bool, *aliases: str) -> Setting:
+    def seed():
+        for alias in aliases:
+            if os.environ.get(alias) is not None:
+                return env_bool(alias, default)
+        return env_bool(name, default)
+
+    return Setting(name, (bool,), seed)
+
+
+def _text(name: str, default: str = "", valid=lambda value: True, fallback_env: tuple[str, ...] = ()) -> Setting:
+    def seed():
+        value = env_str(name, None)
+        for alias in fallback_env:
+            value = value if value is not None else env_str(alias, None)
+        return default if value is None else value
+
+    return Setting(name, (str,), seed, valid)
+
+
+def _int(name: str, default: int | None, valid) -> Setting:
+    return Setting(name, (int,) if default is not None else (int, type(None)), lambda: env_int(name, default), valid)
+
+
+def _float(name: str, default: float, valid) -> Setting:
+    return Setting(name, _NUMBER, lambda: env_float(name, default), valid)
+
+
+# a longer session overflows datetime when its token is issued (every sign-in would fail)
+_MAX_SESSION = 100 * 365 * 86400
+
+DECLARED: dict[str, Setting] = {s.name: s for s in (
+    _flag("ENABLE_SIGNUP", True),
+    _flag("ENABLE_LOGIN_FORM", True),
+    _text("DEFAULT_USER_ROLE", "pending", lambda v: v in ROLES),
+    _text("JWT_EXPIRES_IN", "4w", lambda v: is_valid_duration(v) and (parse_duration(v) or 0) <= _MAX_SESSION),
+    _flag("ENABLE_API_KEYS", True),
+    _flag("ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS", False, "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS",
+          "ENABLE_API_KEY_ENDPOINT_RESTRICTIONS"),
+    _text("API_KEYS_ALLOWED_ENDPOINTS", fallback_env=("API_KEY_ALLOWED_ENDPOINTS",)),
+    _flag("ENABLE_OLLAMA_API", True),
+    _flag("ENABLE_OPENAI_API", True),
+    # embeddings (GET/POST /api/v1/retrieval/embedding)
+    _text("RAG_EMBEDDING_ENGINE", "", lambda v: v in ("", "ollama", "openai")),
+    _text("RAG_EMBEDDING_MODEL"),
+    _int("RAG_EMBEDDING_BATCH_SIZE", 32, lambda v: 1 <= v <= 2048),
+    _text("RAG_OLLAMA_BASE_URL", "http://localhost:11434", fallback_env=("OLLAMA_BASE_URL",)),
+    _text("RAG_OLLAMA_API_KEY"),
+    _text("RAG_OPENAI_API_BASE_URL", "https://api.openai.com/v1", fallback_env=("OPENAI_API_BASE_URL",)),
+    _text("RAG_OPENAI_API_KEY", fallback_env=("OPENAI_API_KEY",)),
+    _text("RAG_EMBEDDING_QUERY_PREFIX"),
+    _text("RAG_EMBEDDING_CONTENT_PREFIX"),
+    _text("RAG_EMBEDDING_PREFIX_FIELD_NAME"),
+    # retrieval (GET/POST /api/v1/retrieval/config)
+    _int("RAG_TOP_K", 3, lambda v: 1 <= v <= 100),
+    _float("RAG_RELEVANCE_THRESHOLD", 0.0, lambda v: 0 <= v <= 1),
+    _flag("ENABLE_RAG_HYBRID_SEARCH", True),
+    _float("RAG_HYBRID_BM25_WEIGHT", 0.5, lambda v: 0 <= v <= 1),
+    _flag("RAG_FULL_CONTEXT", False),
+    _text("RAG_TEMPLATE"),
+    _flag("ENABLE_RETRIEVAL_QUERY_GENERATION", False),
+    _text("TASK_MODEL"),
+    _text("RAG_TEXT_SPLITTER", "", lambda v: v in ("", "character", "token")),
+    _flag("ENABLE_MARKDOWN_HEADER_TEXT_SPLITTER", True),
+    _text("TIKTOKEN_ENCODING_NAME", "cl100k_base", lambda v: bool(v.strip())),
+    _int("CHUNK_SIZE", 1000, lambda v: 50 <= v <= 100_000),
+    _int("CHUNK_OVERLAP", 100, lambda v: v >= 0),
+    Setting("FILE_MAX_SIZE", _OPTIONAL_NUMBER, lambda: env_float("FILE_MAX_SIZE", 0.0) or None,  # MB
+            lambda v: v is None or 0 < v <= 1_000_000),
+    _int("FILE_MAX_COUNT", None, lambda v: v is None or 0 < v <= 1_000_000),
+    Setting("ALLOWED_FILE_EXTENSIONS", (list,),
+            lambda: [e.lower().lstrip(".") for e in env_list("ALLOWED_FILE_EXTENSIONS", "", sep=",")],
+            lambda v: all(isinstance(e, str) and e and "/" not in e for e in v)),
+    # shown to clients (/api/config)
+    _flag("SHOW_ADMIN_DETAILS", True),
+    _text("ADMIN_EMAIL"),
+    _text("WEBUI_URL"),
+    _text("WEBUI_NAME", "LLM Gateway"),
+    _text("PENDING_USER_OVERLAY_TITLE"),
+    _text("PENDING_USER_OVERLAY_CONTENT"),
+)}
+
+
+def _defaults() -> dict[str, Any]:
+    return {name: setting.default() for name, setting in DECLARED.items()}
+
 
 _cache: dict[str, Any] = {}
 _loaded_at = float("-inf")
@@ -104,12 +143,14 @@ def _load() -> dict[str, Any]:
         from config.models import RuntimeSetting
 
         saved = dict(RuntimeSetting.objects.values_list("key", "value"))
-        _cache = {**_defaults(), **saved}
+        _cache = {**_defaults(), **{k: v for k, v in saved.items() if k in DECLARED}}
         _loaded_at = time.monotonic()
     return _cache
 
 
 def get(key: str) -> Any:
+    if key not in DECLARED:  # a typo is an error, never a silent default (tests scan every literal key too)
+        raise KeyError(f"Unknown runtime setting {key!r}: declare it in config.runtime.DECLARED")
     return _load()[key]
 
 
@@ -127,16 +168,8 @@ def cached_snapshot() -> dict[str, Any] | None:
 
 def validation_error(key: str, value: Any) -> str | None:
     """Why `value` cannot be saved for `key`, or None when it can."""
-    defaults = _defaults()
-    if key not in defaults:
-        return f"Unknown setting: {key}"
-    expected = _TYPES.get(key, (type(defaults[key]),))
-    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
-        return f"{key} must be of type {' or '.join(t.__name__ for t in expected).replace('NoneType', 'null')}"
-    check = _VALIDATORS.get(key)
-    if check and not check(value):
-        return f"Invalid value for {key}: {value!r}"
-    return None
+    setting = DECLARED.get(key)
+    return f"Unknown setting: {key}" if setting is None else setting.error(value)
 
 
 def update(values: dict[str, Any]) -> dict[str, Any]:

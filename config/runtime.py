@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import JSONField, Value
 
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list
 
 ROLES = ("admin", "user", "pending")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?(ms|s|m|h|d|w))+$")
@@ -58,9 +58,9 @@ def _flag(name: str, default: bool, *aliases: str) -> Setting:
 
 def _text(name: str, default: str = "", valid=lambda value: True, fallback_env: tuple[str, ...] = ()) -> Setting:
     def seed():
-        value = env_str(name, None)
+        value = os.environ.get(name)
         for alias in fallback_env:
-            value = value if value is not None else env_str(alias, None)
+            value = value if value is not None else os.environ.get(alias)
         return default if value is None else value
 
     return Setting(name, (str,), seed, valid)

@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import get_valid_filename
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.types import TimeDeltaParams
 from rest_framework.exceptions import APIException, ValidationError
 
 from config import jsonbody, runtime
@@ -144,12 +145,13 @@ def _embed(texts: list[str]) -> tuple[list | None, str]:
         return None, ""
 
 
-def queue(file_id, *, attempt: int = 1, delay: float = 0) -> bool:
+def queue(file_id, *, attempt: int = 1, delay: int = 0) -> bool:
     """Queue the file's processing unless a job for it is already waiting: one waiting job a file at
     most (Procrastinate's queueing lock), so repeated re-index calls never pile up. True when queued."""
     from files.tasks import process_file
 
-    job = process_file.configure(queueing_lock=f"file:{file_id}", schedule_in={"seconds": delay} if delay else None)
+    schedule_in: TimeDeltaParams | None = {"seconds": delay} if delay else None
+    job = process_file.configure(queueing_lock=f"file:{file_id}", schedule_in=schedule_in)
     try:
         with transaction.atomic():  # a savepoint: the refused insert must not spoil the caller's transaction
             job.defer(file_id=str(file_id), **({"attempt": attempt} if attempt > 1 else {}))

@@ -196,6 +196,7 @@ async def open_request(conn: Connection, method: str, path: str, *, json_body=No
     except BaseException:
         _release(pool)
         raise
+    assert isinstance(response.stream, httpx.AsyncByteStream)  # an AsyncClient's responses
     response.stream = _Releasing(response.stream, pool)
     if response.status_code >= 400:
         # a rate limit's Retry-After is the client's to honour

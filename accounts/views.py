@@ -23,6 +23,7 @@ from accounts.serializers import (
     user_out,
 )
 from config import runtime
+from config.errors import ApplicationError
 from config.exceptions import validated
 from config.pagination import page_slice
 
@@ -137,7 +138,7 @@ class DefaultApiKeyView(APIView):
         _require_keys_allowed(request.user)
         key = selectors.default_key_of(request.user)
         if key is None:
-            return Response({"detail": "API key not found"}, status=404)
+            raise ApplicationError(404, "API key not found")
         out = api_key_out(key)
         return Response({k: out[k] for k in ("api_key", "created_at", "last_used_at", "expires_at")})
 
@@ -161,7 +162,7 @@ class ApiKeyListView(APIView):
         _require_keys_allowed(request.user)
         data = validated(ApiKeyIn, request.data)
         if selectors.api_keys_of(request.user).filter(name=data["name"]).exists():
-            return Response({"detail": f"An API key named {data['name']!r} already exists."}, status=400)
+            raise ApplicationError(400, f"An API key named {data['name']!r} already exists.")
         key, plaintext = api_keys.create(
             user=request.user, name=data["name"], expires_at=data["expires_at"], allowed_paths=data.get("allowed_paths")
         )
@@ -175,7 +176,7 @@ class ApiKeyDetailView(APIView):
         _require_keys_allowed(request.user)
         deleted = api_keys.revoke(selectors.api_keys_of(request.user).filter(id=key_id))
         if not deleted:
-            return Response({"detail": "API key not found"}, status=404)
+            raise ApplicationError(404, "API key not found")
         return Response(True)
 
 
@@ -204,11 +205,11 @@ class AdminConfigView(APIView):
 
     def post(self, request):
         if not isinstance(request.data, dict):
-            return Response({"detail": "The request body must be a JSON object."}, status=422)
+            raise ApplicationError(422, "The request body must be a JSON object.")
         values = {k: v for k, v in request.data.items() if k in ADMIN_CONFIG_KEYS}
         errors = [e for e in (runtime.validation_error(k, v) for k, v in values.items()) if e]
         if errors:
-            return Response({"detail": "; ".join(errors)}, status=400)
+            raise ApplicationError(400, "; ".join(errors))
         config = runtime.update(values)
         return Response({key: config[key] for key in ADMIN_CONFIG_KEYS})
 

@@ -13,6 +13,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from psycopg_pool import PoolTimeout
 
+from config import errors
+from config.errors import ApplicationError
 from config.middleware import API_PREFIXES
 
 log = logging.getLogger("gateway.db")
@@ -42,10 +44,12 @@ def is_outage(exc: BaseException) -> bool:
     return False
 
 
+UNAVAILABLE = ApplicationError(503, "The database is unavailable; retry shortly.",
+                               {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def unavailable() -> JsonResponse:
-    response = JsonResponse({"detail": "The database is unavailable; retry shortly."}, status=503)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+    return errors.json_response(UNAVAILABLE)
 
 
 def database_down() -> bool:

@@ -34,7 +34,7 @@ def api_exception_handler(exc, context):
         if response is None:
             return None  # a bug: Django logs it and answers 500
         if isinstance(exc, ValidationError) or not isinstance(response.data, dict) or "detail" not in response.data:
-            response.data = {"detail": flatten(response.data)}
+            response.data = payload(ApplicationError(response.status_code, flatten(response.data)))
     request = context.get("request")
     if response.status_code == 401 and request is not None and "token" in request.COOKIES:
         response.delete_cookie("token")

@@ -4,7 +4,6 @@ from http import HTTPStatus
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
-from django.http import JsonResponse
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.module_loading import import_string
 
@@ -41,7 +40,7 @@ def _as_json(request, response):
             detail = "Error"
         if response.status_code == 404:
             detail = "Not Found"
-        replacement = JsonResponse({"detail": detail}, status=response.status_code)
+        replacement = errors.json_response(errors.ApplicationError(response.status_code, detail))
         if response.has_header("Allow"):
             replacement["Allow"] = response["Allow"]
         return replacement
@@ -95,7 +94,7 @@ class SiteOnlyMiddleware:
     async def __call__(self, request):
         if request.path_info.startswith(API_PREFIXES):
             if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path_info:
-                return JsonResponse({"detail": NUL_IN_URL}, status=400)  # Postgres refuses NUL in text
+                return errors.json_response(errors.ApplicationError(400, NUL_IN_URL))  # Postgres refuses NUL in text
             response = await self.get_response(request)
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
             if response.get("Content-Type", "") != "application/pdf":

@@ -10,8 +10,9 @@ from rest_framework.views import APIView
 from accounts.authentication import credential_from
 from accounts.models import User
 from accounts.permissions import permission_tree
-from config import db_outage, readiness, runtime
+from config import db_outage, errors, readiness, runtime
 from config.db import db_call
+from config.errors import ApplicationError
 from config.http import endpoint
 
 
@@ -28,11 +29,11 @@ def _ping_db() -> None:
 @endpoint("GET", "HEAD")
 async def health_db(request):
     if db_outage.database_down():
-        return JsonResponse({"detail": "Database not ready: unreachable"}, status=503)
+        raise ApplicationError(503, "Database not ready: unreachable")
     try:
         await db_call(_ping_db)()
     except Exception as exc:  # any driver error means "not healthy"
-        return JsonResponse({"detail": f"Database not ready: {exc.__class__.__name__}"}, status=503)
+        raise ApplicationError(503, f"Database not ready: {exc.__class__.__name__}") from exc
     return JsonResponse({"status": True})
 
 
@@ -41,7 +42,7 @@ async def ready(request):
     found = await db_call(readiness.problems)()
     if found:
         detail = "Not ready: " + "; ".join(f"{name}: {problem}" for name, problem in found.items())
-        return JsonResponse({"detail": detail, "checks": found}, status=503)
+        return JsonResponse({**errors.payload(ApplicationError(503, detail)), "checks": found}, status=503)
     return JsonResponse({"status": True})
 
 

@@ -52,7 +52,7 @@ def test_uploads_complete_after_the_database_crashes_mid_ingestion(own_postgres,
             ids = []
             for i in range(20):
                 response = api.post("/api/v1/files/", headers=bearer(token),
-                                    files={"file": (f"doc{i}.txt", f"{FILLER}\n\nMARKER-{i}".encode(), "text/plain")})
+                                    files={"file": (f"doc{i}.txt", f"{FILLER * 5}\n\nMARKER-{i}".encode(), "text/plain")})
                 ids.append(response.json()["id"])
             deadline = time.monotonic() + 30
             while "completed" not in _statuses(api, token, ids):

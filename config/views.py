@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import access
 from accounts.authentication import credential_from
 from accounts.models import User
 from accounts.permissions import permission_tree
@@ -98,7 +99,7 @@ class PublicConfigView(APIView):
             "oauth": {"providers": {}, "auto_redirect": False},
             "features": features,
         }
-        if user is not None and user.is_verified:
+        if user is not None and access.is_verified(user):
             features.update(
                 enable_api_keys=bool(config["ENABLE_API_KEYS"]),
                 enable_direct_connections=False,

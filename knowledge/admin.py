@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from accounts import access
 from accounts.admin_sharing import SHARING_FIELDSET, SharingForm
 from config.admin_widgets import SafeAutocomplete
-from knowledge import selectors
 from knowledge.models import KnowledgeBase, KnowledgeFile
 
 
 class KnowledgeBaseForm(SharingForm):
-    resource_type = selectors.RESOURCE
+    kind = access.KNOWLEDGE
 
     class Meta:
         model = KnowledgeBase

@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.utils.html import format_html
 
+from accounts import access
 from accounts.admin_sharing import SHARING_FIELDSET, SharingForm
 from config.admin_widgets import SafeAutocomplete
 from knowledge.models import KnowledgeBase
@@ -122,7 +123,7 @@ class ConnectionAdmin(ClosesClients, admin.ModelAdmin):
 
 
 class PresetForm(SharingForm):
-    resource_type = "model"
+    kind = access.MODEL
     knowledge = forms.ModelMultipleChoiceField(KnowledgeBase.objects.order_by("name"), required=False,
                                                widget=FilteredSelectMultiple("collections", False),
                                                help_text="Searched for every chat with this model.")

@@ -27,18 +27,19 @@ MAX_IDS_IN_QUERY = 1000  # more candidates (the whole model list): read the user
 
 
 @dataclass(frozen=True)
-class Kind:
-    """A kind of object under the policy. Its rows have an owner in `user` (nullable)."""
-
-    resource_type: str  # AccessGrant.resource_type
+class Rules:
     shareable: bool = True  # may carry grants
     use_bypass: str = ""  # setting that lets every verified user use every object of the kind
     create_setting: str = ""  # setting that lets users (not only admins) create objects of the kind
 
 
-MODEL = Kind("model", use_bypass="BYPASS_MODEL_ACCESS_CONTROL", create_setting="USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS")
-KNOWLEDGE = Kind("knowledge", create_setting="USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS")
-FILE = Kind("file", shareable=False)
+# Kinds of object (their AccessGrant.resource_type). Their rows have an owner in `user` (nullable).
+MODEL, KNOWLEDGE, FILE = "model", "knowledge", "file"
+KINDS = {
+    MODEL: Rules(use_bypass="BYPASS_MODEL_ACCESS_CONTROL", create_setting="USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS"),
+    KNOWLEDGE: Rules(create_setting="USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS"),
+    FILE: Rules(shareable=False),
+}
 
 
 # --- roles ----------------------------------------------------------------------------------------
@@ -57,13 +58,14 @@ def is_admin(user) -> bool:
 # --- objects --------------------------------------------------------------------------------------
 
 
-def sees_all(user, kind: Kind, permission: str = READ) -> bool:
+def sees_all(user, kind: str, permission: str = READ) -> bool:
     """Whether a bypass lets `user` `permission` every object of `kind`, grants aside."""
     if not is_verified(user):
         return False
     if is_admin(user) and settings.BYPASS_ADMIN_ACCESS_CONTROL:
         return True
-    return permission == USE and bool(kind.use_bypass) and getattr(settings, kind.use_bypass)
+    bypass = KINDS[kind].use_bypass
+    return permission == USE and bool(bypass) and getattr(settings, bypass)
 
 
 def _reaching(user) -> Q:
@@ -71,24 +73,24 @@ def _reaching(user) -> Q:
     return Q(principal_type=USER, principal_id__in=[str(user.pk), EVERYONE])
 
 
-def _grants(user, kind: Kind, permission: str) -> QuerySet[AccessGrant]:
+def _grants(user, kind: str, permission: str) -> QuerySet[AccessGrant]:
     needed = READ if permission == USE else permission
-    return AccessGrant.objects.filter(_reaching(user), resource_type=kind.resource_type, permission=needed)
+    return AccessGrant.objects.filter(_reaching(user), resource_type=kind, permission=needed)
 
 
-def visible(user, kind: Kind, permission: str = READ) -> Q:
+def visible(user, kind: str, permission: str = READ) -> Q:
     """The objects of `kind` that `user` may `permission`, as a filter on the kind's queryset."""
     if sees_all(user, kind, permission):
         return Q()
     if not is_verified(user):
         return Q(pk__in=[])
     mine = Q(user_id=user.pk)
-    if not kind.shareable:
+    if not KINDS[kind].shareable:
         return mine
     return mine | Exists(_grants(user, kind, permission).filter(resource_id=Cast(OuterRef("pk"), CharField())))
 
 
-def permitted_ids(user, kind: Kind, permission: str, objects) -> set[str]:
+def permitted_ids(user, kind: str, permission: str, objects) -> set[str]:
     """The ids (as strings) of those `objects` (rows of `kind`) that `user` may `permission`: at most one query."""
     objects = list(objects)
     if sees_all(user, kind, permission):
@@ -97,7 +99,7 @@ def permitted_ids(user, kind: Kind, permission: str, objects) -> set[str]:
         return set()
     ids = {str(o.pk) for o in objects if o.user_id is not None and o.user_id == user.pk}
     others = {str(o.pk) for o in objects} - ids
-    if others and kind.shareable:
+    if others and KINDS[kind].shareable:
         granted = _grants(user, kind, permission)
         if len(others) <= MAX_IDS_IN_QUERY:
             granted = granted.filter(resource_id__in=others)
@@ -105,15 +107,15 @@ def permitted_ids(user, kind: Kind, permission: str, objects) -> set[str]:
     return ids
 
 
-def can_read(user, kind: Kind, obj) -> bool:
+def can_read(user, kind: str, obj) -> bool:
     return str(obj.pk) in permitted_ids(user, kind, READ, [obj])
 
 
-def can_write(user, kind: Kind, obj) -> bool:
+def can_write(user, kind: str, obj) -> bool:
     return str(obj.pk) in permitted_ids(user, kind, WRITE, [obj])
 
 
-def can_use(user, kind: Kind, obj) -> bool:
+def can_use(user, kind: str, obj) -> bool:
     """Chat with a model, search a collection or file: read, or a kind's use bypass."""
     return str(obj.pk) in permitted_ids(user, kind, USE, [obj])
 
@@ -121,18 +123,19 @@ def can_use(user, kind: Kind, obj) -> bool:
 # --- creating and sharing -------------------------------------------------------------------------
 
 
-def can_create(user, kind: Kind) -> bool:
+def can_create(user, kind: str) -> bool:
     """Workspace permission, as the session's permission tree reports it (Open WebUI's: by role and
     setting only; pending users are stopped before any endpoint)."""
-    return is_admin(user) or bool(kind.create_setting and getattr(settings, kind.create_setting))
+    setting = KINDS[kind].create_setting
+    return is_admin(user) or bool(setting and getattr(settings, setting))
 
 
-def can_share(user, kind: Kind, *, public: bool = False) -> bool:
+def can_share(user, kind: str, *, public: bool = False) -> bool:
     """Whether `user` may grant access to objects of `kind` it can write (`public`: to everyone).
     Open WebUI's defaults: only admins share."""
     return is_admin(user)
 
 
-def allowed_grants(user, kind: Kind, requested: list[dict]) -> list[dict]:
+def allowed_grants(user, kind: str, requested: list[dict]) -> list[dict]:
     """Those of `requested` (parsed access grants) that `user` may give."""
     return [g for g in requested if can_share(user, kind, public=g["principal_id"] == EVERYONE)]

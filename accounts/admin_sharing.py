@@ -9,7 +9,7 @@ from accounts.models import User
 
 
 class SharingForm(forms.ModelForm):
-    kind: access.Kind  # set by subclasses
+    kind = ""  # set by subclasses: access.MODEL, access.KNOWLEDGE
 
     everyone = forms.ChoiceField(required=False, label="Everyone", choices=[
         ("", "No access (private)"), ("read", "Can read"), ("write", "Can read and write")])

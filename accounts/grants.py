@@ -5,7 +5,6 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from accounts import access
-from accounts.access import Kind
 from accounts.models import AccessGrant
 
 PERMISSIONS = (access.READ, access.WRITE)
@@ -20,10 +19,10 @@ def out(grant: AccessGrant) -> dict:
     }
 
 
-def by_resource(kind: Kind, ids) -> dict[str, list[dict]]:
+def by_resource(resource_type: str, ids) -> dict[str, list[dict]]:
     """Grants of many resources in one query."""
     result: dict[str, list[dict]] = {str(i): [] for i in ids}
-    for grant in AccessGrant.objects.filter(resource_type=kind.resource_type, resource_id__in=[str(i) for i in ids]).order_by("created_at"):
+    for grant in AccessGrant.objects.filter(resource_type=resource_type, resource_id__in=[str(i) for i in ids]).order_by("created_at"):
         result.setdefault(grant.resource_id, []).append(out(grant))
     return result
 
@@ -48,18 +47,18 @@ def parse(raw) -> list[dict]:
 
 
 @transaction.atomic
-def replace(kind: Kind, resource_id, grants: list[dict]) -> None:
-    AccessGrant.objects.filter(resource_type=kind.resource_type, resource_id=str(resource_id)).delete()
+def replace(resource_type: str, resource_id, grants: list[dict]) -> None:
+    AccessGrant.objects.filter(resource_type=resource_type, resource_id=str(resource_id)).delete()
     AccessGrant.objects.bulk_create(
-        [AccessGrant(resource_type=kind.resource_type, resource_id=str(resource_id), **g) for g in grants],
+        [AccessGrant(resource_type=resource_type, resource_id=str(resource_id), **g) for g in grants],
         ignore_conflicts=True,
     )
 
 
-def delete_all(kind: Kind, resource_id) -> None:
-    AccessGrant.objects.filter(resource_type=kind.resource_type, resource_id=str(resource_id)).delete()
+def delete_all(resource_type: str, resource_id) -> None:
+    AccessGrant.objects.filter(resource_type=resource_type, resource_id=str(resource_id)).delete()
 
 
-def add(kind: Kind, resource_id, *, principal_id: str, permission: str) -> None:
-    AccessGrant.objects.get_or_create(resource_type=kind.resource_type, resource_id=str(resource_id),
+def add(resource_type: str, resource_id, *, principal_id: str, permission: str) -> None:
+    AccessGrant.objects.get_or_create(resource_type=resource_type, resource_id=str(resource_id),
                                       principal_type=access.USER, principal_id=principal_id, permission=permission)

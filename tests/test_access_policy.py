@@ -92,7 +92,7 @@ def test_access_table(kind_name, case, settings):
     if case.grant:
         principal, permission = case.grant
         principal_id = {"caller": str(caller.pk), "*": "*"}.get(principal) or str(_user(principal, "user").pk)
-        AccessGrant.objects.create(resource_type=kind.resource_type, resource_id=str(obj.pk), principal_id=principal_id,
+        AccessGrant.objects.create(resource_type=kind, resource_id=str(obj.pk), principal_id=principal_id,
                                    permission=permission)
     key = str(obj.pk)
 
@@ -114,7 +114,7 @@ def test_model_bypass_opens_use_of_models_only(kind_name, role, usable, settings
     settings.BYPASS_ADMIN_ACCESS_CONTROL = False
     settings.BYPASS_MODEL_ACCESS_CONTROL = True
     obj, caller = make(_user("owner", "user")), _user("caller", role)
-    opened = usable and kind is access.MODEL
+    opened = usable and kind == access.MODEL
     assert access.can_use(caller, kind, obj) is opened
     assert access.sees_all(caller, kind, access.USE) is opened
     assert model_class.objects.filter(access.visible(caller, kind, access.USE)).exists() is opened
@@ -130,8 +130,8 @@ def test_use_follows_read_without_the_model_bypass(kind_name, settings):
     obj = make(owner)
     assert access.can_use(owner, kind, obj)
     assert not access.can_use(caller, kind, obj)
-    if kind.shareable:
-        AccessGrant.objects.create(resource_type=kind.resource_type, resource_id=str(obj.pk), principal_id="*",
+    if access.KINDS[kind].shareable:
+        AccessGrant.objects.create(resource_type=kind, resource_id=str(obj.pk), principal_id="*",
                                    permission="read")
         assert access.can_use(caller, kind, obj)
 

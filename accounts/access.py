@@ -65,7 +65,7 @@ def sees_all(user, kind: str, permission: str = READ) -> bool:
     if is_admin(user) and settings.BYPASS_ADMIN_ACCESS_CONTROL:
         return True
     bypass = KINDS[kind].use_bypass
-    return permission == USE and bool(bypass) and getattr(settings, bypass)
+    return permission == USE and bool(bypass) and bool(getattr(settings, bypass))
 
 
 def _reaching(user) -> Q:
@@ -132,7 +132,7 @@ def can_create(user, kind: str) -> bool:
 
 def can_share(user, kind: str, *, public: bool = False) -> bool:
     """Whether `user` may grant access to objects of `kind` it can write (`public`: to everyone).
-    Open WebUI's defaults: only admins share."""
+    Only admins, for either, as Open WebUI's default `sharing.*` permissions say."""
     return is_admin(user)
 
 

@@ -4,12 +4,12 @@ write) and named readers and writers."""
 from django import forms
 from django.contrib.admin.widgets import FilteredSelectMultiple
 
-from accounts import grants
+from accounts import access, grants
 from accounts.models import User
 
 
 class SharingForm(forms.ModelForm):
-    resource_type = ""  # set by subclasses: "knowledge", "model"
+    kind = ""  # set by subclasses: access.MODEL, access.KNOWLEDGE
 
     everyone = forms.ChoiceField(required=False, label="Everyone", choices=[
         ("", "No access (private)"), ("read", "Can read"), ("write", "Can read and write")])
@@ -21,23 +21,25 @@ class SharingForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            current = grants.by_resource(self.resource_type, [self.instance.pk])[str(self.instance.pk)]
+            current = grants.by_resource(self.kind, [self.instance.pk])[str(self.instance.pk)]
             held = {(g["principal_id"], g["permission"]) for g in current}
-            self.fields["everyone"].initial = "write" if ("*", "write") in held else "read" if ("*", "read") in held else ""
-            self.fields["readers"].initial = [p for p, perm in held if perm == "read" and p != "*"]
-            self.fields["writers"].initial = [p for p, perm in held if perm == "write" and p != "*"]
+            everyone = access.EVERYONE
+            self.fields["everyone"].initial = ("write" if (everyone, access.WRITE) in held
+                                               else "read" if (everyone, access.READ) in held else "")
+            self.fields["readers"].initial = [p for p, perm in held if perm == access.READ and p != everyone]
+            self.fields["writers"].initial = [p for p, perm in held if perm == access.WRITE and p != everyone]
 
     def save_grants(self, obj) -> None:
         data = self.cleaned_data
         wanted = []
         if data.get("everyone"):
-            wanted.append({"principal_type": "user", "principal_id": "*", "permission": "read"})
+            wanted.append({"principal_type": access.USER, "principal_id": access.EVERYONE, "permission": access.READ})
             if data["everyone"] == "write":
-                wanted.append({"principal_type": "user", "principal_id": "*", "permission": "write"})
-        for permission in ("read", "write"):
+                wanted.append({"principal_type": access.USER, "principal_id": access.EVERYONE, "permission": access.WRITE})
+        for permission in (access.READ, access.WRITE):
             for user in data.get(f"{permission}ers") or ():
-                wanted.append({"principal_type": "user", "principal_id": str(user.pk), "permission": permission})
-        grants.replace(self.resource_type, obj.pk, wanted)
+                wanted.append({"principal_type": access.USER, "principal_id": str(user.pk), "permission": permission})
+        grants.replace(self.kind, obj.pk, wanted)
 
 
 SHARING_FIELDSET = ("Access", {"fields": ("everyone", "readers", "writers"),

@@ -5,6 +5,7 @@ import functools
 from django.http import JsonResponse
 from rest_framework.exceptions import APIException
 
+from accounts import access
 from accounts.authentication import aauthenticate_token, credential_from
 from accounts.permissions import NotAuthenticated, Unauthorized
 from config import errors
@@ -27,7 +28,7 @@ def authenticated(level: str = "user"):
                 if raw is None:
                     raise NotAuthenticated()
                 request.user, request.auth = await aauthenticate_token(raw, request.path_info)
-                if not request.user.is_verified or (level == "admin" and not request.user.is_admin):
+                if not access.is_verified(request.user) or (level == "admin" and not access.is_admin(request.user)):
                     raise Unauthorized()
                 return await view(request, *args, **kwargs)
             except (APIException, ApplicationError) as exc:

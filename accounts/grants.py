@@ -1,14 +1,13 @@
-"""Access grants for models and knowledge bases (API.md §5.1): private by default; `read` and
-`write` are separate rows; owners and admins need none."""
+"""Storing access grants for models and knowledge bases (API.md §5.1): their wire shape, parsing and
+writes. Who they let do what is `accounts.access`."""
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
+from accounts import access
 from accounts.models import AccessGrant
 
-PERMISSIONS = ("read", "write")
+PERMISSIONS = (access.READ, access.WRITE)
 PRINCIPAL_ID_LENGTH = AccessGrant._meta.get_field("principal_id").max_length
 
 
@@ -28,26 +27,6 @@ def by_resource(resource_type: str, ids) -> dict[str, list[dict]]:
     return result
 
 
-def principal_filter(user, permission: str) -> Q:
-    return Q(permission=permission, principal_type="user", principal_id__in=[str(user.id), "*"])
-
-
-def granted_ids(user, resource_type: str, permission: str) -> set[str]:
-    return set(
-        AccessGrant.objects.filter(principal_filter(user, permission), resource_type=resource_type)
-        .values_list("resource_id", flat=True)
-    )
-
-
-def has(user, resource_type: str, resource_id: str, owner_id, permission: str) -> bool:
-    if owner_id is not None and str(owner_id) == str(user.id):
-        return True
-    if user.is_admin and settings.BYPASS_ADMIN_ACCESS_CONTROL:
-        return True
-    return AccessGrant.objects.filter(principal_filter(user, permission), resource_type=resource_type,
-                                      resource_id=str(resource_id)).exists()
-
-
 def parse(raw) -> list[dict]:
     """Validate a client's `access_grants` list."""
     if raw is None:
@@ -60,25 +39,26 @@ def parse(raw) -> list[dict]:
             raise ValidationError("Each access grant needs principal_type, principal_id and permission read|write.")
         if len(str(item["principal_id"])) > PRINCIPAL_ID_LENGTH:
             raise ValidationError(f"principal_id must be a user id or * ({PRINCIPAL_ID_LENGTH} characters at most).")
-        principal_type = item.get("principal_type", "user")
-        if principal_type != "user":
+        principal_type = item.get("principal_type", access.USER)
+        if principal_type not in access.PRINCIPAL_TYPES:
             raise ValidationError("Only user grants (a user id or *) are supported.")
-        grants.append({"principal_type": "user", "principal_id": str(item["principal_id"]), "permission": item["permission"]})
+        grants.append({"principal_type": principal_type, "principal_id": str(item["principal_id"]), "permission": item["permission"]})
     return grants
 
 
 @transaction.atomic
-def replace(resource_type: str, resource_id: str, grants: list[dict]) -> None:
+def replace(resource_type: str, resource_id, grants: list[dict]) -> None:
     AccessGrant.objects.filter(resource_type=resource_type, resource_id=str(resource_id)).delete()
     AccessGrant.objects.bulk_create(
-        [AccessGrant(resource_type=resource_type, resource_id=str(resource_id), **g) for g in grants], ignore_conflicts=True
+        [AccessGrant(resource_type=resource_type, resource_id=str(resource_id), **g) for g in grants],
+        ignore_conflicts=True,
     )
 
 
-def delete_all(resource_type: str, resource_id: str) -> None:
+def delete_all(resource_type: str, resource_id) -> None:
     AccessGrant.objects.filter(resource_type=resource_type, resource_id=str(resource_id)).delete()
 
 
-def add(resource_type: str, resource_id: str, *, principal_id: str, permission: str) -> None:
+def add(resource_type: str, resource_id, *, principal_id: str, permission: str) -> None:
     AccessGrant.objects.get_or_create(resource_type=resource_type, resource_id=str(resource_id),
-                                      principal_type="user", principal_id=principal_id, permission=permission)
+                                      principal_type=access.USER, principal_id=principal_id, permission=permission)

@@ -1,9 +1,9 @@
 """Who may call what (API.md §0 auth levels): failures are 401 except where the spec says 403."""
 
-from django.conf import settings
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 
+from accounts import access
 from config import runtime
 
 
@@ -41,7 +41,7 @@ class IsVerifiedUser(BasePermission):
     """Role user or admin; pending users get 401."""
 
     def has_permission(self, request, view):
-        if not _user(request).is_verified:
+        if not access.is_verified(_user(request)):
             raise Unauthorized()
         return True
 
@@ -50,7 +50,7 @@ class IsAdmin(BasePermission):
     """Role admin; everyone else gets 401 (not 403), as in Open WebUI."""
 
     def has_permission(self, request, view):
-        if not _user(request).is_admin:
+        if not access.is_admin(_user(request)):
             raise Unauthorized()
         return True
 
@@ -67,24 +67,24 @@ class HumanSession(BasePermission):
 
 def api_keys_allowed_for(user) -> bool:
     """DECISIONS #1: keys are on for every verified user unless ENABLE_API_KEYS is false."""
-    return bool(runtime.get("ENABLE_API_KEYS")) and user.is_verified
+    return bool(runtime.get("ENABLE_API_KEYS")) and access.is_verified(user)
 
 
 def permission_tree(user) -> dict:
     """The permission tree sent with a session (a subset of Open WebUI's, with its key names)."""
-    admin = user.is_admin
+    admin = access.is_admin(user)
     return {
         "workspace": {
-            "models": admin or settings.USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS,
-            "knowledge": admin or settings.USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS,
+            "models": access.can_create(user, access.MODEL),
+            "knowledge": access.can_create(user, access.KNOWLEDGE),
             "prompts": admin,
             "tools": admin,
         },
         "sharing": {
-            "models": admin,
-            "public_models": admin,
-            "knowledge": admin,
-            "public_knowledge": admin,
+            "models": access.can_share(user, access.MODEL),
+            "public_models": access.can_share(user, access.MODEL, public=True),
+            "knowledge": access.can_share(user, access.KNOWLEDGE),
+            "public_knowledge": access.can_share(user, access.KNOWLEDGE, public=True),
         },
         "chat": {"file_upload": True, "delete": True, "edit": True, "temporary": True},
         "features": {"api_keys": api_keys_allowed_for(user), "web_search": False, "image_generation": False},

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from rest_framework.exceptions import APIException
 
+from accounts import access
 from accounts.authentication import aauthenticate_token
 from accounts.permissions import Unauthorized
 from chat import completions
@@ -41,7 +42,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Authenticate `token` as this socket's credential; on failure, report and close."""
         try:
             user, _ = await aauthenticate_token(token, self.scope["path"])
-            if not user.is_verified:
+            if not access.is_verified(user):
                 raise Unauthorized()
         except APIException as exc:
             self.user = None

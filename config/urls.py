@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
+from accounts.public_config import PublicConfigView
 from accounts.urls import auths, users
 from chat import views as chat_views
 from chat.page import chat_page
@@ -15,7 +16,7 @@ urlpatterns = [
     path("ready", views.ready),
     path("api/version", views.version),
     path("api/version/updates", views.VersionUpdatesView.as_view()),
-    path("api/config", views.PublicConfigView.as_view()),
+    path("api/config", PublicConfigView.as_view()),
     path("api/models", model_views.model_list),
     path("api/v1/models", model_views.model_list),
     path("api/models/base", model_views.base_model_list),

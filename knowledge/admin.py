@@ -1,14 +1,18 @@
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db.models import Count
 
+from accounts import access
 from accounts.admin_sharing import SHARING_FIELDSET, SharingForm
 from config.admin_widgets import SafeAutocomplete
-from knowledge import selectors
 from knowledge.models import KnowledgeBase, KnowledgeFile
+from models_registry import admin as models_admin
+from models_registry.models import Model
 
 
 class KnowledgeBaseForm(SharingForm):
-    resource_type = selectors.RESOURCE
+    kind = access.KNOWLEDGE
 
     class Meta:
         model = KnowledgeBase
@@ -52,3 +56,35 @@ class KnowledgeBaseAdmin(SafeAutocomplete, admin.ModelAdmin):
     @admin.display(description="files", ordering="file_count")
     def file_count(self, obj):
         return obj.file_count
+
+
+class PresetKnowledgeForm(models_admin.PresetForm):
+    """A preset's collections (kept in its meta, searched by chat) chosen from the knowledge bases."""
+
+    knowledge = forms.ModelMultipleChoiceField(KnowledgeBase.objects.order_by("name"), required=False,
+                                               widget=FilteredSelectMultiple("collections", False),
+                                               help_text="Searched for every chat with this model.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        attached = (self.instance.meta or {}).get("knowledge") or []
+        self.fields["knowledge"].initial = [k.get("id") for k in attached if isinstance(k, dict) and k.get("type") == "collection"]
+
+    def clean(self):
+        data = super().clean()
+        meta = dict(data.get("meta") or {})
+        others = [k for k in meta.get("knowledge") or [] if not (isinstance(k, dict) and k.get("type") == "collection")]
+        meta["knowledge"] = others + [{"type": "collection", "id": str(kb.id), "name": kb.name} for kb in data.get("knowledge") or ()]
+        data["meta"] = meta
+        return data
+
+
+# models_registry may not import knowledge (DESIGN.md's order), so the preset admin it registers
+# gains its collections here.
+admin.site.unregister(Model)
+
+
+@admin.register(Model)
+class PresetAdmin(models_admin.ModelAdmin):
+    form = PresetKnowledgeForm
+    extra_fieldsets = (("Knowledge", {"fields": ("knowledge",)}),)

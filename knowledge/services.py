@@ -2,10 +2,10 @@
 cannot read, 403 when it can read but not write)."""
 
 from django.db import transaction
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 
-from accounts import grants
-from accounts.permissions import Forbidden, Unauthorized, permission_tree
+from accounts import access, grants
+from config.errors import ApplicationError
 from files import embeddings
 from files import services as file_services
 from files.models import File
@@ -25,30 +25,23 @@ class Conflict(APIException):
 def readable(user, knowledge_id) -> KnowledgeBase:
     kb = selectors.readable(user).filter(id=knowledge_id).first()
     if kb is None:
-        raise NotFound(NOT_FOUND)
+        raise ApplicationError(404, NOT_FOUND)
     return kb
 
 
 def writable(user, knowledge_id) -> KnowledgeBase:
     kb = readable(user, knowledge_id)
-    if str(kb.id) not in selectors.writable_ids(user, [kb.id]):
-        raise Forbidden("You do not have write access to this knowledge base.")
+    if not access.can_write(user, access.KNOWLEDGE, kb):
+        raise ApplicationError(403, "You do not have write access to this knowledge base.")
     return kb
-
-
-def _allowed_grants(user, requested: list[dict]) -> list[dict]:
-    if user.is_admin:
-        return requested
-    sharing = permission_tree(user)["sharing"]
-    return [g for g in requested if sharing["knowledge"] and (g["principal_id"] != "*" or sharing["public_knowledge"])]
 
 
 @transaction.atomic
 def create(*, user, name, description, access_grants=None) -> KnowledgeBase:
-    if not (user.is_admin or permission_tree(user)["workspace"]["knowledge"]):
-        raise Unauthorized()
+    if not access.can_create(user, access.KNOWLEDGE):
+        raise ApplicationError(401, "401 Unauthorized")
     kb = KnowledgeBase.objects.create(user=user, name=name.strip(), description=description)
-    grants.replace(selectors.RESOURCE, kb.id, _allowed_grants(user, grants.parse(access_grants)))
+    grants.replace(access.KNOWLEDGE, kb.id, access.allowed_grants(user, access.KNOWLEDGE, grants.parse(access_grants)))
     return kb
 
 
@@ -63,9 +56,9 @@ def update(*, user, knowledge_id, name, description) -> KnowledgeBase:
 def update_access(*, user, knowledge_id, access_grants) -> KnowledgeBase:
     kb = writable(user, knowledge_id)
     requested = grants.parse(access_grants)
-    if _allowed_grants(user, requested) != requested:
-        raise Forbidden("You do not have permission to share with the requested audience")
-    grants.replace(selectors.RESOURCE, kb.id, requested)
+    if access.allowed_grants(user, access.KNOWLEDGE, requested) != requested:
+        raise ApplicationError(403, "You do not have permission to share with the requested audience")
+    grants.replace(access.KNOWLEDGE, kb.id, requested)
     kb.save(update_fields=["updated_at"])
     return kb
 
@@ -142,7 +135,7 @@ def update_file(*, user, knowledge_id, file_id) -> KnowledgeBase:
 def delete(*, user, knowledge_id) -> None:
     """The collection goes; its files stay, and presets no longer name it (API.md §5)."""
     kb = writable(user, knowledge_id)
-    grants.delete_all(selectors.RESOURCE, kb.id)
+    grants.delete_all(access.KNOWLEDGE, kb.id)
     for preset in Model.objects.filter(meta__knowledge__contains=[{"id": str(kb.id)}]):
         preset.meta["knowledge"] = [k for k in preset.meta["knowledge"] if not (isinstance(k, dict) and k.get("id") == str(kb.id))]
         preset.save(update_fields=["meta", "updated_at"])

@@ -4,6 +4,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import access
 from config.exceptions import validated
 from config.pagination import page_slice
 from files.serializers import file_out
@@ -12,7 +13,7 @@ from knowledge.serializers import FileIdIn, KnowledgeIn, list_items, with_files
 
 
 def _files_response(user, kb, warnings=None) -> Response:
-    data = with_files(kb, services.files_of(kb), write_access=str(kb.id) in selectors.writable_ids(user, [kb.id]))
+    data = with_files(kb, services.files_of(kb), write_access=access.can_write(user, access.KNOWLEDGE, kb))
     if warnings:
         data["warnings"] = warnings
     return Response(data)
@@ -29,14 +30,14 @@ class ListView(APIView):
     def get(self, request):
         qs = selectors.readable(request.user)
         page = list(qs[page_slice(request, per_page=30)])
-        return Response({"items": list_items(page, selectors.writable_ids(request.user, [k.id for k in page])),
-                         "total": qs.count()})
+        writable = access.permitted_ids(request.user, access.KNOWLEDGE, access.WRITE, page)
+        return Response({"items": list_items(page, writable), "total": qs.count()})
 
 
 class DetailView(APIView):
     def get(self, request, kb_id):
         kb = services.readable(request.user, kb_id)
-        return Response(with_files(kb, None, write_access=str(kb.id) in selectors.writable_ids(request.user, [kb.id])))
+        return Response(with_files(kb, None, write_access=access.can_write(request.user, access.KNOWLEDGE, kb)))
 
 
 class FilesView(APIView):

@@ -1,11 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.utils.html import format_html
 
+from accounts import access
 from accounts.admin_sharing import SHARING_FIELDSET, SharingForm
 from config.admin_widgets import SafeAutocomplete
-from knowledge.models import KnowledgeBase
 from models_registry import connections, providers, registry, services
 from models_registry.models import Connection, Model
 
@@ -122,27 +121,11 @@ class ConnectionAdmin(ClosesClients, admin.ModelAdmin):
 
 
 class PresetForm(SharingForm):
-    resource_type = "model"
-    knowledge = forms.ModelMultipleChoiceField(KnowledgeBase.objects.order_by("name"), required=False,
-                                               widget=FilteredSelectMultiple("collections", False),
-                                               help_text="Searched for every chat with this model.")
+    kind = access.MODEL
 
     class Meta:
         model = Model
         fields = "__all__"
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        attached = (self.instance.meta or {}).get("knowledge") or []
-        self.fields["knowledge"].initial = [k.get("id") for k in attached if isinstance(k, dict) and k.get("type") == "collection"]
-
-    def clean(self):
-        data = super().clean()
-        meta = dict(data.get("meta") or {})
-        others = [k for k in meta.get("knowledge") or [] if not (isinstance(k, dict) and k.get("type") == "collection")]
-        meta["knowledge"] = others + [{"type": "collection", "id": str(kb.id), "name": kb.name} for kb in data.get("knowledge") or ()]
-        data["meta"] = meta
-        return data
 
 
 @admin.register(Model)
@@ -156,10 +139,12 @@ class ModelAdmin(SafeAutocomplete, ForgetOnChange, admin.ModelAdmin):
     autocomplete_fields = ("user",)
     actions = ["make_public"]
 
+    extra_fieldsets: tuple = ()  # sections that apps to the right add (knowledge attaches collections)
+
     def get_fieldsets(self, request, obj=None):
-        fields = [f for f in super().get_fieldsets(request, obj)[0][1]["fields"]
-                  if f not in ("knowledge", "everyone", "readers", "writers")]
-        return [(None, {"fields": fields}), ("Knowledge", {"fields": ("knowledge",)}), SHARING_FIELDSET]
+        apart = {f for _, options in (*self.extra_fieldsets, SHARING_FIELDSET) for f in options["fields"]}
+        fields = [f for f in super().get_fieldsets(request, obj)[0][1]["fields"] if f not in apart]
+        return [(None, {"fields": fields}), *self.extra_fieldsets, SHARING_FIELDSET]
 
     def save_model(self, request, obj, form, change):
         obj.meta = form.cleaned_data["meta"]

@@ -4,8 +4,9 @@ from django.db.models import Q
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import grants
-from accounts.permissions import IsAdmin, Unauthorized
+from accounts import access, grants
+from accounts.permissions import IsAdmin
+from config.errors import ApplicationError
 from config.pagination import page_slice
 from models_registry import selectors, services
 from models_registry.models import Model
@@ -13,7 +14,7 @@ from models_registry.serializers import model_out, models_out
 
 
 def _out(model: Model) -> dict:
-    return model_out(model, grants.by_resource("model", [model.id])[model.id])
+    return model_out(model, grants.by_resource(access.MODEL, [model.id])[model.id])
 
 
 def _body(request) -> dict:
@@ -36,7 +37,7 @@ class ListView(APIView):
         if query:
             qs = qs.filter(Q(name__icontains=query) | Q(id__icontains=query))
         page = list(qs[page_slice(request, per_page=30)])
-        writable = selectors.writable_ids(request.user, [m.id for m in page])
+        writable = access.permitted_ids(request.user, access.MODEL, access.WRITE, page)
         return Response({"items": models_out(page, request.user, writable), "total": qs.count()})
 
 
@@ -44,10 +45,10 @@ class DetailView(APIView):
     def get(self, request):
         model = Model.objects.select_related("user").filter(id=request.query_params.get("id", "")).first()
         if model is None:
-            return Response({"detail": "We could not find what you're looking for :/"}, status=404)
-        if not services.can_read(request.user, model):
-            raise Unauthorized()
-        writable = selectors.writable_ids(request.user, [model.id])
+            raise ApplicationError(404, services.NOT_FOUND)
+        if not access.can_read(request.user, access.MODEL, model):
+            raise ApplicationError(401, "401 Unauthorized")
+        writable = access.permitted_ids(request.user, access.MODEL, access.WRITE, [model])
         return Response(models_out([model], request.user, writable)[0])
 
 
@@ -80,7 +81,7 @@ class BaseView(APIView):
 
     def get(self, request):
         rows = list(Model.objects.filter(base_model_id__isnull=True))
-        by_id = grants.by_resource("model", [m.id for m in rows])
+        by_id = grants.by_resource(access.MODEL, [m.id for m in rows])
         return Response([model_out(m, by_id[m.id]) for m in rows])
 
 

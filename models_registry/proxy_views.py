@@ -10,6 +10,7 @@ import time
 import httpx
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
+from accounts import access
 from accounts.async_views import authenticated
 from config import jsonbody
 from config.db import db_call
@@ -131,7 +132,7 @@ def _apply_preset(request, entry, body: dict, *, ollama: bool) -> dict:
 
 async def _raw_list(request, kind: str, url_idx: int, path: str) -> JsonResponse:
     """One connection's own model list, unfiltered: admins only (API.md §7)."""
-    if not request.user.is_admin:
+    if not access.is_admin(request.user):
         return _error(401, "401 Unauthorized")
     conn = await _by_index(kind, url_idx)
     if conn is None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from accounts import grants
+from accounts import access
 from config.db import db_call
 from config.ttl_cache import MISSING, TTLCache
 from models_registry import providers
@@ -194,13 +194,7 @@ def enabled_connections() -> list[Connection]:
 def load_snapshot(user) -> Snapshot:
     connections = enabled_connections()
     rows = list(Model.objects.all())
-    readable = grants.granted_ids(user, "model", "read")
-    readable |= {r.id for r in rows if r.user_id == user.id}
-    return Snapshot(connections, rows, readable)
-
-
-def sees_everything(user) -> bool:
-    return (user.is_admin and settings.BYPASS_ADMIN_ACCESS_CONTROL) or settings.BYPASS_MODEL_ACCESS_CONTROL
+    return Snapshot(connections, rows, access.permitted_ids(user, access.MODEL, access.USE, rows))
 
 
 _snapshots = TTLCache()
@@ -224,7 +218,7 @@ async def models_for(user, *, refresh: bool = False) -> list[Entry]:
     snapshot = await _snapshot(user)
     lists = await asyncio.gather(*(_fetch(c, refresh) for c in snapshot.connections))
     entries = _apply_rows(_merge(snapshot.connections, lists), snapshot.rows)
-    if sees_everything(user):
+    if access.sees_all(user, access.MODEL, access.USE):  # provider models without a row too
         return entries
     return [e for e in entries if e.row is not None and e.row.id in snapshot.readable]
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts import grants
+from accounts import access, grants
 from accounts.serializers import ts
 from models_registry.models import Model
 
@@ -16,7 +16,7 @@ def model_out(model: Model, access_grants: list[dict], *, with_params: bool = Tr
 
 def models_out(models: list[Model], user, writable: set[str]) -> list[dict]:
     """List items (model + owner + write_access) with grants fetched in one query."""
-    by_id = grants.by_resource("model", [m.id for m in models])
+    by_id = grants.by_resource(access.MODEL, [m.id for m in models])
     items = []
     for m in models:
         item = model_out(m, by_id.get(m.id, []), with_params=m.id in writable)

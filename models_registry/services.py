@@ -4,19 +4,15 @@ import re
 import uuid
 
 from django.db import transaction
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 
-from accounts import grants
-from accounts.permissions import Forbidden, Unauthorized, permission_tree
+from accounts import access, grants
+from config.errors import ApplicationError
 from models_registry import registry
 from models_registry.models import Model
 
 ID_RE = re.compile(r"^\S{1,256}$")
-
-
-class NoWriteAccess(APIException):
-    status_code = 400
-    default_detail = "You do not have permission to change this model."
+NOT_FOUND = "We could not find what you're looking for :/"
 
 
 def _check_form(data: dict) -> None:
@@ -34,40 +30,25 @@ def _check_form(data: dict) -> None:
             raise ValidationError(f"{key} is required and must be an object.")
 
 
-def _allowed_grants(user, requested: list[dict]) -> list[dict]:
-    if user.is_admin:
-        return requested
-    sharing = permission_tree(user)["sharing"]
-    return [g for g in requested if sharing["models"] and (g["principal_id"] != "*" or sharing["public_models"])]
-
-
 @transaction.atomic
 def create(*, user, data: dict) -> Model:
-    if not (user.is_admin or permission_tree(user)["workspace"]["models"]):
-        raise Unauthorized()
+    if not access.can_create(user, access.MODEL):
+        raise ApplicationError(401, "401 Unauthorized")
     _check_form(data)
     if Model.objects.filter(id=data["id"]).exists():
-        raise Unauthorized("Uh-oh! This id is already registered. Please choose another id string.")
+        raise ApplicationError(401, "Uh-oh! This id is already registered. Please choose another id string.")
     base = data.get("base_model_id") or None
     if base == data["id"]:
         base = None
-    if not user.is_admin and not base:
-        raise Unauthorized("base_model_id is required.")
+    if not base and not access.is_admin(user):  # a row without a base overrides a provider model
+        raise ApplicationError(401, "base_model_id is required.")
     model = Model.objects.create(
         id=data["id"], user=user, base_model_id=base, name=data["name"].strip(), meta=data["meta"],
         params=data["params"], is_active=bool(data.get("is_active", True)),
     )
-    grants.replace("model", model.id, _allowed_grants(user, grants.parse(data.get("access_grants"))))
+    grants.replace(access.MODEL, model.id, access.allowed_grants(user, access.MODEL, grants.parse(data.get("access_grants"))))
     registry.forget()
     return model
-
-
-def can_write(user, model: Model) -> bool:
-    return grants.has(user, "model", model.id, model.user_id, "write")
-
-
-def can_read(user, model: Model) -> bool:
-    return grants.has(user, "model", model.id, model.user_id, "read")
 
 
 def _writable(user, model_id, *, lock: bool = False) -> Model:
@@ -76,9 +57,9 @@ def _writable(user, model_id, *, lock: bool = False) -> Model:
     rows = Model.objects.filter(id=model_id)
     model = (rows.select_for_update() if lock else rows).first()
     if model is None:
-        raise Unauthorized("We could not find what you're looking for :/")
-    if not can_write(user, model):
-        raise NoWriteAccess()
+        raise ApplicationError(401, NOT_FOUND)
+    if not access.can_write(user, access.MODEL, model):
+        raise ApplicationError(400, "You do not have permission to change this model.")
     return model
 
 
@@ -102,13 +83,13 @@ def update_access(*, user, model_id, name, access_grants) -> Model:
     if not isinstance(model_id, str) or not ID_RE.match(model_id):
         raise ValidationError("id must be 1 to 256 characters without whitespace.")
     requested = grants.parse(access_grants)
-    if user.is_admin:  # sharing a provider model: its override row, unless one exists (ON CONFLICT DO NOTHING)
+    if access.is_admin(user):  # sharing a provider model: its override row, unless one exists (ON CONFLICT DO NOTHING)
         name = name.strip() if isinstance(name, str) and name.strip() else model_id
         Model.objects.bulk_create([Model(id=model_id, user=user, name=name[:256])], ignore_conflicts=True)
     model = _writable(user, model_id, lock=True)
-    if _allowed_grants(user, requested) != requested:
-        raise Forbidden("You do not have permission to share with the requested audience")
-    grants.replace("model", model.id, requested)
+    if access.allowed_grants(user, access.MODEL, requested) != requested:
+        raise ApplicationError(403, "You do not have permission to share with the requested audience")
+    grants.replace(access.MODEL, model.id, requested)
     model.save(update_fields=["updated_at"])
     registry.forget()
     return model
@@ -126,7 +107,7 @@ def toggle(*, user, model_id: str) -> Model:
 @transaction.atomic
 def delete(*, user, model_id: str) -> None:
     model = _writable(user, model_id, lock=True)
-    grants.delete_all("model", model.id)
+    grants.delete_all(access.MODEL, model.id)
     model.delete()
     registry.forget()
 
@@ -135,6 +116,6 @@ def make_public(*, model_ids: list[str], actor) -> int:
     """The admin's one-click "make public" (DECISIONS #3): read for everyone, override rows created."""
     for model_id in model_ids:
         Model.objects.get_or_create(id=model_id, defaults={"name": model_id, "user": actor})
-        grants.add("model", model_id, principal_id="*", permission="read")
+        grants.add(access.MODEL, model_id, principal_id=access.EVERYONE, permission=access.READ)
     registry.forget()
     return len(model_ids)

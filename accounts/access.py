@@ -1,0 +1,141 @@
+"""The one access policy (API.md §5.1): who may read, write or use which object, which objects of a
+kind a user sees, and what it may create and share. Selectors, services, views, the WebSocket
+consumer and the admin ask here; no other module looks at roles or at the bypass settings.
+
+- Pending users may do nothing (they may only sign in and wait).
+- Owners may do anything with their objects. Others need an `AccessGrant` for the exact permission
+  (a `write` grant alone does not give `read`), to them or to everyone (`*`).
+- Admins need no grant while BYPASS_ADMIN_ACCESS_CONTROL is on (the default);
+  BYPASS_MODEL_ACCESS_CONTROL lets every verified user use (not read or change) every model.
+- Files have no grants: they are their owner's (and the admins')."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast
+
+from accounts.models import AccessGrant
+
+READ, WRITE, USE = "read", "write", "use"
+
+# Principals a grant may name. Groups join by adding "group" here and their ids in `_reaching`.
+USER = "user"
+PRINCIPAL_TYPES = (USER,)
+EVERYONE = "*"  # principal id of a user grant that reaches every user
+MAX_IDS_IN_QUERY = 1000  # more candidates (the whole model list): read the user's grants of the kind instead
+
+
+@dataclass(frozen=True)
+class Rules:
+    shareable: bool = True  # may carry grants
+    use_bypass: str = ""  # setting that lets every verified user use every object of the kind
+    create_setting: str = ""  # setting that lets users (not only admins) create objects of the kind
+
+
+# Kinds of object (their AccessGrant.resource_type). Their rows have an owner in `user` (nullable).
+MODEL, KNOWLEDGE, FILE = "model", "knowledge", "file"
+KINDS = {
+    MODEL: Rules(use_bypass="BYPASS_MODEL_ACCESS_CONTROL", create_setting="USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS"),
+    KNOWLEDGE: Rules(create_setting="USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS"),
+    FILE: Rules(shareable=False),
+}
+
+
+# --- roles ----------------------------------------------------------------------------------------
+
+
+def is_verified(user) -> bool:
+    """May use the gateway at all: role user or admin."""
+    return bool(getattr(user, "is_verified", False))
+
+
+def is_admin(user) -> bool:
+    """Manages the gateway: users, connections, settings, provider models."""
+    return bool(getattr(user, "is_admin", False))
+
+
+# --- objects --------------------------------------------------------------------------------------
+
+
+def sees_all(user, kind: str, permission: str = READ) -> bool:
+    """Whether a bypass lets `user` `permission` every object of `kind`, grants aside."""
+    if not is_verified(user):
+        return False
+    if is_admin(user) and settings.BYPASS_ADMIN_ACCESS_CONTROL:
+        return True
+    bypass = KINDS[kind].use_bypass
+    return permission == USE and bool(bypass) and bool(getattr(settings, bypass))
+
+
+def _reaching(user) -> Q:
+    """The grants that reach `user`, as a filter on AccessGrant."""
+    return Q(principal_type=USER, principal_id__in=[str(user.pk), EVERYONE])
+
+
+def _grants(user, kind: str, permission: str) -> QuerySet[AccessGrant]:
+    needed = READ if permission == USE else permission
+    return AccessGrant.objects.filter(_reaching(user), resource_type=kind, permission=needed)
+
+
+def visible(user, kind: str, permission: str = READ) -> Q:
+    """The objects of `kind` that `user` may `permission`, as a filter on the kind's queryset."""
+    if sees_all(user, kind, permission):
+        return Q()
+    if not is_verified(user):
+        return Q(pk__in=[])
+    mine = Q(user_id=user.pk)
+    if not KINDS[kind].shareable:
+        return mine
+    return mine | Exists(_grants(user, kind, permission).filter(resource_id=Cast(OuterRef("pk"), CharField())))
+
+
+def permitted_ids(user, kind: str, permission: str, objects) -> set[str]:
+    """The ids (as strings) of those `objects` (rows of `kind`) that `user` may `permission`: at most one query."""
+    objects = list(objects)
+    if sees_all(user, kind, permission):
+        return {str(o.pk) for o in objects}
+    if not is_verified(user):
+        return set()
+    ids = {str(o.pk) for o in objects if o.user_id is not None and o.user_id == user.pk}
+    others = {str(o.pk) for o in objects} - ids
+    if others and KINDS[kind].shareable:
+        granted = _grants(user, kind, permission)
+        if len(others) <= MAX_IDS_IN_QUERY:
+            granted = granted.filter(resource_id__in=others)
+        ids |= others.intersection(granted.values_list("resource_id", flat=True))
+    return ids
+
+
+def can_read(user, kind: str, obj) -> bool:
+    return str(obj.pk) in permitted_ids(user, kind, READ, [obj])
+
+
+def can_write(user, kind: str, obj) -> bool:
+    return str(obj.pk) in permitted_ids(user, kind, WRITE, [obj])
+
+
+def can_use(user, kind: str, obj) -> bool:
+    """Chat with a model, search a collection or file: read, or a kind's use bypass."""
+    return str(obj.pk) in permitted_ids(user, kind, USE, [obj])
+
+
+# --- creating and sharing -------------------------------------------------------------------------
+
+
+def can_create(user, kind: str) -> bool:
+    """Workspace permission, as the session's permission tree reports it (Open WebUI's: by role and
+    setting only; pending users are stopped before any endpoint)."""
+    setting = KINDS[kind].create_setting
+    return is_admin(user) or bool(setting and getattr(settings, setting))
+
+
+def can_share(user, kind: str, *, public: bool = False) -> bool:
+    """Whether `user` may grant access to objects of `kind` it can write (`public`: to everyone).
+    Only admins, for either, as Open WebUI's default `sharing.*` permissions say."""
+    return is_admin(user)
+
+
+def allowed_grants(user, kind: str, requested: list[dict]) -> list[dict]:
+    """Those of `requested` (parsed access grants) that `user` may give."""
+    return [g for g in requested if can_share(user, kind, public=g["principal_id"] == EVERYONE)]

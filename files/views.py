@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from config.db import db_call, hand_back
+from config.errors import ApplicationError
 from config.jsonbody import JSONParser
 from config.pagination import page_slice
 from files import selectors, services
@@ -40,7 +41,7 @@ class FileListView(APIView):
     def post(self, request):
         uploaded = request.FILES.get("file")
         if uploaded is None:
-            return Response({"detail": "file: an uploaded file is required."}, status=422)
+            raise ApplicationError(422, "file: an uploaded file is required.")
         file = services.upload(user=request.user, uploaded=uploaded, metadata=request.data.get("metadata"),
                                process=_flag(request, "process", True))
         out = file_out(file, content=False)

@@ -6,9 +6,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import Forbidden, IsAdmin
+from accounts.permissions import IsAdmin
 from config import runtime
 from config.db import in_parallel
+from config.errors import ApplicationError
 from config.values import as_uuid, mask_secret
 from files import embeddings
 from files import services as file_services
@@ -64,16 +65,16 @@ class ReindexView(APIView):
 def _scope(user, name: str) -> list[str]:
     """File ids behind a collection name the caller may read: `file-<id>` or a knowledge id."""
     if not isinstance(name, str) or not NAME.match(name):
-        raise Forbidden("Invalid collection name.")
+        raise ApplicationError(403, "Invalid collection name.")
     if name.startswith("file-"):
         file_id = as_uuid(name[5:])
         if not (file_id and files_for(user).filter(id=file_id).exists()):
-            raise Forbidden("You do not have access to this collection.")
+            raise ApplicationError(403, "You do not have access to this collection.")
         return [str(file_id)]
     kb_id = as_uuid(name)
     kb = selectors.readable(user).filter(id=kb_id).first() if kb_id else None
     if kb is None:
-        raise Forbidden("You do not have access to this collection.")
+        raise ApplicationError(403, "You do not have access to this collection.")
     return [str(f) for f in KnowledgeFile.objects.filter(knowledge=kb).values_list("file_id", flat=True)]
 
 

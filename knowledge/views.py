@@ -1,12 +1,14 @@
 """/api/v1/knowledge/* (API.md §5.3; statuses per DECISIONS #11)."""
 
+from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import access
 from config.exceptions import validated
 from config.pagination import page_slice
+from config.routers import UUID
 from files.serializers import file_out
 from knowledge import selectors, services
 from knowledge.serializers import FileIdIn, KnowledgeIn, list_items, with_files
@@ -19,87 +21,80 @@ def _files_response(user, kb, warnings=None) -> Response:
     return Response(data)
 
 
-class CreateView(APIView):
-    def post(self, request):
-        data = validated(KnowledgeIn, request.data)
-        kb = services.create(user=request.user, **data)
-        return Response(with_files(kb, None, write_access=True))
+class KnowledgeViewSet(viewsets.ViewSet):
+    """One collection resource; Open WebUI's verb-style paths are its actions."""
 
+    lookup_field = "kb_id"
+    lookup_value_regex = UUID
 
-class ListView(APIView):
-    def get(self, request):
+    def list(self, request):
         qs = selectors.readable(request.user)
         page = list(qs[page_slice(request, per_page=30)])
         writable = access.permitted_ids(request.user, access.KNOWLEDGE, access.WRITE, page)
         return Response({"items": list_items(page, writable), "total": qs.count()})
 
+    @action(detail=False, methods=["post"], url_path="create")
+    def create_collection(self, request):
+        data = validated(KnowledgeIn, request.data)
+        kb = services.create(user=request.user, **data)
+        return Response(with_files(kb, None, write_access=True))
 
-class DetailView(APIView):
-    def get(self, request, kb_id):
+    def retrieve(self, request, kb_id):
         kb = services.readable(request.user, kb_id)
         return Response(with_files(kb, None, write_access=access.can_write(request.user, access.KNOWLEDGE, kb)))
 
-
-class FilesView(APIView):
-    def get(self, request, kb_id):
+    @action(detail=True, methods=["get"])
+    def files(self, request, kb_id):
         files = services.files_of(services.readable(request.user, kb_id))
         page = files[page_slice(request, per_page=30)]
         return Response({"items": [file_out(f, content=False, path=False) for f in page], "directories": [],
                          "breadcrumbs": [], "total": files.count()})
 
-
-class UpdateView(APIView):
-    def post(self, request, kb_id):
+    @action(detail=True, methods=["post"], url_path="update")
+    def update_details(self, request, kb_id):
         data = validated(KnowledgeIn, request.data)
         kb = services.update(user=request.user, knowledge_id=kb_id, name=data["name"], description=data["description"])
         return _files_response(request.user, kb)
 
-
-class AccessUpdateView(APIView):
-    def post(self, request, kb_id):
+    @action(detail=True, methods=["post"], url_path="access/update")
+    def access_update(self, request, kb_id):
         body = request.data if isinstance(request.data, dict) else {}
         kb = services.update_access(user=request.user, knowledge_id=kb_id, access_grants=body.get("access_grants"))
         return _files_response(request.user, kb)
 
-
-class FileAddView(APIView):
-    def post(self, request, kb_id):
+    @action(detail=True, methods=["post"], url_path="file/add")
+    def file_add(self, request, kb_id):
         file_id = str(validated(FileIdIn, request.data)["file_id"])
         kb, warnings = services.add_files(user=request.user, knowledge_id=kb_id, file_ids=[file_id])
         return _files_response(request.user, kb, warnings)
 
-
-class BatchAddView(APIView):
-    def post(self, request, kb_id):
+    @action(detail=True, methods=["post"], url_path="files/batch/add")
+    def files_batch_add(self, request, kb_id):
         if not isinstance(request.data, list) or not all(isinstance(i, dict) and i.get("file_id") for i in request.data):
             raise ValidationError('The body must be a list of {"file_id": ...} objects.')
         kb, warnings = services.add_files(user=request.user, knowledge_id=kb_id,
                                           file_ids=[str(i["file_id"]) for i in request.data])
         return _files_response(request.user, kb, warnings)
 
-
-class FileRemoveView(APIView):
-    def post(self, request, kb_id):
+    @action(detail=True, methods=["post"], url_path="file/remove")
+    def file_remove(self, request, kb_id):
         file_id = str(validated(FileIdIn, request.data)["file_id"])
         delete_file = request.query_params.get("delete_file", "true").lower() in {"1", "true", "yes"}
         kb = services.remove_file(user=request.user, knowledge_id=kb_id, file_id=file_id, delete_file=delete_file)
         return _files_response(request.user, kb)
 
-
-class FileUpdateView(APIView):
-    def post(self, request, kb_id):
+    @action(detail=True, methods=["post"], url_path="file/update")
+    def file_update(self, request, kb_id):
         file_id = str(validated(FileIdIn, request.data)["file_id"])
         kb = services.update_file(user=request.user, knowledge_id=kb_id, file_id=file_id)
         return _files_response(request.user, kb)
 
-
-class ResetView(APIView):
-    def post(self, request, kb_id):
+    @action(detail=True, methods=["post"])
+    def reset(self, request, kb_id):
         kb = services.reset(user=request.user, knowledge_id=kb_id)
         return Response(with_files(kb, None, write_access=True))
 
-
-class DeleteView(APIView):
-    def delete(self, request, kb_id):
+    @action(detail=True, methods=["delete"], url_path="delete")
+    def delete_collection(self, request, kb_id):
         services.delete(user=request.user, knowledge_id=kb_id)
         return Response(True)

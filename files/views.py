@@ -5,16 +5,18 @@ import json
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, StreamingHttpResponse
+from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from config.db import db_call, hand_back
 from config.errors import ApplicationError
 from config.jsonbody import JSONParser
 from config.pagination import page_slice
+from config.routers import UUID
 from files import selectors, services
 from files.models import File
 from files.serializers import file_out
@@ -35,10 +37,17 @@ def _file(request, file_id):
     return file
 
 
-class FileListView(APIView):
+class FileViewSet(viewsets.ViewSet):
+    """One file resource; Open WebUI's verb-style paths are its actions."""
+
+    lookup_field = "file_id"
+    lookup_value_regex = UUID
     parser_classes = [MultiPartParser, JSONParser]
 
-    def post(self, request):
+    def get_permissions(self):
+        return [IsAdmin()] if self.action == "delete_all" else super().get_permissions()
+
+    def create(self, request):
         uploaded = request.FILES.get("file")
         if uploaded is None:
             raise ApplicationError(422, "file: an uploaded file is required.")
@@ -49,25 +58,28 @@ class FileListView(APIView):
             out["status"] = True
         return Response(out)
 
-    def get(self, request):
+    def list(self, request):
         # 50 a page, as Open WebUI (no page size to ask for); texts are streamed, never held whole
         qs = selectors.listed(request.user)
         content = _flag(request, "content", True)
         page = qs[page_slice(request, per_page=50)]
         return json_response({"items": [file_out(f, content=content, path=False) for f in page], "total": qs.count()})
 
-
-class FileDetailView(APIView):
-    def get(self, request, file_id):
+    def retrieve(self, request, file_id):
         return json_response(file_out(_file(request, file_id)))
 
-    def delete(self, request, file_id):
+    def destroy(self, request, file_id):
         services.delete(file=_file(request, file_id))
         return Response({"message": "File deleted successfully"})
 
+    @action(detail=False, methods=["delete"], url_path="all")
+    def delete_all(self, request):
+        for file in selectors.files_for(request.user).only("id", "storage_name"):
+            services.delete(file=file)
+        return Response({"message": "All files deleted successfully"})
 
-class FileContentView(APIView):
-    def get(self, request, file_id):
+    @action(detail=True, methods=["get"])
+    def content(self, request, file_id):
         file = _file(request, file_id)
         try:
             handle = default_storage.open(file.storage_name, "rb")
@@ -79,21 +91,18 @@ class FileContentView(APIView):
             del response["Content-Disposition"]
         return response
 
-
-class FileDataContentView(APIView):
-    def get(self, request, file_id):
+    @action(detail=True, methods=["get"], url_path="data/content")
+    def data_content(self, request, file_id):
         return json_response({"content": Text(_file(request, file_id).id)})
 
-
-class FileDataUpdateView(APIView):
-    def post(self, request, file_id):
+    @action(detail=True, methods=["post"], url_path="data/content/update")
+    def data_content_update(self, request, file_id):
         content = request.data.get("content") if isinstance(request.data, dict) else None
         file = services.update_content(file=_file(request, file_id), content=content)
         return Response({"content": file.content})
 
-
-class FileStatusView(APIView):
-    def get(self, request, file_id):
+    @action(detail=True, methods=["get"], url_path="process/status")
+    def process_status(self, request, file_id):
         file = _file(request, file_id)
         if _flag(request, "stream", False):
             hand_back()  # the events poll with their own connections, for up to two hours
@@ -123,12 +132,3 @@ async def _status_events(file_id, status: str):
         if row[0] in (File.Status.COMPLETED, File.Status.FAILED):
             return
         await asyncio.sleep(1)
-
-
-class DeleteAllView(APIView):
-    permission_classes = [IsAdmin]
-
-    def delete(self, request):
-        for file in selectors.files_for(request.user).only("id", "storage_name"):
-            services.delete(file=file)
-        return Response({"message": "All files deleted successfully"})

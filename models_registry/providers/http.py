@@ -71,7 +71,8 @@ def post_json_sync(conn, path: str, body: dict, *, timeout: float) -> dict:
     """A JSON answer for a synchronous caller (the ingestion worker, sync views), on the pooled
     sync client."""
     try:
-        response = pools.sync_client(conn).post(path, json=body, timeout=_timeout(timeout))
+        with pools.sync_client(conn) as client:
+            response = client.post(path, json=body, timeout=_timeout(timeout))
     except httpx.HTTPError as exc:
         raise transport_error(exc) from exc
     if response.status_code >= 400:

@@ -5,6 +5,7 @@ views) get a pooled sync client per endpoint."""
 
 import asyncio
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -26,7 +27,7 @@ class Pool:
 
 _pools: dict = {}  # connection pk (or ad-hoc endpoint name) → its current pool
 _closing: set[asyncio.Task] = set()
-_sync_clients: dict = {}  # pk or endpoint name → (settings key, client)
+_sync_pools: dict = {}  # pk or endpoint name → its current SyncPool
 _sync_lock = threading.Lock()
 
 
@@ -68,15 +69,39 @@ def pool_for(conn) -> Pool:
     return pool
 
 
-def sync_client(conn) -> httpx.Client:
-    """A pooled synchronous client for `conn`. One replaced by a change is left to the garbage
-    collector rather than closed: another thread may still be using it."""
+@dataclass(eq=False)
+class SyncPool:
+    key: tuple
+    client: httpx.Client
+    busy: int = 0
+    retired: bool = False
+
+
+@contextmanager
+def sync_client(conn):
+    """The pooled synchronous client of `conn`, for one request. A client replaced by a change of
+    URL, key or timeout is closed once the requests other threads send on it are done."""
     key = settings_key(conn)
     with _sync_lock:
-        current = _sync_clients.get(conn.pk)
-        if current is None or current[0] != key or current[1].is_closed:
-            current = _sync_clients[conn.pk] = (key, httpx.Client(**_client_options(conn)))
-        return current[1]
+        pool = _sync_pools.get(conn.pk)
+        if pool is None or pool.key != key:
+            if pool is not None:
+                _retire_sync(pool)
+            pool = _sync_pools[conn.pk] = SyncPool(key, httpx.Client(**_client_options(conn)))
+        pool.busy += 1
+    try:
+        yield pool.client
+    finally:
+        with _sync_lock:
+            pool.busy -= 1
+            if pool.retired:
+                _retire_sync(pool)
+
+
+def _retire_sync(pool: SyncPool) -> None:  # with _sync_lock held
+    pool.retired = True
+    if pool.busy == 0:
+        pool.client.close()
 
 
 def _retire(pool: Pool) -> None:
@@ -110,6 +135,10 @@ def forget(pks) -> None:
         pool = _pools.pop(pk, None)
         if pool is not None:
             _retire(pool)
+        with _sync_lock:
+            sync_pool = _sync_pools.pop(pk, None)
+            if sync_pool is not None:
+                _retire_sync(sync_pool)
 
 
 def release_stale(connections: list, *, among=None) -> None:

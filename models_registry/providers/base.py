@@ -1,12 +1,20 @@
 """What every upstream kind provides; one subclass per kind (ollama.py, openai.py), chosen by
 `provider_for(connection)`. Nothing outside this package branches on a connection's kind.
 
-Chat and the passthrough relay stay on our raw pooled httpx client: the bytes are relayed or
-converted line by line as they arrive, and the official SDKs would parse every chunk into typed
-objects (dropping fields they do not know), while the OpenAI SDK runs on its own HTTP stack
-(httpx2) that cannot share our pooled, deadline-bound clients. Measured on a local upstream, one
-embedding call took 1.55 ms through the OpenAI SDK against 0.70 ms raw, so the request path stays
-raw too; the SDKs serve the admin's connection check, which is off every hot path."""
+Where the official SDKs are used, and where not (measured on a local upstream):
+- The admin's connection check uses them (`ollama.Client.list`, `openai.OpenAI.models.list`): one
+  short-lived client per check, off every hot path.
+- Chat and the passthrough relay stay on our raw pooled httpx client: bytes are relayed as received
+  or converted line by line, where the SDKs would parse each chunk into typed objects and drop the
+  fields they do not know.
+- Model lists stay raw: the OpenAI SDK runs on its own HTTP stack (httpx2), so it cannot share a
+  connection's pooled, deadline-bound client and would hold a second set of sockets per upstream
+  outside the close-on-change rules of pools.py; the Ollama SDK's typed list drops fields Open
+  WebUI shows (`name`, `expires_at`).
+- Embeddings stay raw: one call took 1.55 ms through the OpenAI SDK against 0.70 ms raw (200 calls),
+  on the chat path's query embedding; that SDK also refuses to run without a key, which local
+  OpenAI-compatible embedders often lack (the check works around it); the Ollama SDK's `embed` cannot send the instruction
+  prefix field (RAG_EMBEDDING_PREFIX_FIELD_NAME)."""
 
 import contextlib
 import json

@@ -15,8 +15,8 @@ from accounts import access
 from accounts.authentication import aauthenticate_token
 from accounts.permissions import Unauthorized
 from chat import completions
-from config import jsonbody
-from models_registry.providers import UpstreamError
+from config import errors, jsonbody
+from config.errors import ApplicationError
 
 UNAUTHORIZED = 4401
 
@@ -38,6 +38,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _send(self, **message):
         await self.send(text_data=json.dumps(message))
 
+    async def _error(self, status: int, detail: str, **fields):
+        await self._send(**errors.ws_frame(ApplicationError(status, detail), **fields))
+
     async def _check(self, token: str) -> bool:
         """Authenticate `token` as this socket's credential; on failure, report and close."""
         try:
@@ -48,7 +51,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.user = None
             for task in list(self.tasks.values()):
                 task.cancel()
-            await self._send(type="error", status=exc.status_code, detail=str(exc.detail))
+            await self._send(**errors.ws_frame(errors.as_application_error(exc)))
             await self.close(code=UNAUTHORIZED)
             return False
         self.user, self.token = user, token
@@ -62,30 +65,30 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             message = jsonbody.loads(text_data or "")
         except jsonbody.BadJson as exc:
-            return await self._send(type="error", status=400, detail=str(exc))
+            return await self._error(400, str(exc))
         if not isinstance(message, dict):
-            return await self._send(type="error", status=400, detail="Messages must be JSON objects with a type.")
-        kind = message.get("type")
-        if kind == "auth":
+            return await self._error(400, "Messages must be JSON objects with a type.")
+        message_type = message.get("type")
+        if message_type == "auth":
             return await self._authenticate(str(message.get("token", "")))
         if self.user is None:
-            await self._send(type="error", status=401, detail="Not authenticated")
+            await self._error(401, "Not authenticated")
             return await self.close(code=UNAUTHORIZED)
         if not await self._check(self.token):  # revoked, expired or demoted since the last message
             return
         request_id = str(message.get("id", ""))
-        if kind == "chat":
+        if message_type == "chat":
             if not request_id or request_id in self.tasks:
-                return await self._send(type="error", id=request_id, status=400, detail="Each chat needs a new id.")
+                return await self._error(400, "Each chat needs a new id.", id=request_id)
             task = asyncio.ensure_future(self._generate(request_id, message.get("body")))
             self.tasks[request_id] = task
             task.add_done_callback(lambda _: self.tasks.pop(request_id, None))
-        elif kind == "cancel":
+        elif message_type == "cancel":
             task = self.tasks.get(request_id)
             if task:
                 task.cancel()
         else:
-            await self._send(type="error", id=request_id, status=400, detail=f"Unknown message type: {kind!r}")
+            await self._error(400, f"Unknown message type: {message_type!r}", id=request_id)
 
     async def _generate(self, request_id: str, body) -> None:
         prefix = '{"type": "chunk", "id": ' + json.dumps(request_id) + ', "data": '
@@ -100,10 +103,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     break
                 await self.send(text_data=prefix + payload + "}")
             await self._send(type="done", id=request_id)
-        except completions.BadRequest as exc:
-            await self._send(type="error", id=request_id, status=exc.status, detail=exc.detail)
-        except UpstreamError as exc:
-            await self._send(type="error", id=request_id, status=exc.status, detail=exc.detail)
+        except ApplicationError as exc:  # UpstreamError too
+            await self._send(**errors.ws_frame(exc, id=request_id))
         except asyncio.CancelledError:
             if events is not None:
                 await events.aclose()  # closes the upstream request

@@ -7,8 +7,8 @@ import logging
 import re
 
 from chat import context
+from config.errors import ApplicationError
 from models_registry import registry
-from models_registry.providers import UpstreamError
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +31,9 @@ async def queries_for(user, entry: registry.Entry, body: dict, preset_knowledge:
     last = context.last_user_text(messages)
     if not config["ENABLE_RETRIEVAL_QUERY_GENERATION"] or not last:
         return [last] if last else []
-    from chat.completions import BadRequest  # completions calls this module
-
     try:
         written = await asyncio.wait_for(_ask(user, config["TASK_MODEL"] or entry.id, messages), TIMEOUT)
-    except (TimeoutError, BadRequest, UpstreamError, ValueError, LookupError, TypeError) as exc:
+    except (TimeoutError, ApplicationError, ValueError, LookupError, TypeError) as exc:
         logger.warning("Query generation failed (%s); searching with the last message", exc.__class__.__name__)
         return [last]
     return written or [last]

@@ -37,10 +37,10 @@ def param_errors(params: dict, where: str = "") -> str | None:
 def _part_error(part, where: str) -> str | None:
     if not isinstance(part, dict):
         return f"{where} must be an object."
-    kind = part.get("type")
-    if kind == "text" and not isinstance(part.get("text"), str):
+    part_type = part.get("type")
+    if part_type == "text" and not isinstance(part.get("text"), str):
         return f"{where}.text must be a string."
-    if kind == "image_url":
+    if part_type == "image_url":
         image = part.get("image_url")
         if not isinstance(image, dict) or not isinstance(image.get("url"), str):
             return f"{where}.image_url must be an object with a url string."

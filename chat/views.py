@@ -1,12 +1,12 @@
 import time
 
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 from accounts.async_views import authenticated
 from chat import completions
 from config import jsonbody
+from config.errors import ApplicationError
 from config.http import endpoint
-from models_registry.providers import UpstreamError
 
 OVERHEAD_HEADER = "X-Gateway-Overhead-Ms"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -16,7 +16,7 @@ def parse_json(request):
     try:
         return jsonbody.loads(request.body or b"null")
     except jsonbody.BadJson as exc:
-        raise completions.BadRequest(str(exc))
+        raise ApplicationError(400, str(exc))
 
 
 async def _sse(events):
@@ -30,22 +30,18 @@ async def _sse(events):
 @endpoint("POST")
 @authenticated("user")
 async def chat_completions(request):
+    """Errors (ApplicationError, UpstreamError among them) are rendered by `authenticated`."""
     started = time.perf_counter()
-    try:
-        prepared = await completions.prepare(request.user, parse_json(request))
-        if prepared.stream:
-            sent = time.perf_counter()
-            events = await completions.open_stream(prepared)
-            response = StreamingHttpResponse(_sse(events), content_type="text/event-stream", headers=SSE_HEADERS)
-            response[OVERHEAD_HEADER] = f"{(sent - started) * 1000:.2f}"
-            return response
+    prepared = await completions.prepare(request.user, parse_json(request))
+    if prepared.stream:
         sent = time.perf_counter()
-        body = await completions.complete(prepared)
-        received = time.perf_counter()
-    except completions.BadRequest as exc:
-        return JsonResponse({"detail": exc.detail}, status=exc.status)
-    except UpstreamError as exc:
-        return JsonResponse({"detail": exc.detail}, status=exc.status, headers=exc.headers)
+        events = await completions.open_stream(prepared)
+        response = StreamingHttpResponse(_sse(events), content_type="text/event-stream", headers=SSE_HEADERS)
+        response[OVERHEAD_HEADER] = f"{(sent - started) * 1000:.2f}"
+        return response
+    sent = time.perf_counter()
+    body = await completions.complete(prepared)
+    received = time.perf_counter()
     response = HttpResponse(body, content_type="application/json")
     response[OVERHEAD_HEADER] = f"{((sent - started) + (time.perf_counter() - received)) * 1000:.2f}"
     return response

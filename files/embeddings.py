@@ -1,11 +1,15 @@
-"""Embedding engines (API.md §6.2): Ollama `/api/embed` and OpenAI-compatible `/embeddings`, in
-batches. No engine configured means keyword-only retrieval (DECISIONS #17)."""
+"""The embedding engine of the runtime settings (API.md §6.2), called through its provider in
+batches. The engine's endpoint (RAG_OLLAMA_BASE_URL or RAG_OPENAI_API_BASE_URL and its key) need not
+be a connection: it gets a provider of its own with pooled clients. No engine configured means
+keyword-only retrieval (DECISIONS #17)."""
 
 from dataclasses import dataclass
 
-import httpx
-
 from config import runtime
+from models_registry import providers
+from models_registry.providers import UpstreamError
+
+ENDPOINT = "rag-embedding"  # names the engine's pooled clients
 
 
 class EmbeddingError(Exception):
@@ -14,43 +18,20 @@ class EmbeddingError(Exception):
 
 @dataclass(frozen=True)
 class Engine:
-    kind: str
+    provider: providers.Provider
     model: str
-    url: str
-    key: str
     batch_size: int
     query_prefix: str = ""  # instruction prefixes some models want (e.g. "search_query: ")
     content_prefix: str = ""
     prefix_field: str = ""  # when set, the prefix goes in this body field instead of before each text
 
-    @property
-    def path(self) -> str:
-        return "/api/embed" if self.kind == "ollama" else "/embeddings"
-
-    def body(self, texts: list[str], purpose: str = "content") -> dict:
+    def request(self, texts: list[str], purpose: str) -> tuple[list[str], dict]:
+        """The texts as the embedder sees them, and the extra body fields."""
         texts = [t.replace("\n", " ") for t in texts]  # only what the embedder sees; stored text keeps them
         prefix = self.query_prefix if purpose == "query" else self.content_prefix
         if prefix and not self.prefix_field:
-            texts = [prefix + t for t in texts]
-        body = {"model": self.model, "input": texts}
-        if prefix and self.prefix_field:
-            body[self.prefix_field] = prefix
-        if self.kind == "ollama":
-            body["truncate"] = True
-        return body
-
-    def vectors(self, data: dict, expected: int) -> list[list[float]]:
-        if self.kind == "ollama":
-            vectors = data.get("embeddings")
-        else:
-            vectors = [item["embedding"] for item in sorted(data.get("data", []), key=lambda i: i.get("index", 0))]
-        if not isinstance(vectors, list) or len(vectors) != expected:
-            raise EmbeddingError("The embedding upstream returned an unexpected answer.")
-        return vectors
-
-    @property
-    def headers(self) -> dict:
-        return {"Authorization": f"Bearer {self.key}"} if self.key else {}
+            return [prefix + t for t in texts], {}
+        return texts, {self.prefix_field: prefix} if prefix else {}
 
 
 def engine(config: dict | None = None) -> Engine | None:
@@ -59,46 +40,26 @@ def engine(config: dict | None = None) -> Engine | None:
     kind, model = config["RAG_EMBEDDING_ENGINE"], config["RAG_EMBEDDING_MODEL"]
     if not kind or not model:
         return None
-    url = config["RAG_OLLAMA_BASE_URL"] if kind == "ollama" else config["RAG_OPENAI_API_BASE_URL"]
-    key = config["RAG_OLLAMA_API_KEY"] if kind == "ollama" else config["RAG_OPENAI_API_KEY"]
-    return Engine(kind, model, url.rstrip("/"), key, config["RAG_EMBEDDING_BATCH_SIZE"],
-                  config["RAG_EMBEDDING_QUERY_PREFIX"], config["RAG_EMBEDDING_CONTENT_PREFIX"],
-                  config["RAG_EMBEDDING_PREFIX_FIELD_NAME"])
-
-
-_sync_clients: dict[tuple, httpx.Client] = {}
+    return Engine(providers.from_settings(ENDPOINT, kind, config), model, config["RAG_EMBEDDING_BATCH_SIZE"], config["RAG_EMBEDDING_QUERY_PREFIX"],
+                  config["RAG_EMBEDDING_CONTENT_PREFIX"], config["RAG_EMBEDDING_PREFIX_FIELD_NAME"])
 
 
 def embed(engine: Engine, texts: list[str], *, timeout: float = 120, purpose: str = "content") -> list[list[float]]:
-    """Embed texts in batches (synchronous: the worker and sync views; pooled per endpoint)."""
-    key = (engine.url, engine.key)
-    client = _sync_clients.get(key)
-    if client is None:
-        client = _sync_clients[key] = httpx.Client(base_url=engine.url, headers=engine.headers)
+    """Embed texts in batches (synchronous: the worker and sync views)."""
     vectors: list[list[float]] = []
     for start in range(0, len(texts), engine.batch_size):
-        batch = texts[start:start + engine.batch_size]
+        batch, extra = engine.request(texts[start:start + engine.batch_size], purpose)
         try:
-            response = client.post(engine.path, json=engine.body(batch, purpose), timeout=timeout)
-            response.raise_for_status()
-            vectors.extend(engine.vectors(response.json(), len(batch)))
-        except (httpx.HTTPError, ValueError) as exc:
-            raise EmbeddingError(f"Embedding failed: {exc.__class__.__name__}") from exc
+            vectors.extend(engine.provider.embed(engine.model, batch, extra=extra, timeout=timeout))
+        except UpstreamError as exc:
+            raise EmbeddingError(f"Embedding failed: {exc.detail}") from exc
     return vectors
 
 
-_async_clients: dict[tuple, httpx.AsyncClient] = {}
-
-
 async def embed_queries(engine: Engine, texts: list[str], *, timeout: float = 10) -> list[list[float]]:
-    """Query vectors on the request path, in one call (pooled async client)."""
-    key = (engine.url, engine.key)
-    client = _async_clients.get(key)
-    if client is None or client.is_closed:
-        client = _async_clients[key] = httpx.AsyncClient(base_url=engine.url, headers=engine.headers, timeout=timeout)
+    """Query vectors on the request path, in one call."""
+    batch, extra = engine.request(texts, "query")
     try:
-        response = await client.post(engine.path, json=engine.body(texts, "query"))
-        response.raise_for_status()
-        return engine.vectors(response.json(), len(texts))
-    except (httpx.HTTPError, ValueError) as exc:
-        raise EmbeddingError(f"Embedding failed: {exc.__class__.__name__}") from exc
+        return await engine.provider.aembed(engine.model, batch, extra=extra, timeout=timeout)
+    except UpstreamError as exc:
+        raise EmbeddingError(f"Embedding failed: {exc.detail}") from exc

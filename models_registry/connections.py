@@ -3,7 +3,6 @@
 
 from datetime import UTC, datetime
 
-from asgiref.sync import async_to_sync
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
@@ -13,8 +12,8 @@ from config.exceptions import validated
 from config.models import RuntimeSetting
 from models_registry import providers, registry
 from models_registry.models import Connection
-from models_registry.providers import UpstreamError, header_safe, list_models
-from models_registry.serializers import OllamaConfigIn, OpenAIConfigIn
+from models_registry.providers import UpstreamError, header_safe
+from models_registry.serializers import CONFIG_FORMS
 
 SEEDED_FLAG = "CONNECTIONS_SEEDED"
 
@@ -40,25 +39,20 @@ def seed_from_env() -> int:
     return len(created)
 
 
-def _kind_keys(kind: str) -> tuple[str, str, str]:
-    upper = kind.upper()
-    return f"ENABLE_{upper}_API", f"{upper}_BASE_URLS" if kind == "ollama" else "OPENAI_API_BASE_URLS", f"{upper}_API_CONFIGS"
-
-
 def config_out(kind: str) -> dict:
-    enable_key, urls_key, configs_key = _kind_keys(kind)
+    fields = providers.KINDS[kind].config_fields
     connections = list(Connection.objects.filter(kind=kind))
     data = {
-        enable_key: bool(runtime.get(enable_key)),
-        urls_key: [c.base_url for c in connections],
-        configs_key: {
+        fields.enable: bool(runtime.get(fields.enable)),
+        fields.urls: [c.base_url for c in connections],
+        fields.configs: {
             str(i): {"enable": c.enabled, "key": c.masked_key, "prefix_id": c.prefix_id, "model_ids": c.model_ids,
                      "tags": c.tags, "connection_type": c.effective_connection_type}
             for i, c in enumerate(connections)
         },
     }
-    if kind == "openai":
-        data["OPENAI_API_KEYS"] = [c.masked_key for c in connections]
+    if fields.keys:
+        data[fields.keys] = [c.masked_key for c in connections]
     return data
 
 
@@ -78,12 +72,12 @@ def _stored_key(sent: str, url: str, at_index: Connection | None, existing: list
 def update_config(kind: str, data) -> dict:
     """Replace the connections of a kind with the posted lists (API.md §7 config endpoints). The whole
     body is checked first: on any error nothing changes."""
-    enable_key, urls_key, configs_key = _kind_keys(kind)
-    data = validated(OllamaConfigIn if kind == "ollama" else OpenAIConfigIn, data)
-    urls = [u.strip().rstrip("/") for u in data[urls_key]]
+    fields = providers.KINDS[kind].config_fields
+    data = validated(CONFIG_FORMS[kind], data)
+    urls = [u.strip().rstrip("/") for u in data[fields.urls]]
     if not all(u.startswith(("http://", "https://")) for u in urls):
-        raise ValidationError(f"{urls_key} must be a list of http(s) URLs.")
-    configs, keys = data.get(configs_key) or {}, data.get("OPENAI_API_KEYS") or []
+        raise ValidationError(f"{fields.urls} must be a list of http(s) URLs.")
+    configs, keys = data.get(fields.configs) or {}, (data.get(fields.keys) if fields.keys else None) or []
     existing = list(Connection.objects.filter(kind=kind))
     connections = []
     for i, url in enumerate(urls):
@@ -105,8 +99,8 @@ def update_config(kind: str, data) -> dict:
         for conn in connections:
             conn.save()
         Connection.objects.filter(pk__in=[c.pk for c in existing[len(urls):]]).delete()
-        if data.get(enable_key) is not None:
-            runtime.update({enable_key: data[enable_key]})
+        if data.get(fields.enable) is not None:
+            runtime.update({fields.enable: data[fields.enable]})
     providers.release_stale(connections, among={c.pk for c in existing})  # sockets close once idle
     registry.forget()
     return config_out(kind)
@@ -115,8 +109,7 @@ def update_config(kind: str, data) -> dict:
 def check(conn: Connection) -> tuple[list[str], str]:
     """Ask the upstream for its models now; record and return (model ids, error)."""
     try:
-        models = async_to_sync(list_models)(conn)
-        ids, error = [m.get("model") or m.get("name") or m.get("id") for m in models], ""
+        ids, error = providers.provider_for(conn).check(), ""
     except UpstreamError as exc:
         ids, error = [], exc.detail
     conn.models_found, conn.last_error, conn.last_checked_at = ids, error, datetime.now(UTC)
@@ -126,6 +119,6 @@ def check(conn: Connection) -> tuple[list[str], str]:
 
 def enabled_kinds() -> set[str]:
     config = runtime.snapshot()
-    return {k for k in ("ollama", "openai") if config.get(f"ENABLE_{k.upper()}_API", True)}
+    return {kind for kind, provider in providers.KINDS.items() if config.get(provider.config_fields.enable, True)}
 
 

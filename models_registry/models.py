@@ -40,7 +40,9 @@ class Connection(models.Model):
 
     @property
     def effective_connection_type(self) -> str:
-        return self.connection_type or ("local" if self.kind == self.Kind.OLLAMA else "external")
+        from models_registry.providers import provider_for  # (providers use this model)
+
+        return self.connection_type or provider_for(self).connection_type
 
     @property
     def masked_key(self) -> str:

@@ -15,10 +15,9 @@ from config.db import db_call
 from config.ttl_cache import MISSING, TTLCache
 from models_registry import providers
 from models_registry.models import Connection, Model
-from models_registry.providers import UpstreamError, list_models
+from models_registry.providers import UpstreamError
 
 logger = logging.getLogger(__name__)
-OPENAI_SKIP = ("babbage", "dall-e", "davinci", "embedding", "tts", "whisper")
 _list_cache: dict[int, tuple[tuple, float, list[dict]]] = {}  # pk → (connection settings, fresh until, models)
 _inflight: dict[tuple, asyncio.Future] = {}
 
@@ -29,7 +28,7 @@ class Entry:
 
     id: str
     public: dict
-    kind: str  # ollama | openai
+    kind: str  # the connections' kind
     upstream_id: str
     connections: list[Connection] = field(default_factory=list)
     row: Model | None = None  # override or preset row
@@ -55,7 +54,7 @@ def _record_health(conn: Connection, error: str) -> None:
 
 async def _fetch_now(conn: Connection, key: tuple) -> list[dict]:
     try:
-        models, error = await list_models(conn), ""
+        models, error = await providers.provider_for(conn).list_models(), ""
     except UpstreamError as exc:
         previous = _list_cache.get(conn.pk)
         models, error = (previous[2] if previous and previous[0] == key else []), exc.detail  # the last good list
@@ -98,49 +97,21 @@ def _prefixed(conn: Connection, model_id: str) -> str:
 
 def _merge(connections: list[Connection], lists: list[list[dict]]) -> list[Entry]:
     entries: dict[str, Entry] = {}
-    openai_idx = ollama_idx = 0
-    ordered = sorted(zip(connections, lists), key=lambda pair: pair[0].kind != Connection.Kind.OPENAI)
-    for conn, models in ordered:
-        is_ollama = conn.kind == Connection.Kind.OLLAMA
-        idx = ollama_idx if is_ollama else openai_idx
-        if is_ollama:
-            ollama_idx += 1
-        else:
-            openai_idx += 1
-        ctype = conn.effective_connection_type
+    counts: dict[str, int] = {}  # url_idx: a connection's index among those of its kind
+    pairs = sorted(((providers.provider_for(c), models) for c, models in zip(connections, lists)), key=lambda p: p[0].order)
+    for provider, models in pairs:
+        conn = provider.conn
+        idx = counts[conn.kind] = counts.get(conn.kind, -1) + 1
         tags = [{"name": t} if isinstance(t, str) else t for t in conn.tags] if isinstance(conn.tags, list) else []
         allowed = conn.model_ids if isinstance(conn.model_ids, list) else []
         for raw in models:
-            upstream_id = raw.get("model") or raw.get("name") if is_ollama else raw.get("id")
-            if not upstream_id:
-                continue
-            if allowed and upstream_id not in allowed:
-                continue
-            if not is_ollama and "api.openai.com" in conn.base_url and any(s in upstream_id for s in OPENAI_SKIP):
+            upstream_id = provider.model_id(raw)
+            if not upstream_id or (allowed and upstream_id not in allowed) or not provider.listed(upstream_id):
                 continue
             model_id = _prefixed(conn, upstream_id)
-            if is_ollama:
-                if model_id in entries and entries[model_id].kind == "ollama":
-                    entries[model_id].connections.append(conn)
-                    entries[model_id].public["ollama"]["urls"].append(idx)
-                    continue
-                public = {
-                    "id": model_id, "name": raw.get("name", upstream_id), "object": "model", "created": 0,
-                    "owned_by": "ollama", "connection_type": ctype, "loaded": "expires_at" in raw,
-                    "tags": tags, "actions": [], "filters": [],
-                    "ollama": {**raw, "urls": [idx], "connection_type": ctype},
-                }
-            else:
-                if model_id in entries:
-                    continue  # first OpenAI connection reporting an id wins
-                public = {
-                    **raw, "id": model_id, "name": raw.get("name") or model_id, "owned_by": "openai",
-                    "connection_type": ctype, "provider": "", "urlIdx": idx, "tags": tags,
-                    "actions": [], "filters": [], "openai": {**raw, "connection_type": ctype},
-                }
-                public.setdefault("object", "model")
-                public.setdefault("created", 0)
-            entries[model_id] = Entry(model_id, public, conn.kind, upstream_id, [conn])
+            if provider.joins(entries.get(model_id), idx):
+                continue
+            entries[model_id] = Entry(model_id, provider.public(raw, model_id, idx, tags), conn.kind, upstream_id, [conn])
     return list(entries.values())
 
 

@@ -57,3 +57,7 @@ class OpenAIConfigIn(serializers.Serializer):
     OPENAI_API_BASE_URLS = serializers.ListField(child=serializers.CharField(max_length=500))
     OPENAI_API_KEYS = serializers.ListField(child=serializers.CharField(allow_blank=True, max_length=500))
     OPENAI_API_CONFIGS = serializers.DictField(child=ConnectionOptionsIn())
+
+
+# Open WebUI's form for each /<kind>/config route
+CONFIG_FORMS = {"ollama": OllamaConfigIn, "openai": OpenAIConfigIn}

@@ -1,8 +1,15 @@
-"""OpenAI chat format ↔ Ollama /api/chat format (API.md §3.4, §3.5)."""
+"""Ollama's native API: /api/tags, /api/chat (NDJSON streams, converted chunk by chunk into OpenAI
+chat.completion.chunk events), /api/embed (API.md §3.4, §3.5)."""
 
 import json
 import time
 import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
+
+import httpx
+
+from models_registry.providers.base import END, ConfigFields, Provider
+from models_registry.providers.errors import UpstreamError, json_object, status_for, transport_error
 
 # OpenAI/Open WebUI parameter name → Ollama option name
 OPTION_NAMES = {
@@ -165,3 +172,86 @@ class ChunkConverter:
         if data.get("done"):
             chunk["usage"] = usage(data)
         return chunk
+
+
+class OllamaProvider(Provider):
+    kind = "ollama"
+    order = 1
+    connection_type = "local"
+    model_not_found_status = 400
+    config_fields = ConfigFields("ENABLE_OLLAMA_API", "OLLAMA_BASE_URLS", "OLLAMA_API_CONFIGS")
+    endpoint_settings = ("RAG_OLLAMA_BASE_URL", "RAG_OLLAMA_API_KEY")
+    list_path, list_field = "/api/tags", "models"
+    chat_path = "/api/chat"
+    embed_path = "/api/embed"
+
+    def model_id(self, raw: dict):
+        return raw.get("model") or raw.get("name")
+
+    def public(self, raw: dict, model_id: str, idx: int, tags: list) -> dict:
+        ctype = self.conn.effective_connection_type
+        return {
+            "id": model_id, "name": raw.get("name", model_id), "object": "model", "created": 0,
+            "owned_by": "ollama", "connection_type": ctype, "loaded": "expires_at" in raw,
+            "tags": tags, "actions": [], "filters": [],
+            "ollama": {**raw, "urls": [idx], "connection_type": ctype},
+        }
+
+    def joins(self, entry, idx: int) -> bool:
+        # the same model on several Ollama servers is one model served by all of them
+        if entry is None or entry.kind != self.kind:
+            return False
+        entry.connections.append(self.conn)
+        entry.public["ollama"]["urls"].append(idx)
+        return True
+
+    def _model_ids_now(self) -> list[str]:
+        import ollama  # the SDK: only this admin action uses it
+
+        headers = {"Authorization": f"Bearer {self.conn.api_key}"} if self.conn.api_key else None
+        try:
+            with ollama.Client(host=self.conn.base_url, headers=headers, timeout=self.conn.list_timeout) as client:
+                models = client.list().models
+        except ollama.ResponseError as exc:
+            raise UpstreamError(status_for(exc.status_code), str(exc.error)) from exc
+        except ConnectionError as exc:  # how the SDK reports a refused connection
+            raise UpstreamError(502, "Upstream unreachable: ConnectError") from exc
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from exc
+        except ValueError as exc:  # not JSON, or not a model list
+            raise UpstreamError(502, "Upstream returned an unexpected model list") from exc
+        return [m.model for m in models if isinstance(m.model, str)]
+
+    def chat_request(self, request: dict, params: dict, upstream_id: str, *, usage: bool) -> dict:
+        return to_ollama(request, upstream_id, params)
+
+    def with_params(self, body: dict, params: dict) -> dict:
+        options = {OPTION_NAMES[k]: v for k, v in params.items() if k in OPTION_NAMES}
+        if options or "options" in body:
+            body = {**body, "options": {**options, **(body.get("options") or {})}}  # the request's own win
+        return body
+
+    def completion(self, body: bytes, model: str) -> dict:
+        try:
+            return from_ollama(json_object(body), model)
+        except (AttributeError, TypeError, ValueError):  # fields of the wrong type
+            raise UpstreamError(502, "Upstream returned an unexpected answer") from None
+
+    async def _payloads(self, lines: AsyncIterator[str], model: str) -> AsyncGenerator:
+        converter = ChunkConverter(model)
+        async for line in lines:
+            if not line.strip():
+                continue
+            data = json.loads(line)
+            if "error" in data:
+                return
+            yield json.dumps(converter.convert(data))
+            if data.get("done"):
+                yield END
+                return
+
+    def embed_body(self, model: str, texts: list[str], extra: dict) -> dict:
+        return {**super().embed_body(model, texts, extra), "truncate": True}
+
+    def vectors(self, data: dict, expected: int) -> list[list[float]]:
+        return data.get("embeddings") or []

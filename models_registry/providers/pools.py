@@ -1,0 +1,169 @@
+"""Pooled HTTP clients: one async client per connection (or ad-hoc endpoint) on its event loop,
+replaced when the URL, key or timeout change and closed once the requests it serves are done, so a
+changed or removed connection keeps no sockets open. Synchronous callers (the ingestion worker, sync
+views) get a pooled sync client per endpoint."""
+
+import asyncio
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+from django.conf import settings
+
+from models_registry.providers.errors import check_key
+
+
+@dataclass(eq=False)
+class Pool:
+    """A connection's client, the requests it is serving, and whether it has been replaced."""
+
+    key: tuple
+    client: httpx.AsyncClient
+    loop: asyncio.AbstractEventLoop
+    busy: int = 0
+    retired: bool = False
+
+
+_pools: dict = {}  # connection pk (or ad-hoc endpoint name) → its current pool
+_closing: set[asyncio.Task] = set()
+_sync_pools: dict = {}  # pk or endpoint name → its current SyncPool
+_sync_lock = threading.Lock()
+
+
+def deadline(conn) -> float:
+    """Seconds a whole non-streamed answer may take."""
+    return conn.timeout or settings.UPSTREAM_TIMEOUT
+
+
+def idle_timeout(conn) -> float:
+    """Seconds a stream may stay silent."""
+    return conn.timeout or settings.UPSTREAM_STREAM_IDLE_TIMEOUT
+
+
+def settings_key(conn) -> tuple:
+    return (conn.base_url, conn.api_key, conn.timeout)
+
+
+def _client_options(conn) -> dict:
+    check_key(conn.api_key)
+    return {"base_url": conn.base_url.rstrip("/"),
+            "headers": {"Authorization": f"Bearer {conn.api_key}"} if conn.api_key else {}}
+
+
+def pool_for(conn) -> Pool:
+    """The pooled client of a connection (replaced when its URL, key or timeout change)."""
+    key, loop = settings_key(conn), asyncio.get_running_loop()
+    pool = _pools.get(conn.pk)
+    if pool is not None and pool.key == key and pool.loop is loop and not pool.client.is_closed:
+        return pool
+    if pool is not None:
+        _pools.pop(conn.pk, None)  # (another thread may have forgotten it already)
+        _retire(pool)
+    client = httpx.AsyncClient(
+        **_client_options(conn),
+        timeout=httpx.Timeout(idle_timeout(conn), connect=settings.UPSTREAM_CONNECT_TIMEOUT, write=30.0, pool=30.0),
+        limits=httpx.Limits(max_connections=2000, max_keepalive_connections=200),
+    )
+    pool = _pools[conn.pk] = Pool(key, client, loop)
+    return pool
+
+
+@dataclass(eq=False)
+class SyncPool:
+    key: tuple
+    client: httpx.Client
+    busy: int = 0
+    retired: bool = False
+
+
+@contextmanager
+def sync_client(conn):
+    """The pooled synchronous client of `conn`, for one request. A client replaced by a change of
+    URL, key or timeout is closed once the requests other threads send on it are done."""
+    key = settings_key(conn)
+    with _sync_lock:
+        pool = _sync_pools.get(conn.pk)
+        if pool is None or pool.key != key:
+            if pool is not None:
+                _retire_sync(pool)
+            pool = _sync_pools[conn.pk] = SyncPool(key, httpx.Client(**_client_options(conn)))
+        pool.busy += 1
+    try:
+        yield pool.client
+    finally:
+        with _sync_lock:
+            pool.busy -= 1
+            if pool.retired:
+                _retire_sync(pool)
+
+
+def _retire_sync(pool: SyncPool) -> None:  # with _sync_lock held
+    pool.retired = True
+    if pool.busy == 0:
+        pool.client.close()
+
+
+def _retire(pool: Pool) -> None:
+    """Close `pool` once its requests are done. Runs on the pool's event loop (from other threads
+    too: it is then scheduled there)."""
+    if pool.loop.is_closed():
+        return
+    try:
+        here = asyncio.get_running_loop() is pool.loop
+    except RuntimeError:
+        here = False
+    if not here:
+        pool.loop.call_soon_threadsafe(_retire, pool)
+        return
+    pool.retired = True
+    if pool.busy == 0 and not pool.client.is_closed:
+        task = pool.loop.create_task(pool.client.aclose())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+
+
+def release(pool: Pool) -> None:
+    pool.busy -= 1
+    if pool.retired and pool.busy == 0:
+        _retire(pool)
+
+
+def forget(pks) -> None:
+    """Close the clients of these connections (removed or changed), gracefully."""
+    for pk in pks:
+        pool = _pools.pop(pk, None)
+        if pool is not None:
+            _retire(pool)
+        with _sync_lock:
+            sync_pool = _sync_pools.pop(pk, None)
+            if sync_pool is not None:
+                _retire_sync(sync_pool)
+
+
+def release_stale(connections: list, *, among=None) -> None:
+    """Close the clients of connections no longer in `connections` (fresh from the database) or
+    changed since, looking only at the pks `among` when given: how removals and edits made in other
+    processes reach this one. Ad-hoc endpoints (named by a string, not a pk) are not connections."""
+    live = {c.pk: settings_key(c) for c in connections}
+    forget([pk for pk, pool in list(_pools.items())
+            if isinstance(pk, int) and (among is None or pk in among) and live.get(pk) != pool.key])
+
+
+class Releasing(httpx.AsyncByteStream):
+    """A response body that hands its pool slot back when closed."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, pool: Pool):
+        self.stream, self.pool, self.open = stream, pool, True
+
+    async def __aiter__(self):
+        async for chunk in self.stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self.stream.aclose()
+        finally:
+            if self.open:
+                self.open = False
+                release(self.pool)

@@ -127,9 +127,10 @@ def _index(file: File, text: str, pieces: list[chunking.Piece]) -> None:
                   dimensions=len(vectors[i]) if vectors else None)
             for i, piece in enumerate(pieces)
         )
-        File.objects.filter(id=file.id).update(status=File.Status.COMPLETED, content=text, hash=text_hash, error="")
+        File.objects.filter(id=file.id).update(content=text, hash=text_hash, error="")
     if vectors:
-        vector_index.ensure(len(vectors[0]))
+        vector_index.ensure(len(vectors[0]))  # first, so a file that says completed is served by its index
+    File.objects.filter(id=file.id).update(status=File.Status.COMPLETED)
 
 
 def _embed(texts: list[str]) -> tuple[list | None, str]:

@@ -87,10 +87,21 @@ def _session_headers(account) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {factories.session(account)['token']}"}
 
 
+async def _joined(chunks) -> bytes:
+    return b"".join([chunk async for chunk in chunks])
+
+
 def _count(client, url, headers) -> tuple[int, dict]:
+    """The queries of a GET, including those its streamed body makes (files' texts: files.streaming)."""
     with AllQueries() as queries:
         response = client.get(url, **headers)
-        body = json.loads(b"".join(response.streaming_content) if response.streaming else response.content)
+        if not response.streaming:
+            content = response.content
+        elif response.is_async:
+            content = asyncio.run(_joined(response.streaming_content))
+        else:
+            content = b"".join(response.streaming_content)
+        body = json.loads(content)
     assert response.status_code == 200, body
     return len(queries), body
 
@@ -107,7 +118,7 @@ def test_file_list_queries_do_not_grow(client):
     factories.file(factories.user(name="Other"), filename="foreign.txt")  # not listed
     many, body = _count(client, "/api/v1/files/?content=false", headers)
     assert body["total"] == 40 and len(body["items"]) == 40
-    # the session (user, revocation), the page, the total
+    # the session's user, the page, the total
     assert few == many == 3
 
 
@@ -146,7 +157,8 @@ def test_knowledge_list_queries_do_not_grow(client):
     many, body = _count(client, "/api/v1/knowledge/", headers)
     assert body["total"] == 22 and len(body["items"]) == 22
     assert sum(item["write_access"] for item in body["items"]) == 11
-    # the session (user, revocation), readable grants, the page, writable grants, the page's grants, the total
+    # the session's user, the grants that make a collection readable, the page, the page's own
+    # collections and the grants that make one writable (write_access), the page's grants, the total
     assert few == many == 7
 
 
@@ -170,7 +182,9 @@ def _chat_queries(ollama, files_for_request) -> list[int]:
     async def run():
         client = AsyncClient()
         counts = []
-        for files in [requests[0], *requests]:  # the first fills the model list and term statistics caches
+        # The first request fills this process's caches: the model list, the search's term statistics
+        # (kept 300 s by knowledge.retrieval, so they stay warm for the requests measured).
+        for files in [requests[0], *requests]:
             with AllQueries() as queries:
                 response = await client.post("/api/chat/completions", {"model": "llama3.1:8b", "messages": QUESTION,
                                              "files": files}, content_type="application/json", headers=headers)
@@ -195,17 +209,24 @@ def test_a_chat_with_a_collection_of_n_files_makes_the_same_queries(ollama):
         return [[{"type": "collection", "id": str(kb.id)}] for kb in kbs]
 
     one, ten = _chat_queries(ollama, requests)
-    # session (user, revocation), runtime settings, model snapshot (connections, rows, grants),
-    # files and collections in scope (collections, members), the search (term statistics cached)
-    assert one == ten == 9
+    # the session's user, the runtime settings, the model snapshot (connections, rows, grants), the
+    # runtime settings again (retrieval), the collections in scope (grants, rows, members), the
+    # search (two statements; the term statistics are cached since the warm-up)
+    assert one == ten == 11
 
 
-@pytest.mark.xfail(strict=True, reason="each file item is searched apart (chat/context.collect: one search per "
-                   "item), so the queries grow with the number of files in `files`; DESIGN.md promises a bounded number")
+class QueriesGrow(Exception):
+    pass
+
+
+@pytest.mark.xfail(strict=True, raises=QueriesGrow, reason=(
+    "chat/context.collect searches each `files` item apart (two statements a search): 10 queries with one "
+    "file, 28 with ten; DESIGN.md promises a bounded number. Strict: remove this mark when it is fixed."))
 def test_a_chat_with_n_files_makes_the_same_queries(ollama):
     def requests(owner):
         one, ten = _refund_files(owner, 1), _refund_files(owner, 10)
         return [[{"type": "file", "id": str(f.id)} for f in files] for files in (one, ten)]
 
     one, ten = _chat_queries(ollama, requests)
-    assert one == ten
+    if one != ten:  # only this is expected to fail: any other failure fails the test
+        raise QueriesGrow(f"{one} queries with one file, {ten} with ten")

@@ -9,11 +9,12 @@ from django.db import OperationalError, connection
 from psycopg.conninfo import make_conninfo
 
 from models_registry.models import Connection
+from tests import factories
 from tests.browser import chromium, page  # noqa: F401 (the browser tests' fixtures)
+from tests.factories import PASSWORD
 from tests.server import LiveServer
 from tests.upstreams import FakeUpstream
 
-PASSWORD = "Correct horse battery staple 1!"
 settings.STATE_CACHE_SECONDS = 0  # in this process too, as in the server's: tests change the database at will
 
 
@@ -153,23 +154,18 @@ def signup(api, name: str, email: str | None = None, password: str = PASSWORD) -
 
 
 @pytest.fixture
-def admin(api) -> dict:
-    """The first user, hence an admin; signup is then re-opened for further users."""
-    session = signup(api, "Admin")
-    api.post("/api/v1/auths/admin/config", json={"ENABLE_SIGNUP": True}, headers=bearer(session["token"]))
-    return session
+def admin() -> dict:
+    """The first user, an admin, with a session (as sign-up answers it). Built in the database with
+    a token from the app's token service: tests about sign-up itself sign up over HTTP."""
+    return factories.session(factories.admin())
 
 
 @pytest.fixture
-def make_user(api, admin):
-    """Sign up a user and have the admin approve it (role user)."""
+def make_user(admin):
+    """A user (role user) with a session; the admin exists first, as the primary admin."""
 
     def make(name: str = "User") -> dict:
-        session = signup(api, name)
-        response = api.post(f"/api/v1/users/{session['id']}/update", json={"role": "user"}, headers=bearer(admin["token"]))
-        assert response.status_code == 200, response.text
-        session["role"] = "user"
-        return session
+        return factories.session(factories.user(name=name))
 
     return make
 
@@ -195,4 +191,4 @@ def openai_upstream():
 
 def connect(upstream: FakeUpstream, **fields) -> Connection:
     """Register a fake upstream as a connection (what an admin does in the admin or via /config)."""
-    return Connection.objects.create(kind=upstream.kind, base_url=upstream.url, **fields)
+    return factories.connection(kind=upstream.kind, base_url=upstream.url, **fields)

@@ -10,6 +10,11 @@ from pathlib import Path
 import httpx
 
 from config.processes import die_with_parent
+from config.settings_test import TEST_SECRET
+
+# The settings the suite runs with (a fast password hasher, the suite's secret); a test may pass
+# DJANGO_SETTINGS_MODULE in `env` to start a server with others (the production ones).
+SETTINGS_MODULE = "config.settings_test"
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +35,7 @@ class LiveServer:
             **os.environ,
             "DATABASE_URL": database_url,
             "DATA_DIR": str(data_dir),
+            "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
             "WEBUI_SECRET_KEY": TEST_SECRET,
             "STATE_CACHE_SECONDS": "0",  # tests change the database between requests
             "INGEST_HEARTBEAT_SECONDS": "0.5",  # so a killed worker is noticed within seconds
@@ -74,5 +80,3 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-
-TEST_SECRET = "test-secret-key-for-the-suite-only-0123456789"

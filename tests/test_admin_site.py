@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from accounts.models import ApiKey, User
-from tests.conftest import PASSWORD, signup
+from tests import factories
+from tests.conftest import PASSWORD
 
 
 def _csrf(html: str) -> str:
@@ -36,7 +37,7 @@ def test_non_admin_cannot_sign_in_to_the_admin(gateway, user):
 
 
 def test_admin_approves_pending_users_in_bulk(api, browser):
-    pending = [signup(api, f"P{i}") for i in range(2)]
+    pending = [factories.session(factories.pending(name=f"P{i}")) for i in range(2)]
     page = browser.get("/admin/accounts/user/?role__exact=pending")
     assert all(p["email"] in page.text for p in pending)
     response = browser.post(

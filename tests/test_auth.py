@@ -1,11 +1,12 @@
 import time
 
+import httpx
 import jwt
 import pytest
 
 from accounts.models import User
 from tests.conftest import PASSWORD, bearer, signup
-from tests.server import TEST_SECRET
+from tests.server import TEST_SECRET, LiveServer
 
 
 def test_first_user_becomes_admin_and_signup_closes(api):
@@ -205,8 +206,22 @@ def test_signup_with_too_long_password_is_400(api):
     assert User.objects.count() == 0
 
 
-def test_passwords_are_hashed_with_argon2(api, admin):
-    assert User.objects.get(id=admin["id"]).password.startswith("argon2")
+def test_passwords_are_hashed_with_argon2(database_url, tmp_path):
+    """In production: a server on the production settings (the suite's own use a fast hasher)."""
+    server = LiveServer(database_url=database_url, data_dir=tmp_path, env={"DJANGO_SETTINGS_MODULE": "config.settings"})
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            session = signup(client, "Ada")
+            assert User.objects.get(id=session["id"]).password.startswith("argon2$argon2id$")
+            signin = client.post("/api/v1/auths/signin", json={"email": session["email"], "password": PASSWORD})
+            assert signin.status_code == 200
+    finally:
+        server.stop()
+
+
+def test_the_suite_servers_hash_with_the_test_settings(api):
+    session = signup(api, "Ada")
+    assert User.objects.get(id=session["id"]).password.startswith("md5$")
 
 
 def test_public_config_onboarding_then_features(api):

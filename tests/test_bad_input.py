@@ -15,9 +15,8 @@ from files.models import File
 from knowledge.models import KnowledgeBase
 from models_registry.models import Model
 from tests.conftest import PASSWORD, bearer, connect
+from tests.helpers import PRESET, ws_url
 from tests.server import LiveServer
-from tests.test_presets import PRESET
-from tests.test_websocket import ws_url
 
 HELLO = [{"role": "user", "content": "hello there"}]
 DEEP = b"[" * 100_000 + b"]" * 100_000

@@ -7,8 +7,9 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from knowledge.models import KnowledgeBase
+from tests import factories
 from tests.browser import screenshot, wait_until
-from tests.conftest import PASSWORD, bearer, signup
+from tests.conftest import PASSWORD, bearer
 
 
 def admin_sign_in(page, gateway, admin):
@@ -33,7 +34,7 @@ def run_action(page, row_text, action):
 
 
 def test_operator_manages_users_keys_connections_files_and_collections(gateway, page, api, admin, ollama, tmp_path):
-    pending = signup(api, "Pending")
+    pending = factories.session(factories.pending(name="Pending"))
     admin_sign_in(page, gateway, admin)
     expect(page.locator("#tile-pending .n")).to_have_text("1")
     screenshot(page, "admin-dashboard")

@@ -7,10 +7,11 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from models_registry.services import make_public
+from tests import factories
 from tests.browser import PrefixProxy, screenshot, wait_until
-from tests.conftest import PASSWORD, bearer, connect, signup
-from tests.test_chat_with_files import _ready_file
-from tests.test_knowledge import create
+from tests.conftest import PASSWORD, bearer, connect
+from tests.helpers import create_knowledge as create
+from tests.helpers import ready_file as _ready_file
 
 
 def publish(ollama, admin):
@@ -117,7 +118,7 @@ def test_the_page_works_behind_a_path_prefix(gateway, page, admin, user, ollama)
 
 
 def test_a_pending_user_is_told_to_wait(gateway, page, api, admin):
-    pending = signup(api, "Waiting")
+    pending = factories.session(factories.pending(name="Waiting"))
     page.goto(gateway.url + "/")
     page.fill("input[name=email]", pending["email"])
     page.fill("input[name=password]", PASSWORD)

@@ -5,18 +5,9 @@ import websockets
 
 from models_registry.models import Model
 from tests.conftest import bearer, connect
-from tests.test_files import upload, wait_done
-from tests.test_knowledge import create
-
-FILLER = "The cafeteria serves lunch from noon. Parking is behind building C. " * 30
-QUESTION = [{"role": "user", "content": "How many days does a refund take?"}]
-
-
-def _ready_file(api, token, marker: str, name="refunds.md"):
-    text = f"{FILLER}\n\nRefunds are processed within 14 days. {marker}\n\n{FILLER}"
-    body = upload(api, token, name=name, data=text.encode(), content_type="text/markdown").json()
-    assert wait_done(api, token, body["id"]) == "completed"
-    return body
+from tests.helpers import QUESTION, upload
+from tests.helpers import create_knowledge as create
+from tests.helpers import ready_file as _ready_file
 
 
 def test_chat_with_a_file_injects_the_right_chunk_and_returns_sources(api, admin, ollama):

@@ -3,7 +3,7 @@ two sections, each chunk carries its headings, offsets stay true, code fences ar
 
 from files.models import Chunk
 from tests.conftest import bearer
-from tests.test_files import upload, wait_done
+from tests.helpers import upload, wait_done
 
 DOC = """# Handbook
 Welcome to the company. {filler}

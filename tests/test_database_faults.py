@@ -12,8 +12,8 @@ import pytest
 
 from config import embedded_db
 from tests.conftest import bearer, signup
+from tests.helpers import FILLER
 from tests.server import ROOT, LiveServer
-from tests.test_chat_with_files import FILLER
 
 
 @pytest.fixture

@@ -4,15 +4,8 @@ from django.db import connection
 from config.models import RuntimeSetting
 from files.models import Chunk
 from tests.conftest import bearer, connect
-from tests.test_chat_with_files import FILLER, QUESTION
-from tests.test_files import upload, wait_done
+from tests.helpers import FILLER, QUESTION, upload, use_engine, wait_done
 from tests.upstreams import bag_of_words
-
-
-def use_engine(upstream, kind="ollama", batch=2):
-    for key, value in {"RAG_EMBEDDING_ENGINE": kind, "RAG_EMBEDDING_MODEL": "embed-small", "RAG_EMBEDDING_BATCH_SIZE": batch,
-                       "RAG_OLLAMA_BASE_URL" if kind == "ollama" else "RAG_OPENAI_API_BASE_URL": upstream.url}.items():
-        RuntimeSetting.objects.update_or_create(key=key, defaults={"value": value})
 
 
 def test_chunks_are_embedded_in_batches_with_model_and_dimension(api, user, ollama):

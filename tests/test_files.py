@@ -5,20 +5,7 @@ from django.contrib.postgres.search import SearchQuery
 
 from files.models import Chunk, File
 from tests.conftest import bearer
-
-
-def upload(api, token, name="notes.txt", data=b"hello world", content_type="text/plain", **params):
-    return api.post("/api/v1/files/", files={"file": (name, data, content_type)}, params=params, headers=bearer(token))
-
-
-def wait_done(api, token, file_id, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = api.get(f"/api/v1/files/{file_id}/process/status", headers=bearer(token)).json()["status"]
-        if status in ("completed", "failed"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError("processing did not finish")
+from tests.helpers import upload, wait_done
 
 
 def test_upload_is_processed_in_the_background(api, user):

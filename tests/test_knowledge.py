@@ -1,10 +1,7 @@
 from knowledge.models import KnowledgeBase, KnowledgeFile
 from tests.conftest import bearer
-from tests.test_files import upload, wait_done
-
-
-def create(api, token, name="Handbook", **extra):
-    return api.post("/api/v1/knowledge/create", json={"name": name, "description": "Policies", **extra}, headers=bearer(token))
+from tests.helpers import create_knowledge as create
+from tests.helpers import upload, wait_done
 
 
 def test_admin_creates_a_private_collection_and_adds_files(api, admin, user):

@@ -1,12 +1,9 @@
 from accounts.models import AccessGrant
 from models_registry.models import Model
 from tests.conftest import bearer, connect
+from tests.helpers import PRESET
 
 HELLO = [{"role": "user", "content": "hello there"}]
-PRESET = {"id": "support-bot", "base_model_id": "llama3.1:8b", "name": "Support Bot",
-          "meta": {"description": "helps", "tags": [{"name": "support"}]}, "params": {"system": "Be kind.", "temperature": 0.2}}
-
-
 def test_admin_creates_a_private_preset_then_shares_it(api, admin, user, ollama):
     connect(ollama)
     created = api.post("/api/v1/models/create", json=PRESET, headers=bearer(admin["token"])).json()

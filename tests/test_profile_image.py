@@ -7,7 +7,8 @@ import base64
 import pytest
 
 from accounts.models import User
-from tests.conftest import PASSWORD, bearer, signup
+from tests import factories
+from tests.conftest import PASSWORD, bearer
 
 SVG = base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(localStorage.token)"/>').decode()
 PNG_BYTES = base64.b64decode(
@@ -76,7 +77,7 @@ def test_a_huge_image_is_413(api, user):
 
 def test_a_long_real_image_fits(api):
     big = "data:image/jpeg;base64," + base64.b64encode(b"\xff\xd8" + b"x" * 60_000).decode()
-    session = signup(api, "Ada")
+    session = factories.session(factories.admin(name="Ada"))
     response = api.post("/api/v1/auths/update/profile", json={"name": "Ada", "profile_image_url": big},
                         headers=bearer(session["token"]))
     assert response.status_code == 200, response.text

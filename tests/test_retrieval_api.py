@@ -1,8 +1,7 @@
 from files.models import Chunk
 from tests.conftest import bearer
-from tests.test_chat_with_files import FILLER
-from tests.test_files import upload, wait_done
-from tests.test_knowledge import create
+from tests.helpers import FILLER, upload, wait_done
+from tests.helpers import create_knowledge as create
 
 
 def _file(api, token, marker):

@@ -7,10 +7,9 @@ from django.db import connection
 from files.models import Chunk
 from models_registry.models import Model
 from tests.conftest import bearer, connect
-from tests.test_chat_with_files import FILLER, QUESTION, _ready_file
-from tests.test_embeddings import use_engine
-from tests.test_files import upload, wait_done
-from tests.test_knowledge import create
+from tests.helpers import FILLER, QUESTION, upload, use_engine, wait_done
+from tests.helpers import create_knowledge as create
+from tests.helpers import ready_file as _ready_file
 
 
 def configure(api, admin, **values):

@@ -1,9 +1,10 @@
 from accounts.models import User
-from tests.conftest import bearer, signup
+from tests import factories
+from tests.conftest import bearer
 
 
 def test_admin_lists_and_approves_pending_users(api, admin):
-    pending = signup(api, "Pat")
+    pending = factories.session(factories.pending(name="Pat"))
     listing = api.get("/api/v1/users/", headers=bearer(admin["token"])).json()
     assert listing["total"] == 2
     assert {u["role"] for u in listing["users"]} == {"admin", "pending"}
@@ -13,7 +14,7 @@ def test_admin_lists_and_approves_pending_users(api, admin):
 
 
 def test_user_search_and_pages(api, admin):
-    signup(api, "Zed", "zed@example.com")
+    factories.pending(name="Zed", email="zed@example.com")
     found = api.get("/api/v1/users/?query=zed", headers=bearer(admin["token"])).json()
     assert [u["email"] for u in found["users"]] == ["zed@example.com"]
     assert api.get("/api/v1/users/?page=2", headers=bearer(admin["token"])).json()["users"] == []

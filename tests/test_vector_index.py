@@ -9,7 +9,7 @@ from django.db import DataError, connection, connections
 from files import vector_index
 from files.models import Chunk, File
 from tests.conftest import bearer
-from tests.test_files import upload, wait_done
+from tests.helpers import upload, wait_done
 
 NAME = "chunk_embedding_hnsw_384"
 

@@ -4,13 +4,9 @@ import json
 import websockets
 
 from tests.conftest import PASSWORD, bearer, connect
+from tests.helpers import ws_url
 
 HELLO = [{"role": "user", "content": "hello there"}]
-
-
-def ws_url(gateway, token=None):
-    base = gateway.url.replace("http://", "ws://") + "/ws/chat/"
-    return f"{base}?token={token}" if token else base
 
 
 async def _until(ws, kind, request_id=None):

@@ -1,0 +1,95 @@
+"""What several test modules share: calls to the live server's API and the texts they use. Test
+modules import from here (or conftest/factories), never from one another (tests/test_suite_hygiene.py)."""
+
+import threading
+import time
+
+from django.db import connections
+from django.db.backends.signals import connection_created
+
+from config.models import RuntimeSetting
+from tests.conftest import bearer
+
+# A long, irrelevant text around what a retrieval test looks for, so the file has several chunks.
+FILLER = "The cafeteria serves lunch from noon. Parking is behind building C. " * 30
+QUESTION = [{"role": "user", "content": "How many days does a refund take?"}]
+
+PRESET = {"id": "support-bot", "base_model_id": "llama3.1:8b", "name": "Support Bot",
+          "meta": {"description": "helps", "tags": [{"name": "support"}]}, "params": {"system": "Be kind.", "temperature": 0.2}}
+
+
+def upload(api, token, name="notes.txt", data=b"hello world", content_type="text/plain", **params):
+    return api.post("/api/v1/files/", files={"file": (name, data, content_type)}, params=params, headers=bearer(token))
+
+
+def wait_done(api, token, file_id, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = api.get(f"/api/v1/files/{file_id}/process/status", headers=bearer(token)).json()["status"]
+        if status in ("completed", "failed"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError("processing did not finish")
+
+
+def ready_file(api, token, marker: str, name="refunds.md"):
+    """A markdown file uploaded and processed, whose one relevant chunk holds `marker`."""
+    text = f"{FILLER}\n\nRefunds are processed within 14 days. {marker}\n\n{FILLER}"
+    body = upload(api, token, name=name, data=text.encode(), content_type="text/markdown").json()
+    assert wait_done(api, token, body["id"]) == "completed"
+    return body
+
+
+def create_knowledge(api, token, name="Handbook", **extra):
+    return api.post("/api/v1/knowledge/create", json={"name": name, "description": "Policies", **extra}, headers=bearer(token))
+
+
+def use_engine(upstream, kind="ollama", batch=2):
+    """Embed with a fake upstream's embedding endpoint."""
+    for key, value in {"RAG_EMBEDDING_ENGINE": kind, "RAG_EMBEDDING_MODEL": "embed-small", "RAG_EMBEDDING_BATCH_SIZE": batch,
+                       "RAG_OLLAMA_BASE_URL" if kind == "ollama" else "RAG_OPENAI_API_BASE_URL": upstream.url}.items():
+        RuntimeSetting.objects.update_or_create(key=key, defaults={"value": value})
+
+
+def ws_url(gateway, token=None):
+    base = gateway.url.replace("http://", "ws://") + "/ws/chat/"
+    return f"{base}?token={token}" if token else base
+
+
+class AllQueries:
+    """Every query this process runs while the block runs, on any thread: the request path does its
+    database work on pool threads (config.db.db_call, in_parallel), each unit on a connection it
+    opens for the unit, so Django's CaptureQueriesContext (one thread's connection) would miss it.
+    Counts what goes through Django's cursors, as CaptureQueriesContext does (not connection set-up)."""
+
+    def __init__(self):
+        self.queries: list[str] = []
+        self._lock = threading.Lock()
+        self._wrapped: list = []
+
+    def __call__(self, execute, sql, params, many, context):
+        with self._lock:
+            self.queries.append(sql)
+        return execute(sql, params, many, context)
+
+    def _watch(self, connection, **_) -> None:
+        with self._lock:
+            if self not in connection.execute_wrappers:
+                connection.execute_wrappers.append(self)
+                self._wrapped.append(connection)
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+    def __enter__(self):
+        connection_created.connect(self._watch)
+        for alias in connections:  # this thread's connections, which may be open already
+            self._watch(connections[alias])
+        return self
+
+    def __exit__(self, *exc):
+        connection_created.disconnect(self._watch)
+        with self._lock:
+            for connection in self._wrapped:
+                if self in connection.execute_wrappers:
+                    connection.execute_wrappers.remove(self)

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from accounts import api_keys, services
 from accounts.authentication import forget_credentials
 from accounts.models import AccessGrant, ApiKey, Role, User
-from config.admin_widgets import SafeAutocomplete
+from config.common.admin_widgets import SafeAutocomplete
 
 admin.site.unregister(Group)  # roles, not groups, decide access here
 

@@ -8,8 +8,8 @@ from rest_framework.exceptions import APIException
 from accounts import access
 from accounts.authentication import aauthenticate_token, credential_from
 from accounts.permissions import NotAuthenticated, Unauthorized
-from config import errors
-from config.errors import ApplicationError
+from config.common import errors
+from config.common.errors import ApplicationError
 
 
 def error_response(exc: APIException | ApplicationError) -> JsonResponse:

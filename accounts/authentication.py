@@ -17,8 +17,8 @@ from accounts.models import ApiKey, RevokedToken, User
 from accounts.permissions import Forbidden, Unauthorized
 from accounts.tokens import SessionToken
 from config import runtime
-from config.db import db_call
-from config.ttl_cache import MISSING, TTLCache
+from config.common.db import db_call
+from config.common.ttl_cache import MISSING, TTLCache
 
 SESSION_EXPIRED = "Your session has expired or the token is invalid. Please sign in again."
 KEYS_DISABLED = "Use of API key is not enabled in the environment."

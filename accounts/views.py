@@ -23,9 +23,9 @@ from accounts.serializers import (
     user_out,
 )
 from config import runtime
-from config.errors import ApplicationError
-from config.exceptions import validated
-from config.pagination import page_slice
+from config.common.errors import ApplicationError
+from config.common.exceptions import validated
+from config.common.pagination import page_slice
 
 AUTH_BODY_ERROR = "Invalid authentication request."
 

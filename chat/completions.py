@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from chat import context, queries, validation
 from config import runtime
-from config.db import db_call
-from config.errors import ApplicationError
+from config.common.db import db_call
+from config.common.errors import ApplicationError
 from knowledge import rag_config
 from models_registry import presets, providers, registry
 

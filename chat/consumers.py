@@ -15,8 +15,8 @@ from accounts import access
 from accounts.authentication import aauthenticate_token
 from accounts.permissions import Unauthorized
 from chat import completions
-from config import errors, jsonbody
-from config.errors import ApplicationError
+from config.common import errors, jsonbody
+from config.common.errors import ApplicationError
 
 UNAUTHORIZED = 4401
 

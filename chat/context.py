@@ -3,7 +3,7 @@ them, inject the context into the last user message and build `sources` (API.md 
 
 from dataclasses import dataclass
 
-from config.values import as_uuid
+from config.common.values import as_uuid
 from files import embeddings
 from files.models import File
 from files.selectors import files_for

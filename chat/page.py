@@ -4,7 +4,7 @@ over the public API, no build step."""
 from django.shortcuts import render
 
 from config import runtime
-from config.middleware import STRICT_PAGE_POLICY
+from config.common.middleware import STRICT_PAGE_POLICY
 
 
 def chat_page(request):

@@ -7,7 +7,7 @@ import logging
 import re
 
 from chat import context
-from config.errors import ApplicationError
+from config.common.errors import ApplicationError
 from models_registry import registry
 
 logger = logging.getLogger(__name__)

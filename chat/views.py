@@ -4,9 +4,9 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from accounts.async_views import authenticated
 from chat import completions
-from config import jsonbody
-from config.errors import ApplicationError
-from config.http import endpoint
+from config.common import jsonbody
+from config.common.errors import ApplicationError
+from config.common.http import endpoint
 
 OVERHEAD_HEADER = "X-Gateway-Overhead-Ms"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

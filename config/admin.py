@@ -1,25 +1,3 @@
-from django import forms
-from django.contrib import admin
+"""The runtime-settings admin lives with its feature (config.runtime)."""
 
-from config import runtime
-from config.models import RuntimeSetting
-
-
-class RuntimeSettingForm(forms.ModelForm):
-    class Meta:
-        model = RuntimeSetting
-        fields = ("key", "value")
-
-    def clean(self):
-        data = super().clean()
-        error = runtime.validation_error(data.get("key", ""), data.get("value"))
-        if error:
-            raise forms.ValidationError(error)
-        return data
-
-
-@admin.register(RuntimeSetting)
-class RuntimeSettingAdmin(admin.ModelAdmin):
-    form = RuntimeSettingForm
-    list_display = ("key", "value", "updated_at")
-    search_fields = ("key",)
+from config.runtime import admin  # noqa: F401

@@ -10,9 +10,9 @@ class ConfigConfig(AppConfig):
         from django.core import signals
         from django.db import close_old_connections
 
-        from config import schema  # noqa: F401 (registers the schema's bearer authentication)
+        from config.common import schema  # noqa: F401 (registers the schema's bearer authentication)
 
         # Under ASGI each signal receiver that touches the database costs a thread hop per request.
         # Connections are pooled and given back when requests finish (and after every unit of async
-        # ORM work, see config.db), so the start-of-request sweep is not needed.
+        # ORM work, see config.common.db), so the start-of-request sweep is not needed.
         signals.request_started.disconnect(close_old_connections)

@@ -4,7 +4,7 @@ names what is wrong; the slow ones (migrations, the pgvector self-check) pass on
 from django.conf import settings
 from django.db import connection
 
-from config import db_outage
+from config.common import db_outage
 
 _passed_once: set[str] = set()
 

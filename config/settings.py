@@ -6,7 +6,7 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.common.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -62,13 +62,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.middleware.JsonErrorsMiddleware",
-    "config.db_outage.DatabaseOutageMiddleware",
-    "config.middleware.SiteOnlyMiddleware",
+    "config.common.middleware.JsonErrorsMiddleware",
+    "config.common.db_outage.DatabaseOutageMiddleware",
+    "config.common.middleware.SiteOnlyMiddleware",
 ]
 SITE_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "config.middleware.ContentSecurityPolicyMiddleware",
+    "config.common.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -190,8 +190,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsVerifiedUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["config.jsonbody.JSONParser"],  # depth and NUL checks
-    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["config.common.jsonbody.JSONParser"],  # depth and NUL checks
+    "EXCEPTION_HANDLER": "config.common.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -201,7 +201,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.object_bodies"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.common.schema.object_bodies"],
 }
 
 # --- static files, i18n, logging ---------------------------------------------------------------

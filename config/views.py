@@ -6,10 +6,11 @@ from django.http import JsonResponse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config import db_outage, errors, readiness
-from config.db import db_call
-from config.errors import ApplicationError
-from config.http import endpoint
+from config import readiness
+from config.common import db_outage, errors
+from config.common.db import db_call
+from config.common.errors import ApplicationError
+from config.common.http import endpoint
 
 
 @endpoint("GET", "HEAD")

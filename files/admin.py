@@ -7,7 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from rest_framework.exceptions import APIException
 
-from config.admin_widgets import SafeAutocomplete
+from config.common.admin_widgets import SafeAutocomplete
 from files import embeddings, services
 from files.models import Chunk, File
 

@@ -11,7 +11,8 @@ from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.types import TimeDeltaParams
 from rest_framework.exceptions import APIException, ValidationError
 
-from config import jsonbody, runtime
+from config import runtime
+from config.common import jsonbody
 from files import chunking, embeddings, vector_index
 from files.extract import ExtractionError, extract
 from files.models import Chunk, File

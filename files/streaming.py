@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from django.http import StreamingHttpResponse
 
-from config.db import db_call, hand_back
+from config.common.db import db_call, hand_back
 from files import selectors
 
 SLICE = 256 * 1024  # characters read (and held) at a time

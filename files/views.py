@@ -12,11 +12,11 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts.permissions import IsAdmin
-from config.db import db_call, hand_back
-from config.errors import ApplicationError
-from config.jsonbody import JSONParser
-from config.pagination import page_slice
-from config.routers import UUID
+from config.common.db import db_call, hand_back
+from config.common.errors import ApplicationError
+from config.common.jsonbody import JSONParser
+from config.common.pagination import page_slice
+from config.common.routers import UUID
 from files import selectors, services
 from files.models import File
 from files.serializers import file_out

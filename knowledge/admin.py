@@ -5,7 +5,7 @@ from django.db.models import Count
 
 from accounts import access
 from accounts.admin_sharing import SHARING_FIELDSET, SharingForm
-from config.admin_widgets import SafeAutocomplete
+from config.common.admin_widgets import SafeAutocomplete
 from knowledge.models import KnowledgeBase, KnowledgeFile
 from models_registry import admin as models_admin
 from models_registry.models import Model

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from pgvector import Vector
 from pgvector.django import CosineDistance
 
-from config.db import in_parallel
+from config.common.db import in_parallel
 from files import vector_index
 from files.models import Chunk
 

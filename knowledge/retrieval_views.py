@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from config import runtime
-from config.db import in_parallel
-from config.errors import ApplicationError
-from config.values import as_uuid, mask_secret
+from config.common.db import in_parallel
+from config.common.errors import ApplicationError
+from config.common.values import as_uuid, mask_secret
 from files import embeddings
 from files import services as file_services
 from files.selectors import files_for

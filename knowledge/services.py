@@ -5,7 +5,7 @@ from django.db import transaction
 from rest_framework.exceptions import APIException, ValidationError
 
 from accounts import access, grants
-from config.errors import ApplicationError
+from config.common.errors import ApplicationError
 from files import embeddings
 from files import services as file_services
 from files.models import File

@@ -1,4 +1,4 @@
-from config.routers import Router
+from config.common.routers import Router
 from knowledge.views import KnowledgeViewSet
 
 router = Router()

@@ -6,9 +6,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts import access
-from config.exceptions import validated
-from config.pagination import page_slice
-from config.routers import UUID
+from config.common.exceptions import validated
+from config.common.pagination import page_slice
+from config.common.routers import UUID
 from files.serializers import file_out
 from knowledge import selectors, services
 from knowledge.serializers import FileIdIn, KnowledgeIn, list_items, with_files

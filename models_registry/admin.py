@@ -4,7 +4,7 @@ from django.utils.html import format_html
 
 from accounts import access
 from accounts.admin_sharing import SHARING_FIELDSET, SharingForm
-from config.admin_widgets import SafeAutocomplete
+from config.common.admin_widgets import SafeAutocomplete
 from models_registry import connections, providers, registry, services
 from models_registry.models import Connection, Model
 

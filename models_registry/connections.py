@@ -7,9 +7,9 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from config import runtime
-from config.env import env_list, env_str
-from config.exceptions import validated
-from config.models import RuntimeSetting
+from config.common.env import env_list, env_str
+from config.common.exceptions import validated
+from config.runtime.models import RuntimeSetting
 from models_registry import providers, registry
 from models_registry.models import Connection
 from models_registry.providers import UpstreamError, header_safe

@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from config.values import mask_secret
+from config.common.values import mask_secret
 
 
 class Connection(models.Model):

@@ -6,8 +6,8 @@ from rest_framework.views import APIView
 
 from accounts import access, grants
 from accounts.permissions import IsAdmin
-from config.errors import ApplicationError
-from config.pagination import page_slice
+from config.common.errors import ApplicationError
+from config.common.pagination import page_slice
 from models_registry import selectors, services
 from models_registry.models import Model
 from models_registry.serializers import model_out, models_out
@@ -19,7 +19,7 @@ def _out(model: Model) -> dict:
 
 def _body(request) -> dict:
     if not isinstance(request.data, dict):
-        from config.exceptions import UnprocessableEntity
+        from config.common.exceptions import UnprocessableEntity
 
         raise UnprocessableEntity("The request body must be a JSON object.")
     return request.data

@@ -11,10 +11,10 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 from accounts import access
 from accounts.async_views import authenticated
-from config import jsonbody
-from config.db import db_call
-from config.errors import ApplicationError
-from config.http import endpoint
+from config.common import jsonbody
+from config.common.db import db_call
+from config.common.errors import ApplicationError
+from config.common.http import endpoint
 from models_registry import presets, providers, registry
 from models_registry.models import Connection
 from models_registry.providers import Provider

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from accounts import access
-from config.db import db_call
-from config.ttl_cache import MISSING, TTLCache
+from config.common.db import db_call
+from config.common.ttl_cache import MISSING, TTLCache
 from models_registry import providers
 from models_registry.models import Connection, Model
 from models_registry.providers import UpstreamError

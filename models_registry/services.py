@@ -7,7 +7,7 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from accounts import access, grants
-from config.errors import ApplicationError
+from config.common.errors import ApplicationError
 from models_registry import registry
 from models_registry.models import Model
 

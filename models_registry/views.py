@@ -2,7 +2,7 @@
 from django.http import JsonResponse
 
 from accounts.async_views import authenticated
-from config.http import endpoint
+from config.common.http import endpoint
 from models_registry import registry
 
 OVERHEAD_HEADER = "X-Gateway-Overhead-Ms"

@@ -7,7 +7,7 @@ import time
 from django.db import connections
 from django.db.backends.signals import connection_created
 
-from config.models import RuntimeSetting
+from config.runtime.models import RuntimeSetting
 from tests.conftest import bearer
 
 # A long, irrelevant text around what a retrieval test looks for, so the file has several chunks.
@@ -58,7 +58,7 @@ def ws_url(gateway, token=None):
 
 class AllQueries:
     """Every query this process runs while the block runs, on any thread: the request path does its
-    database work on pool threads (config.db.db_call, in_parallel), each unit on a connection it
+    database work on pool threads (config.common.db.db_call, in_parallel), each unit on a connection it
     opens for the unit, so Django's CaptureQueriesContext (one thread's connection) would miss it.
     Counts what goes through Django's cursors, as CaptureQueriesContext does (not connection set-up)."""
 

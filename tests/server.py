@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from config.processes import die_with_parent
+from config.common.processes import die_with_parent
 from config.settings_test import TEST_SECRET
 
 # The settings the suite runs with (a fast password hasher, the suite's secret); a test may pass

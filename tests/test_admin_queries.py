@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import api_keys, grants
 from accounts.models import User
-from config.models import RuntimeSetting
+from config.runtime.models import RuntimeSetting
 from files.models import File
 from knowledge.models import KnowledgeBase, KnowledgeFile
 from models_registry.models import Connection, Model

@@ -21,7 +21,7 @@ def test_a_non_uuid_user_id_is_a_form_error(url):
 
 @pytest.mark.django_db(transaction=True)
 def test_files_embedded_with_another_model_can_be_listed():
-    from config.models import RuntimeSetting
+    from config.runtime.models import RuntimeSetting
     from files.models import Chunk, File
 
     admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import websockets
 
-from config.models import RuntimeSetting
+from config.runtime.models import RuntimeSetting
 from files.models import File
 from knowledge.models import KnowledgeBase
 from models_registry.models import Model

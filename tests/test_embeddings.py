@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 
-from config.models import RuntimeSetting
+from config.runtime.models import RuntimeSetting
 from files.models import Chunk
 from tests.conftest import bearer, connect
 from tests.helpers import FILLER, QUESTION, upload, use_engine, wait_done

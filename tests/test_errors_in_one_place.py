@@ -1,12 +1,12 @@
-"""One error shape, built in one place: no `{"detail": ...}` literal in the apps outside config/errors.py
-(raise config.errors.ApplicationError instead, and let the one renderer answer)."""
+"""One error shape, built in one place: no `{"detail": ...}` literal in the apps outside config/common/errors.py
+(raise config.common.errors.ApplicationError instead, and let the one renderer answer)."""
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("accounts", "models_registry", "files", "knowledge", "chat", "config")
-RENDERER = ROOT / "config" / "errors.py"
+RENDERER = ROOT / "config" / "common" / "errors.py"
 
 
 def _detail_literals(path: Path) -> list[int]:

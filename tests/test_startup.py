@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from config.models import RuntimeSetting
+from config.runtime.models import RuntimeSetting
 from models_registry.models import Connection
 from tests.server import LiveServer
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from config.errors import STREAM_FAILED as STREAM_FAILED_MESSAGE
+from config.common.errors import STREAM_FAILED as STREAM_FAILED_MESSAGE
 from models_registry.providers import http
 from models_registry.providers.errors import UpstreamError, check_key, json_object
 from models_registry.providers.relay import relayed

@@ -4,7 +4,7 @@ import json
 
 import httpx
 
-from config.errors import ApplicationError
+from config.common.errors import ApplicationError
 
 
 class UpstreamError(ApplicationError):

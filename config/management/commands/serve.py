@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from config import startup
-from config.processes import die_with_parent
+from config.common.processes import die_with_parent
 
 log = logging.getLogger("gateway.serve")
 

@@ -5,7 +5,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from config.errors import ApplicationError, flatten, payload
+from config.common.errors import ApplicationError, flatten, payload
 
 
 class UnprocessableEntity(APIException):
@@ -25,7 +25,7 @@ def validated(serializer_class, data, *, message: str | None = None, **kwargs) -
 
 def api_exception_handler(exc, context):
     """DRF's handler (its Http404/PermissionDenied mapping, headers and rollback) with our one shape;
-    an ApplicationError is rendered by config.errors."""
+    an ApplicationError is rendered by config.common.errors."""
     if isinstance(exc, ApplicationError):
         set_rollback()
         response = Response(payload(exc), status=exc.status, headers=exc.headers)

@@ -13,9 +13,9 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from psycopg_pool import PoolTimeout
 
-from config import errors
-from config.errors import ApplicationError
-from config.middleware import API_PREFIXES
+from config.common import errors
+from config.common.errors import ApplicationError
+from config.common.middleware import API_PREFIXES
 
 log = logging.getLogger("gateway.db")
 RETRY_AFTER_SECONDS = 5

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import JSONField, Value
 
-from config.env import env_bool, env_float, env_int, env_list
+from config.common.env import env_bool, env_float, env_int, env_list
 
 ROLES = ("admin", "user", "pending")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?(ms|s|m|h|d|w))+$")
@@ -140,7 +140,7 @@ _loaded_at = float("-inf")
 def _load() -> dict[str, Any]:
     global _cache, _loaded_at
     if time.monotonic() - _loaded_at > settings.STATE_CACHE_SECONDS:
-        from config.models import RuntimeSetting
+        from config.runtime.models import RuntimeSetting
 
         saved = dict(RuntimeSetting.objects.values_list("key", "value"))
         _cache = {**_defaults(), **{k: v for k, v in saved.items() if k in DECLARED}}
@@ -175,7 +175,7 @@ def validation_error(key: str, value: Any) -> str | None:
 def update(values: dict[str, Any]) -> dict[str, Any]:
     """Save settings (validated by the caller with `validation_error`) and refresh this process."""
     global _loaded_at
-    from config.models import RuntimeSetting
+    from config.runtime.models import RuntimeSetting
 
     for key, value in values.items():
         # JSON null, not SQL NULL, for a setting saved as null

@@ -7,7 +7,7 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.module_loading import import_string
 
-from config import errors
+from config.common import errors
 
 API_PREFIXES = ("/api/", "/ollama/", "/openai/", "/health", "/ready", "/ws/")
 NUL_IN_URL = "The URL must not contain NUL (%00) characters."

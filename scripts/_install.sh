@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 want="$(sha256sum requirements.lock | cut -d' ' -f1)-$(.venv/bin/python -c 'import sys; print(sys.version_info[:2])')"
 if [ "$(cat .venv/.install-stamp 2>/dev/null)" != "$want" ]; then
-  step "Installing the pinned Python packages of requirements.lock (about 100, a few minutes the first time)"
+  step "Installing the pinned Python packages of requirements.lock from PyPI (about 130; a minute or two the first time)"
   set +eo pipefail
   .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off --require-hashes \
     -r requirements.lock 2>&1 | tee .venv/pip-install.log | grep --line-buffered -E '^(Collecting|Successfully)' >&2

@@ -3,15 +3,19 @@
 request (LOG_FORMAT=json: one JSON object a line)."""
 
 import asyncio
+import contextvars
+import io
 import json
+import logging
 import re
 
 import httpx
 import pytest
 import websockets
 
+from config.common import requestlog
 from tests.conftest import bearer, connect
-from tests.helpers import ws_url
+from tests.helpers import upload, use_engine, wait_done, ws_url
 from tests.server import LiveServer
 
 HELLO = [{"role": "user", "content": "hello there"}]
@@ -77,6 +81,19 @@ def test_errors_carry_it(api, admin, ollama):
     assert api.get("/admin/login/", headers={"X-Request-ID": "page"}).headers["X-Request-ID"] == "page"
 
 
+def test_work_on_other_threads_forwards_it(api, admin, ollama):
+    """A retrieval query embeds on a side thread (config.common.db.in_parallel) in the request's context."""
+    use_engine(ollama)
+    file = upload(api, admin["token"], data=b"The refund window is 14 days.").json()
+    assert wait_done(api, admin["token"], file["id"]) == "completed"
+    response = api.post("/api/v1/retrieval/query/doc", json={"collection_name": f"file-{file['id']}", "query": "refund"},
+                        headers={**bearer(admin["token"]), "X-Request-ID": "side-thread"})
+    assert response.status_code == 200 and response.headers["X-Request-ID"] == "side-thread"
+    assert ollama.requests[-1][1] == "/api/embed" and ollama.headers[-1]["x-request-id"] == "side-thread"
+    assert not any("x-request-id" in h for (_, path, _), h in zip(ollama.requests, ollama.headers)
+                   if path == "/api/embed" and h is not ollama.headers[-1])  # the worker's: no request
+
+
 def test_every_websocket_message_carries_one_id_per_client_message(gateway, admin, ollama):
     connect(ollama)
 
@@ -140,3 +157,31 @@ def test_json_log_lines_carry_the_request_id_user_and_model(database_url, admin,
     assert warning["level"] == "WARNING" and warning["logger"] == "chat.queries"
     assert warning["user_id"] == str(admin["id"]) and warning["model"] == "llama3.1:8b"
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", warning["time"])
+
+
+def test_a_json_line_holds_the_traceback():
+    """The formatter itself (the server's lines are asserted above): exc_info as text, one line."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(requestlog.ContextFilter())
+    handler.setFormatter(requestlog.JsonFormatter())
+    logger = logging.getLogger("tests.request_ids")
+    logger.addHandler(handler)
+
+    def fail():
+        requestlog.begin("tb-1")
+        requestlog.note_user(7)
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logger.exception("it failed")
+
+    try:
+        contextvars.copy_context().run(fail)
+        logger.warning("outside a request")
+    finally:
+        logger.removeHandler(handler)
+    inside, outside = (json.loads(line) for line in out.getvalue().splitlines())
+    assert inside["message"] == "it failed" and inside["level"] == "ERROR" and inside["request_id"] == "tb-1"
+    assert inside["user_id"] == "7" and inside["model"] is None and "RuntimeError: boom" in inside["exc_info"]
+    assert outside["request_id"] is None and "exc_info" not in outside

@@ -17,6 +17,7 @@ from accounts.models import ApiKey, RevokedToken, User
 from accounts.permissions import Forbidden, Unauthorized
 from accounts.tokens import SessionToken
 from config import runtime
+from config.common import requestlog
 from config.common.db import db_call
 from config.common.ttl_cache import MISSING, TTLCache
 
@@ -117,10 +118,10 @@ def authenticate_token(raw: str, path: str) -> tuple[User, AuthInfo]:
         result = _check_key(key, path, runtime.snapshot(), raw)
         if _due_for_touch(key):
             _touch(key)
-        return result
+        return _noted(result)
     claims = _decode(raw)
     user = _credentials.get_or_load(("jwt", raw), lambda: _session_user(claims.get("id"), claims.get("jti")))
-    return _check_session(user, claims, raw)
+    return _noted(_check_session(user, claims, raw))
 
 
 async def aauthenticate_token(raw: str, path: str) -> tuple[User, AuthInfo]:
@@ -130,13 +131,19 @@ async def aauthenticate_token(raw: str, path: str) -> tuple[User, AuthInfo]:
         if api_keys.looks_like_key(raw):
             key = _credentials.peek(("key", api_keys.digest(raw)))
             if key is not MISSING and (key is None or not _due_for_touch(key)):
-                return _check_key(key, path, config, raw)
+                return _noted(_check_key(key, path, config, raw))
         else:
             claims = _decode(raw)
             user = _credentials.peek(("jwt", raw))
             if user is not MISSING:
-                return _check_session(user, claims, raw)
+                return _noted(_check_session(user, claims, raw))
     return await db_call(authenticate_token)(raw, path)
+
+
+def _noted(result: tuple[User, AuthInfo]) -> tuple[User, AuthInfo]:
+    """`result`, its user now in the log context."""
+    requestlog.note_user(result[0].pk)
+    return result
 
 
 class BearerAuthentication(BaseAuthentication):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from chat import context, queries, validation
 from config import runtime
+from config.common import requestlog
 from config.common.db import db_call
 from config.common.errors import ApplicationError
 from knowledge import rag_config
@@ -55,6 +56,7 @@ async def prepare(user, body, *, force_stream: bool | None = None, retrieval: bo
     """`force_stream` turns streaming on or off whatever was asked (the WebSocket always streams);
     `retrieval=False` leaves out files and a preset's knowledge (the server's own task requests)."""
     validate(body)
+    requestlog.note_model(body["model"])
     entry = await registry.resolve(user, body["model"])
     if entry is None:
         raise bad_request("Model not found")

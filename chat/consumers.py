@@ -1,7 +1,8 @@
 """WebSocket streaming at ws/chat/ (protocol in the README): the same completions service as the
 SSE view, several generations per socket, each cancellable. The credential is checked again with
 every message (cached for STATE_CACHE_SECONDS, as for HTTP), so a deleted key, a signed-out session
-or a user demoted to pending closes the socket (4401) instead of chatting on."""
+or a user demoted to pending closes the socket (4401) instead of chatting on. Each client message
+gets a request id (requestlog), carried by every server message it causes as `request_id`."""
 
 import asyncio
 import contextlib
@@ -15,7 +16,7 @@ from accounts import access
 from accounts.authentication import aauthenticate_token
 from accounts.permissions import Unauthorized
 from chat import completions
-from config.common import errors, jsonbody
+from config.common import errors, jsonbody, requestlog
 from config.common.errors import ApplicationError
 
 UNAUTHORIZED = 4401
@@ -26,6 +27,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user = None
         self.token = None
         self.tasks: dict[str, asyncio.Task] = {}
+        headers = dict(self.scope.get("headers", ()))
+        requestlog.begin(headers.get(b"x-request-id", b"").decode("latin-1"))  # the handshake's
         await self.accept()
         token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [None])[0]
         if token:
@@ -36,7 +39,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             task.cancel()
 
     async def _send(self, **message):
-        await self.send(text_data=json.dumps(message))
+        context = requestlog.current()
+        await self.send(text_data=json.dumps({**message, "request_id": context.request_id if context else None}))
 
     async def _error(self, status: int, detail: str, **fields):
         await self._send(**errors.ws_frame(ApplicationError(status, detail), **fields))
@@ -62,6 +66,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send(type="ready")
 
     async def receive(self, text_data=None, bytes_data=None):
+        requestlog.begin()  # this message's (a chat's task runs in a copy of this context)
+        if self.user is not None:
+            requestlog.note_user(self.user.pk)
         try:
             message = jsonbody.loads(text_data or "")
         except jsonbody.BadJson as exc:
@@ -91,7 +98,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._error(400, f"Unknown message type: {message_type!r}", id=request_id)
 
     async def _generate(self, request_id: str, body) -> None:
-        prefix = '{"type": "chunk", "id": ' + json.dumps(request_id) + ', "data": '
+        context = requestlog.current()
+        prefix = ('{"type": "chunk", "id": ' + json.dumps(request_id) + ', "request_id": '
+                  + json.dumps(context.request_id if context else None) + ', "data": ')
         events = None
         try:
             prepared = await completions.prepare(self.user, body, force_stream=True)

@@ -62,11 +62,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.common.middleware.RequestIdMiddleware",
     "config.common.middleware.JsonErrorsMiddleware",
     "config.common.db_outage.DatabaseOutageMiddleware",
     "config.common.middleware.SiteOnlyMiddleware",
 ]
 SITE_MIDDLEWARE = [
+    "config.common.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.common.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -218,16 +220,27 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Every line carries the request id, user id and model of the request it was logged in
+# (config/common/requestlog.py); LOG_FORMAT=json: one JSON object a line, uvicorn's own lines too.
+LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "config.common.requestlog.ContextFilter"}},
+    "formatters": {
+        "text": {"()": "config.common.requestlog.TextFormatter"},
+        "json": {"()": "config.common.requestlog.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"],
+                             "formatter": "json" if LOG_FORMAT == "json" else "text"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
         "procrastinate": {"level": "WARNING"},  # task registration lines on every command
         "httpx": {"level": "WARNING"},  # one INFO line per upstream request costs real time under load
         "httpcore": {"level": "WARNING"},
+        **({name: {"handlers": ["console"], "propagate": False} for name in ("uvicorn", "uvicorn.access")}
+           if LOG_FORMAT == "json" else {}),
     },
 }
 

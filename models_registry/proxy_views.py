@@ -11,7 +11,7 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 from accounts import access
 from accounts.async_views import authenticated
-from config.common import jsonbody
+from config.common import jsonbody, requestlog
 from config.common.db import db_call
 from config.common.errors import ApplicationError
 from config.common.http import endpoint
@@ -68,6 +68,7 @@ async def _model_target(request, family: type[Provider], model_id, url_idx: int 
     """(entry, provider) for a generation request."""
     if not isinstance(model_id, str) or not model_id:
         raise ApplicationError(400, "model: a model id is required.")
+    requestlog.note_model(model_id)
     entry = await registry.resolve(request.user, model_id)
     if entry is None or not _serves(family, entry):
         everything = await registry.base_models()

@@ -1,6 +1,7 @@
 """What several test modules share: calls to the live server's API and the texts they use. Test
 modules import from here (or conftest/factories), never from one another (tests/test_suite_hygiene.py)."""
 
+import json
 import threading
 import time
 
@@ -93,3 +94,11 @@ class AllQueries:
             for connection in self._wrapped:
                 if self in connection.execute_wrappers:
                     connection.execute_wrappers.remove(self)
+
+
+def ws_frame(text: str) -> dict:
+    """A server WebSocket message without its `request_id` (each carries one, a non-empty string)."""
+    message = json.loads(text)
+    request_id = message.pop("request_id")
+    assert isinstance(request_id, str) and request_id, message
+    return message

@@ -15,7 +15,7 @@ from files.models import File
 from knowledge.models import KnowledgeBase
 from models_registry.models import Model
 from tests.conftest import PASSWORD, bearer, connect
-from tests.helpers import PRESET, ws_url
+from tests.helpers import PRESET, ws_frame, ws_url
 from tests.server import LiveServer
 
 HELLO = [{"role": "user", "content": "hello there"}]
@@ -54,11 +54,11 @@ def test_deep_websocket_message_is_an_error_and_the_socket_lives_on(gateway, adm
 
     async def run():
         async with websockets.connect(ws_url(gateway, admin["token"]), max_size=None) as ws:
-            assert json.loads(await ws.recv()) == {"type": "ready"}
+            assert ws_frame(await ws.recv()) == {"type": "ready"}
             await ws.send('{"type": "chat", "id": "d", "body": ' + DEEP.decode() + "}")  # a text frame
             error = json.loads(await asyncio.wait_for(ws.recv(), 10))
             await ws.send(json.dumps({"type": "chat", "id": "ok", "body": {"model": "llama3.1:8b", "messages": HELLO}}))
-            while (message := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] != "done":
+            while (message := ws_frame(await asyncio.wait_for(ws.recv(), 10)))["type"] != "done":
                 pass
             return error, message
 

@@ -4,7 +4,7 @@ import json
 import websockets
 
 from tests.conftest import PASSWORD, bearer, connect
-from tests.helpers import ws_url
+from tests.helpers import ws_frame, ws_url
 
 HELLO = [{"role": "user", "content": "hello there"}]
 
@@ -23,7 +23,7 @@ def test_streams_the_same_chunks_as_sse(gateway, admin, ollama):
 
     async def run():
         async with websockets.connect(ws_url(gateway, admin["token"])) as ws:
-            assert json.loads(await ws.recv()) == {"type": "ready"}
+            assert ws_frame(await ws.recv()) == {"type": "ready"}
             await ws.send(json.dumps({"type": "chat", "id": "a", "body": {"model": "llama3.1:8b", "messages": HELLO}}))
             return await _until(ws, "done", "a")
 
@@ -95,8 +95,8 @@ def test_errors_are_reported_per_request(gateway, admin, ollama):
             await ws.recv()
             await ws.send(json.dumps({"type": "chat", "id": "m", "body": {"model": "missing", "messages": HELLO}}))
             await ws.send("not json")
-            first = json.loads(await ws.recv())
-            second = json.loads(await ws.recv())
+            first = ws_frame(await ws.recv())
+            second = ws_frame(await ws.recv())
             return first, second
 
     first, second = asyncio.run(run())
@@ -117,7 +117,7 @@ def _chat_then_revoke(gateway, token, revoke):
 
     async def run():
         async with websockets.connect(ws_url(gateway, token)) as ws:
-            assert json.loads(await ws.recv()) == {"type": "ready"}
+            assert ws_frame(await ws.recv()) == {"type": "ready"}
             await ws.send(json.dumps({"type": "chat", "id": "1", "body": {"model": "llama3.1:8b", "messages": HELLO}}))
             first = await _until(ws, "done", "1")
             revoke()

@@ -88,6 +88,7 @@ class FakeUpstream:
         self.tokens = None  # fixed number of tokens to stream
         self.embedding_dims = 384  # all-MiniLM-L6-v2 size; tests set 768 or 3072 too
         self.requests: list[tuple[str, str, dict | None]] = []
+        self.headers: list[dict[str, str]] = []  # each request's headers (lower-case names), as `requests`
         self.disconnected = threading.Event()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}" + ("/v1" if kind == "openai" else "")
@@ -120,6 +121,7 @@ class FakeUpstream:
         body = await read_body(receive)
         data = json.loads(body) if body else None
         path = scope["path"]
+        self.headers.append({k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]})
         self.requests.append((scope["method"], path, data))
         watcher = asyncio.ensure_future(self._watch_disconnect(receive))
         try:

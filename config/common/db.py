@@ -4,6 +4,7 @@ Django ties a connection to the thread (and under ASGI, to each request's own th
 request ends, so a long stream would hold a pooled connection for its whole life. Instead, each unit
 of ORM work runs in the shared thread pool and hands its connection back to the pool at once."""
 
+import contextvars
 import functools
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -35,8 +36,9 @@ _side = ThreadPoolExecutor(max_workers=8, thread_name_prefix="side-work")
 
 def in_parallel(fn, *args) -> Future:
     """Start `fn(*args)` on another thread (its own database connection, released when done) while
-    the caller goes on with other work: for sync code that has two independent things to wait on."""
-    return _side.submit(releasing(fn), *args)
+    the caller goes on with other work: for sync code that has two independent things to wait on.
+    It runs in a copy of the caller's context (the request's log context; submit copies none)."""
+    return _side.submit(contextvars.copy_context().run, releasing(fn), *args)
 
 
 def db_call(fn):

@@ -7,7 +7,7 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.module_loading import import_string
 
-from config.common import errors
+from config.common import errors, requestlog
 
 API_PREFIXES = ("/api/", "/ollama/", "/openai/", "/health", "/ready", "/ws/")
 NUL_IN_URL = "The URL must not contain NUL (%00) characters."
@@ -67,6 +67,24 @@ def _render_error(request, exception):
     """An ApplicationError (or DRF exception) raised by a plain view becomes its JSON answer."""
     error = errors.as_application_error(exception)
     return errors.json_response(error) if error is not None else None
+
+
+class RequestIdMiddleware:
+    """The outermost middleware: the request's log context (requestlog.begin, from the client's
+    `X-Request-ID` when valid) and that id on every response, streams included."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request):
+        context = requestlog.begin(request.META.get("HTTP_X_REQUEST_ID"))
+        response = await self.get_response(request)
+        response[requestlog.HEADER] = context.request_id
+        return response
 
 
 class SiteOnlyMiddleware:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 from django.conf import settings
 
+from config.common import requestlog
 from models_registry.providers import pools
 from models_registry.providers.errors import UpstreamError, json_object, status_error, transport_error
 
@@ -24,7 +25,7 @@ async def open_request(conn, method: str, path: str, *, json_body=None, params=N
     failures and error statuses. Close the response when done."""
     pool = pools.pool_for(conn)
     request = pool.client.build_request(method, path, json=json_body, params=params,
-                                        timeout=_timeout(timeout) if timeout else httpx.USE_CLIENT_DEFAULT)
+                                        headers=requestlog.upstream_headers(), timeout=_timeout(timeout) if timeout else httpx.USE_CLIENT_DEFAULT)
     pool.busy += 1
     try:
         response = await pool.client.send(request, stream=True)
@@ -73,7 +74,7 @@ def post_json_sync(conn, path: str, body: dict, *, timeout: float) -> dict:
     sync client."""
     try:
         with pools.sync_client(conn) as client:
-            response = client.post(path, json=body, timeout=_timeout(timeout))
+            response = client.post(path, json=body, headers=requestlog.upstream_headers(), timeout=_timeout(timeout))
     except httpx.HTTPError as exc:
         raise transport_error(exc) from exc
     if response.status_code >= 400:

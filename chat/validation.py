@@ -5,35 +5,9 @@ are (the body itself is forwarded, not the model), and types are strict: "5" is 
 
 from typing import Annotated, Any
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    ValidationError,
-    WrapValidator,
-)
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
-NOT_AN_OBJECT = "The request body must be a JSON object."
-
-
-def says(message: str, *, whole: bool = False, depth: int = 0) -> WrapValidator:
-    """The field's own errors (wrong type, empty list, missing; with `depth` 1, also a list item's own)
-    in our words; errors deeper inside keep theirs, unless `whole`. A message starting with ":"
-    follows the field's name without a space."""
-
-    def wrap(value, handler):
-        try:
-            return handler(value)
-        except ValidationError as exc:
-            if whole or any(len(e["loc"]) <= depth for e in exc.errors()):
-                raise PydanticCustomError("invalid", message) from None
-            raise
-
-    return WrapValidator(wrap)
+from config.common.forms import first_error, says
 
 
 def _falsy_is_none(value):
@@ -160,28 +134,6 @@ class ChatRequest(GenerationParams, _Target):
                                says("must be an object (its json_schema too).", whole=True)] = None
 
 
-def _place(loc: tuple) -> str:
-    """`messages[0].content[1]` from pydantic's location (union tags left out)."""
-    place = ""
-    for part in loc:
-        if isinstance(part, int):
-            place += f"[{part}]"
-        elif not part.startswith("<"):
-            place += f".{part}" if place else part
-    return place
-
-
-def _detail(error: ErrorDetails) -> str:
-    place, message = _place(error["loc"]), error["msg"]
-    if not place:
-        return NOT_AN_OBJECT
-    return f"{place}{message}" if message.startswith(":") else f"{place} {message}"
-
-
 def request_error(body) -> str | None:
     """The first problem of a chat request, or None."""
-    try:
-        ChatRequest.model_validate(body)
-    except ValidationError as exc:
-        return _detail(exc.errors()[0])
-    return None
+    return first_error(ChatRequest, body)

@@ -1,9 +1,13 @@
+from typing import Annotated
+
 from django.core.validators import RegexValidator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rest_framework import serializers
 
 from accounts import access, grants
 from accounts.serializers import ts
 from config.common.fields import StrictCharField
+from config.common.forms import says
 from models_registry.models import Model
 
 
@@ -93,3 +97,20 @@ class OpenAIConfigIn(serializers.Serializer):
 
 # Open WebUI's form for each /<kind>/config route
 CONFIG_FORMS = {"ollama": OllamaConfigIn, "openai": OpenAIConfigIn}
+
+
+class RelayedIn(BaseModel):
+    """A body relayed to /ollama/* or /openai/*: any JSON object naming a model (sent on as it came)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: Annotated[str, Field(min_length=1), says(": a model id is required.")] = Field(None, validate_default=True)
+
+
+class ShowIn(RelayedIn):
+    """/ollama/api/show: older clients name the model `name`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_is_model(cls, data):
+        return {**data, "model": data.get("model") or data.get("name")} if isinstance(data, dict) else data

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import ts
@@ -7,6 +8,7 @@ from files.models import File
 from files.streaming import Text
 
 
+@extend_schema_field({"type": "string", "description": "a JSON object, as text"})
 class MetadataField(serializers.Field):
     """Upload metadata: a JSON object, sent as a form field's text (or as an object)."""
 

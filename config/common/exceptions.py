@@ -1,16 +1,10 @@
 """One error shape: every error is `{"detail": "..."}` with the right status."""
 
-from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
 from config.common.errors import ApplicationError, flatten, payload
-
-
-class UnprocessableEntity(APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "Invalid request body."
 
 
 def validated(serializer_class, data, *, message: str | None = None, status: int = 422, many: bool = False, **kwargs):

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from accounts.models import ApiKey, User
 from accounts.permissions import permission_tree
+from config.runtime.serializers import settings_serializer
 
 
 def ts(value: datetime | None) -> int | None:
@@ -60,6 +61,23 @@ class ApiKeyIn(serializers.Serializer):
         if data["expires_at"] and data["expires_at"] <= datetime.now(UTC):
             raise serializers.ValidationError({"expires_at": "must be in the future"})
         return data
+
+
+ADMIN_CONFIG_KEYS = (
+    "SHOW_ADMIN_DETAILS",
+    "ADMIN_EMAIL",
+    "WEBUI_URL",
+    "ENABLE_SIGNUP",
+    "ENABLE_LOGIN_FORM",
+    "ENABLE_API_KEYS",
+    "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS",
+    "API_KEYS_ALLOWED_ENDPOINTS",
+    "DEFAULT_USER_ROLE",
+    "JWT_EXPIRES_IN",
+    "PENDING_USER_OVERLAY_TITLE",
+    "PENDING_USER_OVERLAY_CONTENT",
+)
+AdminConfigIn = settings_serializer("AdminConfigIn", ADMIN_CONFIG_KEYS)
 
 
 def session_out(user: User, token: str, expires_at: int | None, *, stored_image: bool = False) -> dict:

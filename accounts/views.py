@@ -12,6 +12,8 @@ from rest_framework.views import APIView
 from accounts import api_keys, profile_image, selectors, services, tokens
 from accounts.permissions import AnyRole, Forbidden, HumanSession, IsAdmin, api_keys_allowed_for
 from accounts.serializers import (
+    ADMIN_CONFIG_KEYS,
+    AdminConfigIn,
     ApiKeyIn,
     PasswordUpdateIn,
     ProfileUpdateIn,
@@ -180,22 +182,6 @@ class ApiKeyDetailView(APIView):
         return Response(True)
 
 
-ADMIN_CONFIG_KEYS = (
-    "SHOW_ADMIN_DETAILS",
-    "ADMIN_EMAIL",
-    "WEBUI_URL",
-    "ENABLE_SIGNUP",
-    "ENABLE_LOGIN_FORM",
-    "ENABLE_API_KEYS",
-    "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS",
-    "API_KEYS_ALLOWED_ENDPOINTS",
-    "DEFAULT_USER_ROLE",
-    "JWT_EXPIRES_IN",
-    "PENDING_USER_OVERLAY_TITLE",
-    "PENDING_USER_OVERLAY_CONTENT",
-)
-
-
 class AdminConfigView(APIView):
     permission_classes = [IsAdmin]
 
@@ -203,14 +189,9 @@ class AdminConfigView(APIView):
         config = runtime.snapshot()
         return Response({key: config[key] for key in ADMIN_CONFIG_KEYS})
 
+    @extend_schema(request=AdminConfigIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise ApplicationError(422, "The request body must be a JSON object.")
-        values = {k: v for k, v in request.data.items() if k in ADMIN_CONFIG_KEYS}
-        errors = [e for e in (runtime.validation_error(k, v) for k, v in values.items()) if e]
-        if errors:
-            raise ApplicationError(400, "; ".join(errors))
-        config = runtime.update(values)
+        config = runtime.update(validated(AdminConfigIn, request.data, status=400))
         return Response({key: config[key] for key in ADMIN_CONFIG_KEYS})
 
 

@@ -38,15 +38,7 @@ class Prepared:
 
 
 def validate(body) -> None:
-    if not isinstance(body, dict):
-        raise bad_request("The request body must be a JSON object.")
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        raise bad_request("model: a model id is required.")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
-        raise bad_request("messages: a non-empty list of message objects is required.")
-    if not isinstance(body.get("params", {}) or {}, dict):
-        raise bad_request("params must be an object.")
+    """The body as chat.validation.ChatRequest declares it, else a 400."""
     error = validation.request_error(body)
     if error:
         raise bad_request(error)
@@ -82,8 +74,6 @@ async def _sources(user, body: dict, entry: registry.Entry) -> tuple[list[dict],
     preset_knowledge = (entry.row.meta.get("knowledge") or []) if entry.row else []
     if not body.get("files") and not preset_knowledge:
         return [], ""
-    if body.get("files") is not None and not isinstance(body["files"], list):
-        raise bad_request("files must be a list.")
     config = runtime.cached_snapshot() or await db_call(runtime.snapshot)()
     texts = await queries.queries_for(user, entry, body, preset_knowledge, config)
     try:  # the files in scope are looked up while the query is embedded

@@ -1,99 +1,139 @@
-"""Shape checks on a chat request beyond "model" and "messages": what our conversions would trip
-over (a 500) or what we would forward for the upstream to refuse (a 502) is a 400 here."""
+"""The OpenAI chat request, declared as pydantic models: what our conversions would trip over (a 500)
+or what we would forward for the upstream to refuse (a 502) is a 400 with a one-line detail naming
+the place (`messages[0].content[1].text must be a string.`). Fields we do not look at pass as they
+are (the body itself is forwarded, not the model), and types are strict: "5" is not an integer."""
 
-INTEGER_PARAMS = (
-    "max_tokens", "max_completion_tokens", "num_predict", "top_k", "seed", "n", "num_ctx", "num_batch",
-    "num_keep", "num_gpu", "num_thread", "repeat_last_n", "mirostat",
-)
-NUMBER_PARAMS = (
-    "temperature", "top_p", "min_p", "frequency_penalty", "presence_penalty", "repeat_penalty", "typical_p",
-    "tfs_z", "mirostat_eta", "mirostat_tau",
-)
-OBJECT_PARAMS = ("options", "custom_params")
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
+
+from config.common.forms import first_error, says
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _falsy_is_none(value):
+    return value or None  # Open WebUI sends `params: {}`, some clients `""` or `[]`: all mean none
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+class _Open(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
 
 
-def param_errors(params: dict, where: str = "") -> str | None:
-    """The first badly typed generation parameter (None values mean "unset" and pass)."""
-    for key in INTEGER_PARAMS:
-        if params.get(key) is not None and not _is_int(params[key]):
-            return f"{where}{key} must be an integer."
-    for key in NUMBER_PARAMS:
-        if params.get(key) is not None and not _is_number(params[key]):
-            return f"{where}{key} must be a number."
-    for key in OBJECT_PARAMS:
-        if params.get(key) is not None and not isinstance(params[key], dict):
-            return f"{where}{key} must be an object."
-    return None
+Integer = Annotated[int | None, says("must be an integer.")]
+Number = Annotated[float | None, says("must be a number.")]
+Object = Annotated[dict | None, says("must be an object.")]
 
 
-def _part_error(part, where: str) -> str | None:
-    if not isinstance(part, dict):
-        return f"{where} must be an object."
-    part_type = part.get("type")
-    if part_type == "text" and not isinstance(part.get("text"), str):
-        return f"{where}.text must be a string."
-    if part_type == "image_url":
-        image = part.get("image_url")
-        if not isinstance(image, dict) or not isinstance(image.get("url"), str):
-            return f"{where}.image_url must be an object with a url string."
-    return None
+class GenerationParams(_Open):
+    """Typed generation parameters, at the top level or in `params` (None means unset)."""
+
+    max_tokens: Integer = None
+    max_completion_tokens: Integer = None
+    num_predict: Integer = None
+    top_k: Integer = None
+    seed: Integer = None
+    n: Integer = None
+    num_ctx: Integer = None
+    num_batch: Integer = None
+    num_keep: Integer = None
+    num_gpu: Integer = None
+    num_thread: Integer = None
+    repeat_last_n: Integer = None
+    mirostat: Integer = None
+    temperature: Number = None
+    top_p: Number = None
+    min_p: Number = None
+    frequency_penalty: Number = None
+    presence_penalty: Number = None
+    repeat_penalty: Number = None
+    typical_p: Number = None
+    tfs_z: Number = None
+    mirostat_eta: Number = None
+    mirostat_tau: Number = None
+    options: Object = None
+    custom_params: Object = None
 
 
-def message_errors(messages: list[dict]) -> str | None:
-    for i, message in enumerate(messages):
-        where = f"messages[{i}]"
-        if not isinstance(message.get("role", ""), str):
-            return f"{where}.role must be a string."
-        content = message.get("content")
-        if isinstance(content, list):
-            for j, part in enumerate(content):
-                error = _part_error(part, f"{where}.content[{j}]")
-                if error:
-                    return error
-        elif content is not None and not isinstance(content, str):
-            return f"{where}.content must be a string or a list of parts."
-        calls = message.get("tool_calls")
-        if calls is not None and (
-            not isinstance(calls, list)
-            or not all(isinstance(c, dict) and isinstance(c.get("function", {}), dict) for c in calls)
-        ):
-            return f"{where}.tool_calls must be a list of objects with a function object."
-    return None
+class _TextPart(_Open):
+    text: Annotated[str, says("must be a string.")] = Field(None, validate_default=True)
 
 
-def _files_error(files) -> str | None:
-    for i, item in enumerate(files if isinstance(files, list) else []):
-        if not isinstance(item, dict):
-            continue  # not something we retrieve from: ignored, as other kinds are
-        if item.get("type") in ("file", "collection") and not isinstance(item.get("id"), str | int):
-            return f"files[{i}].id must be a string."
-        if item.get("type") == "text" and not isinstance(item.get("content"), str):
-            return f"files[{i}].content must be a string."
-    return None
+class _ImageUrl(_Open):
+    url: str
 
 
-def _response_format_error(value) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("json_schema", {}), dict):
-        return "response_format must be an object (its json_schema too)."
-    return None
+class _ImagePart(_Open):
+    image_url: Annotated[_ImageUrl, says("must be an object with a url string.", whole=True)] = Field(
+        None, validate_default=True)
 
 
-def request_error(body: dict) -> str | None:
-    """The first problem of a chat request whose model and messages are present, or None."""
-    return (
-        message_errors(body["messages"])
-        or param_errors(body)
-        or param_errors(body.get("params") or {}, "params.")
-        or _files_error(body.get("files"))
-        or _response_format_error(body.get("response_format"))
-    )
+def _tag(value, tags: dict[str, str], other: str) -> str | None:
+    """A tagged union's tag: by the object's `type`, `other` for any other type, None if not an object."""
+    return tags.get(value.get("type"), other) if isinstance(value, dict) else None
+
+
+_PART_TAGS = {"text": "<text>", "image_url": "<image>"}
+Part = Annotated[
+    Annotated[_TextPart, Tag("<text>")] | Annotated[_ImagePart, Tag("<image>")] | Annotated[_Open, Tag("<other>")],
+    Discriminator(lambda v: _tag(v, _PART_TAGS, "<other>"), custom_error_type="invalid",
+                  custom_error_message="must be an object."),
+]
+
+
+def _content_kind(value) -> str | None:
+    return "<parts>" if isinstance(value, list) else "<text>" if isinstance(value, str) else "<none>" if value is None else None
+
+
+Content = Annotated[
+    Annotated[str, Tag("<text>")] | Annotated[list[Part], Tag("<parts>")] | Annotated[None, Tag("<none>")],
+    Discriminator(_content_kind, custom_error_type="invalid", custom_error_message="must be a string or a list of parts."),
+]
+
+
+class _ToolCall(_Open):
+    function: dict | None = None
+
+
+class Message(_Open):
+    role: Annotated[str, says("must be a string.")] = ""
+    content: Content = None
+    tool_calls: Annotated[list[_ToolCall] | None, says("must be a list of objects with a function object.", whole=True)] = None
+
+
+class _FileRef(_Open):
+    id: Annotated[str | int, says("must be a string.", whole=True)] = Field(None, validate_default=True)
+
+
+class _TextRef(_Open):
+    content: Annotated[str, says("must be a string.")] = Field(None, validate_default=True)
+
+
+_FILE_TAGS = {"file": "<file>", "collection": "<file>", "text": "<text>"}
+FileItem = Annotated[
+    Annotated[_FileRef, Tag("<file>")] | Annotated[_TextRef, Tag("<text>")] | Annotated[Any, Tag("<other>")],
+    Discriminator(lambda v: _tag(v, _FILE_TAGS, "<other>") or "<other>"),  # not ours to retrieve from: ignored
+]
+
+
+class _ResponseFormat(_Open):
+    json_schema: dict | None = None
+
+
+class _Target(_Open):
+    model: Annotated[str, Field(min_length=1), says(": a model id is required.")] = Field(None, validate_default=True)
+    messages: Annotated[list[Message], Field(min_length=1),
+                        says(": a non-empty list of message objects is required.", depth=1)] = Field(None, validate_default=True)
+
+
+class ChatRequest(GenerationParams, _Target):
+    """POST /api/chat/completions (and a WebSocket `chat` message's body); checked in the order of its
+    fields: the model and messages first (pydantic puts the last base's fields first)."""
+
+    params: Annotated[GenerationParams | None, BeforeValidator(_falsy_is_none), says("must be an object.")] = None
+    files: Annotated[list[FileItem] | None, BeforeValidator(_falsy_is_none), says("must be a list.")] = None
+    response_format: Annotated[_ResponseFormat | None,
+                               says("must be an object (its json_schema too).", whole=True)] = None
+
+
+def request_error(body) -> str | None:
+    """The first problem of a chat request, or None."""
+    return first_error(ChatRequest, body)

@@ -1,6 +1,51 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
 from accounts.serializers import ts
+from config.common import jsonbody
+from config.common.errors import ApplicationError
 from files.models import File
 from files.streaming import Text
+
+
+@extend_schema_field({"type": "string", "description": "a JSON object, as text"})
+class MetadataField(serializers.Field):
+    """Upload metadata: a JSON object, sent as a form field's text (or as an object)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_null=True, **kwargs)
+
+    def to_internal_value(self, data):
+        if data == "":
+            return {}
+        try:
+            if isinstance(data, str):
+                data = jsonbody.loads(data)
+            else:
+                jsonbody.check(data)
+        except jsonbody.BadJson as exc:
+            raise ApplicationError(400, f"metadata: {exc}")  # malformed JSON is a 400, as a malformed body
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("must be a JSON object.")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class UploadIn(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False,
+                                 error_messages={"required": "an uploaded file is required."})
+    metadata = MetadataField()
+
+
+class ContentIn(serializers.Serializer):
+    content = serializers.CharField(trim_whitespace=False, error_messages={"blank": "must not be empty."})
+
+    def validate_content(self, content: str) -> str:
+        if not content.strip():
+            raise serializers.ValidationError("must not be empty.")
+        return content
 
 
 def file_out(file: File, *, content: bool = True, path: bool = True) -> dict:

@@ -12,7 +12,6 @@ from procrastinate.types import TimeDeltaParams
 from rest_framework.exceptions import APIException, ValidationError
 
 from config import runtime
-from config.common import jsonbody
 from files import chunking, embeddings, vector_index
 from files.extract import ExtractionError, extract
 from files.models import Chunk, File
@@ -23,22 +22,6 @@ logger = logging.getLogger(__name__)
 class TooLarge(APIException):
     status_code = 413
     default_detail = "File too large"
-
-
-def _metadata(raw) -> dict:
-    if raw in (None, ""):
-        return {}
-    try:
-        if isinstance(raw, dict):
-            jsonbody.check(raw)
-            data = raw
-        else:
-            data = jsonbody.loads(raw)
-    except jsonbody.BadJson as exc:
-        raise ValidationError(f"metadata: {exc}")
-    if not isinstance(data, dict):
-        raise ValidationError("metadata must be a JSON object.")
-    return data
 
 
 def check_upload(*, filename: str, size: int, process: bool) -> None:
@@ -56,11 +39,11 @@ def _check_size(size: int, what: str) -> None:
         raise TooLarge(f"{what} exceeds the limit of {limit:g} MB")
 
 
-def upload(*, user, uploaded, metadata=None, process: bool = True) -> File:
+def upload(*, user, uploaded, metadata: dict | None = None, process: bool = True) -> File:
     """Store the bytes and the row; with `process`, queue ingestion in the same transaction."""
     filename = PurePosixPath(uploaded.name.replace("\\", "/")).name or "file"
     check_upload(filename=filename, size=uploaded.size, process=process)
-    meta = _metadata(metadata)
+    meta = metadata or {}
     digest = hashlib.sha256()
     for block in uploaded.chunks():
         digest.update(block)
@@ -106,8 +89,6 @@ def mark_failed(file_id: str, error: str) -> None:
 
 def update_content(*, file: File, content: str) -> File:
     """Replace a file's extracted text and index it again, now (API.md §4.3 content/update)."""
-    if not isinstance(content, str) or not content.strip():
-        raise ValidationError("content must not be empty.")
     _check_size(len(content.encode()), "Content")
     _index(file, content, chunking.split(content, markdown=chunking.is_markdown(file.filename, file.content_type)))
     file.refresh_from_db()

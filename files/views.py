@@ -5,6 +5,7 @@ import json
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -13,13 +14,13 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsAdmin
 from config.common.db import db_call, hand_back
-from config.common.errors import ApplicationError
+from config.common.exceptions import validated
 from config.common.jsonbody import JSONParser
 from config.common.pagination import page_slice
 from config.common.routers import UUID
 from files import selectors, services
 from files.models import File
-from files.serializers import file_out
+from files.serializers import ContentIn, UploadIn, file_out
 from files.streaming import Text, json_response
 
 NOT_FOUND = "We could not find what you're looking for :/"
@@ -47,11 +48,10 @@ class FileViewSet(viewsets.ViewSet):
     def get_permissions(self):
         return [IsAdmin()] if self.action == "delete_all" else super().get_permissions()
 
+    @extend_schema(request={"multipart/form-data": UploadIn})
     def create(self, request):
-        uploaded = request.FILES.get("file")
-        if uploaded is None:
-            raise ApplicationError(422, "file: an uploaded file is required.")
-        file = services.upload(user=request.user, uploaded=uploaded, metadata=request.data.get("metadata"),
+        data = validated(UploadIn, request.data)
+        file = services.upload(user=request.user, uploaded=data["file"], metadata=data.get("metadata"),
                                process=_flag(request, "process", True))
         out = file_out(file, content=False)
         if file.status:
@@ -95,9 +95,10 @@ class FileViewSet(viewsets.ViewSet):
     def data_content(self, request, file_id):
         return json_response({"content": Text(_file(request, file_id).id)})
 
+    @extend_schema(request=ContentIn)
     @action(detail=True, methods=["post"], url_path="data/content/update")
     def data_content_update(self, request, file_id):
-        content = request.data.get("content") if isinstance(request.data, dict) else None
+        content = validated(ContentIn, request.data, status=400)["content"]
         file = services.update_content(file=_file(request, file_id), content=content)
         return Response({"content": file.content})
 

@@ -66,19 +66,8 @@ def config_out() -> dict:
     return out
 
 
-def update(data: dict) -> list[str]:
-    """Save the known keys of `data`; the errors, if any (then nothing is saved)."""
-    values, errors = {}, []
-    for name, value in data.items():
-        if name in ("FILE_MAX_SIZE", "FILE_MAX_COUNT") and value == "":
-            value = None
-        if name in SETTINGS:
-            values[SETTINGS[name]] = value
-        elif name in UNSUPPORTED and value != UNSUPPORTED[name] and value not in ("", None):
-            errors.append(f"{name} is not supported by this server")
+def update(values: dict) -> None:
+    """Save settings validated by knowledge.serializers.RetrievalConfigIn (keyed by setting name)."""
     if values.get("RAG_TEMPLATE") == template():
         values["RAG_TEMPLATE"] = ""  # the built-in one, kept as such so it follows upgrades
-    errors += [e for e in (runtime.validation_error(k, v) for k, v in values.items()) if e]
-    if not errors:
-        runtime.update(values)
-    return errors
+    runtime.update(values)

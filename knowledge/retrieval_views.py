@@ -2,7 +2,8 @@
 
 import re
 
-from rest_framework.exceptions import ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -10,12 +11,14 @@ from accounts.permissions import IsAdmin
 from config import runtime
 from config.common.db import in_parallel
 from config.common.errors import ApplicationError
+from config.common.exceptions import validated
 from config.common.values import as_uuid, mask_secret
 from files import embeddings
 from files import services as file_services
 from files.selectors import files_for
 from knowledge import rag_config, retrieval, selectors
 from knowledge.models import KnowledgeFile
+from knowledge.serializers import EmbeddingConfigIn, QueryCollectionIn, QueryDocIn, RetrievalConfigIn
 
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 EMBEDDING_KEYS = ("RAG_EMBEDDING_ENGINE", "RAG_EMBEDDING_MODEL", "RAG_EMBEDDING_BATCH_SIZE")
@@ -37,19 +40,9 @@ class EmbeddingConfigView(APIView):
     def get(self, request):
         return Response(_embedding_out())
 
+    @extend_schema(request=EmbeddingConfigIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        data = request.data if isinstance(request.data, dict) else {}
-        values = {k: data[k] for k in EMBEDDING_KEYS if k in data}
-        for section, prefix in (("openai_config", "RAG_OPENAI_API"), ("ollama_config", "RAG_OLLAMA")):
-            part = data.get(section) or {}
-            if "url" in part:
-                values[f"{prefix}_BASE_URL"] = part["url"]
-            if part.get("key") and "…" not in part["key"] and part["key"] != "•••":
-                values[f"{prefix}_KEY" if prefix == "RAG_OPENAI_API" else "RAG_OLLAMA_API_KEY"] = part["key"]
-        errors = [e for e in (runtime.validation_error(k, v) for k, v in values.items()) if e]
-        if errors:
-            raise ValidationError("; ".join(errors))
-        runtime.update(values)
+        runtime.update(validated(EmbeddingConfigIn, request.data, status=400))
         return Response(_embedding_out())
 
 
@@ -78,22 +71,14 @@ def _scope(user, name: str) -> list[str]:
     return [str(f) for f in KnowledgeFile.objects.filter(knowledge=kb).values_list("file_id", flat=True)]
 
 
-def _search(request, names: list[str]) -> tuple[list[retrieval.Hit], bool]:
-    """The hits for a query body, and whether they came from the hybrid path."""
-    data = request.data if isinstance(request.data, dict) else {}
-    query = data.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise ValidationError("query is required.")
+def _search(request, data: dict, names: list[str]) -> tuple[list[retrieval.Hit], bool]:
+    """The hits for a validated query body (knowledge.serializers), and whether they came from the hybrid path."""
+    query = data["query"]
     config = runtime.snapshot()
     k = data.get("k") or config["RAG_TOP_K"]
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
-        raise ValidationError("k must be an integer from 1 to 1000.")
     threshold = data.get("r") or config["RAG_RELEVANCE_THRESHOLD"]
     weight = data.get("hybrid_bm25_weight")
     weight = config["RAG_HYBRID_BM25_WEIGHT"] if weight is None else weight
-    for name, value in (("r", threshold), ("hybrid_bm25_weight", weight)):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
-            raise ValidationError(f"{name} must be a number from 0 to 1.")
     engine = embeddings.engine(config)
     # the query is embedded while the collections are looked up
     embedding = in_parallel(lambda: embeddings.embed(engine, [query], timeout=10, purpose="query")) if engine else None
@@ -113,20 +98,20 @@ def _metadata(hit: retrieval.Hit, scored: bool) -> dict:
 
 
 class QueryDocView(APIView):
+    @extend_schema(request=QueryDocIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        name = request.data.get("collection_name") if isinstance(request.data, dict) else None
-        hits, fused = _search(request, [name])
+        data = validated(QueryDocIn, request.data, status=400)
+        hits, fused = _search(request, data, [data["collection_name"]])
         # `ids` on every path (Open WebUI has them on the vector path only): a superset no client minds
         return Response({"ids": [[h.id for h in hits]], "documents": [[h.text for h in hits]],
                          "metadatas": [[_metadata(h, fused) for h in hits]], "distances": [[h.score for h in hits]]})
 
 
 class QueryCollectionView(APIView):
+    @extend_schema(request=QueryCollectionIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        names = request.data.get("collection_names") if isinstance(request.data, dict) else None
-        if not isinstance(names, list) or not names:
-            raise ValidationError("collection_names must be a non-empty list.")
-        hits, fused = _search(request, names)
+        data = validated(QueryCollectionIn, request.data, status=400)
+        hits, fused = _search(request, data, data["collection_names"])
         return Response({"documents": [[h.text for h in hits]], "metadatas": [[_metadata(h, fused) for h in hits]],
                          "distances": [[h.score for h in hits]]})
 
@@ -137,10 +122,7 @@ class RetrievalConfigView(APIView):
     def get(self, request):
         return Response(rag_config.config_out())
 
+    @extend_schema(request=RetrievalConfigIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise ValidationError("The body must be a JSON object.")
-        errors = rag_config.update(request.data)
-        if errors:
-            raise ValidationError("; ".join(errors))
+        rag_config.update(validated(RetrievalConfigIn, request.data, status=400))
         return Response(rag_config.config_out())

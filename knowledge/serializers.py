@@ -2,7 +2,10 @@ from rest_framework import serializers
 
 from accounts import access, grants
 from accounts.serializers import ts
+from config import runtime
+from config.runtime.serializers import SettingField, UnsupportedField, settings_serializer
 from files.serializers import file_out
+from knowledge import rag_config
 from knowledge.models import KnowledgeBase
 
 
@@ -12,8 +15,66 @@ class KnowledgeIn(serializers.Serializer):
     access_grants = serializers.JSONField(required=False)
 
 
+class AccessIn(serializers.Serializer):
+    access_grants = serializers.JSONField(required=False)
+
+
 class FileIdIn(serializers.Serializer):
     file_id = serializers.UUIDField()
+
+
+class _Query(serializers.Serializer):
+    """POST /retrieval/query/*: absent (or 0) k, r and hybrid_bm25_weight fall back to the settings."""
+
+    query = serializers.CharField(error_messages={"blank": "is required.", "required": "is required."})
+    k = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1000)
+    r = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+    hybrid_bm25_weight = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+    hybrid = serializers.BooleanField(required=False, allow_null=True)
+
+
+class QueryDocIn(_Query):
+    collection_name = serializers.CharField(trim_whitespace=False)
+
+
+class QueryCollectionIn(_Query):
+    collection_names = serializers.ListField(child=serializers.CharField(trim_whitespace=False), allow_empty=False)
+
+
+class _ConnectionIn(serializers.Serializer):
+    url = serializers.JSONField(required=False)
+    key = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
+
+
+MASKED = ("…", "•••")  # a key sent back as shown (masked): unchanged
+
+
+class EmbeddingConfigIn(serializers.Serializer):
+    """POST /retrieval/embedding/update; validated data is the runtime settings to save."""
+
+    RAG_EMBEDDING_ENGINE = SettingField()
+    RAG_EMBEDDING_MODEL = SettingField()
+    RAG_EMBEDDING_BATCH_SIZE = SettingField()
+    openai_config = _ConnectionIn(required=False, allow_null=True)
+    ollama_config = _ConnectionIn(required=False, allow_null=True)
+
+    def validate(self, data):
+        values = {k: v for k, v in data.items() if k.startswith("RAG_")}
+        for section, prefix in (("openai_config", "RAG_OPENAI_API"), ("ollama_config", "RAG_OLLAMA")):
+            part = data.get(section) or {}
+            if "url" in part:
+                values[f"{prefix}_BASE_URL"] = part["url"]
+            if part.get("key") and not any(mark in part["key"] for mark in MASKED):
+                values[f"{prefix}_KEY" if prefix == "RAG_OPENAI_API" else "RAG_OLLAMA_API_KEY"] = part["key"]
+        errors = [e for e in (runtime.validation_error(k, v) for k, v in values.items()) if e]
+        if errors:
+            raise serializers.ValidationError("; ".join(errors))
+        return values
+
+
+# POST /retrieval/config/update, by Open WebUI's names; validated data is keyed by setting
+RetrievalConfigIn = settings_serializer("RetrievalConfigIn", rag_config.SETTINGS,
+                                        **{name: UnsupportedField(off) for name, off in rag_config.UNSUPPORTED.items()})
 
 
 def knowledge_out(kb: KnowledgeBase, access_grants: list[dict]) -> dict:

@@ -1,8 +1,8 @@
 """/api/v1/knowledge/* (API.md §5.3; statuses per DECISIONS #11)."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts import access
@@ -11,7 +11,7 @@ from config.common.pagination import page_slice
 from config.common.routers import UUID
 from files.serializers import file_out
 from knowledge import selectors, services
-from knowledge.serializers import FileIdIn, KnowledgeIn, list_items, with_files
+from knowledge.serializers import AccessIn, FileIdIn, KnowledgeIn, list_items, with_files
 
 
 def _files_response(user, kb, warnings=None) -> Response:
@@ -33,6 +33,7 @@ class KnowledgeViewSet(viewsets.ViewSet):
         writable = access.permitted_ids(request.user, access.KNOWLEDGE, access.WRITE, page)
         return Response({"items": list_items(page, writable), "total": qs.count()})
 
+    @extend_schema(request=KnowledgeIn)
     @action(detail=False, methods=["post"], url_path="create")
     def create_collection(self, request):
         data = validated(KnowledgeIn, request.data)
@@ -50,32 +51,36 @@ class KnowledgeViewSet(viewsets.ViewSet):
         return Response({"items": [file_out(f, content=False, path=False) for f in page], "directories": [],
                          "breadcrumbs": [], "total": files.count()})
 
+    @extend_schema(request=KnowledgeIn)
     @action(detail=True, methods=["post"], url_path="update")
     def update_details(self, request, kb_id):
         data = validated(KnowledgeIn, request.data)
         kb = services.update(user=request.user, knowledge_id=kb_id, name=data["name"], description=data["description"])
         return _files_response(request.user, kb)
 
+    @extend_schema(request=AccessIn)
     @action(detail=True, methods=["post"], url_path="access/update")
     def access_update(self, request, kb_id):
-        body = request.data if isinstance(request.data, dict) else {}
-        kb = services.update_access(user=request.user, knowledge_id=kb_id, access_grants=body.get("access_grants"))
+        data = validated(AccessIn, request.data)
+        kb = services.update_access(user=request.user, knowledge_id=kb_id, access_grants=data.get("access_grants"))
         return _files_response(request.user, kb)
 
+    @extend_schema(request=FileIdIn)
     @action(detail=True, methods=["post"], url_path="file/add")
     def file_add(self, request, kb_id):
         file_id = str(validated(FileIdIn, request.data)["file_id"])
         kb, warnings = services.add_files(user=request.user, knowledge_id=kb_id, file_ids=[file_id])
         return _files_response(request.user, kb, warnings)
 
+    @extend_schema(request=FileIdIn(many=True))
     @action(detail=True, methods=["post"], url_path="files/batch/add")
     def files_batch_add(self, request, kb_id):
-        if not isinstance(request.data, list) or not all(isinstance(i, dict) and i.get("file_id") for i in request.data):
-            raise ValidationError('The body must be a list of {"file_id": ...} objects.')
-        kb, warnings = services.add_files(user=request.user, knowledge_id=kb_id,
-                                          file_ids=[str(i["file_id"]) for i in request.data])
+        items = validated(FileIdIn, request.data, many=True, status=400,
+                          message='The body must be a list of {"file_id": ...} objects.')
+        kb, warnings = services.add_files(user=request.user, knowledge_id=kb_id, file_ids=[str(i["file_id"]) for i in items])
         return _files_response(request.user, kb, warnings)
 
+    @extend_schema(request=FileIdIn)
     @action(detail=True, methods=["post"], url_path="file/remove")
     def file_remove(self, request, kb_id):
         file_id = str(validated(FileIdIn, request.data)["file_id"])
@@ -83,6 +88,7 @@ class KnowledgeViewSet(viewsets.ViewSet):
         kb = services.remove_file(user=request.user, knowledge_id=kb_id, file_id=file_id, delete_file=delete_file)
         return _files_response(request.user, kb)
 
+    @extend_schema(request=FileIdIn)
     @action(detail=True, methods=["post"], url_path="file/update")
     def file_update(self, request, kb_id):
         file_id = str(validated(FileIdIn, request.data)["file_id"])

@@ -8,12 +8,10 @@ from rest_framework.exceptions import ValidationError
 
 from config import runtime
 from config.common.env import env_list, env_str
-from config.common.exceptions import validated
 from config.runtime.models import RuntimeSetting
 from models_registry import providers, registry
 from models_registry.models import Connection
 from models_registry.providers import UpstreamError, header_safe
-from models_registry.serializers import CONFIG_FORMS
 
 SEEDED_FLAG = "CONNECTIONS_SEEDED"
 
@@ -69,11 +67,11 @@ def _stored_key(sent: str, url: str, at_index: Connection | None, existing: list
     return sent
 
 
-def update_config(kind: str, data) -> dict:
-    """Replace the connections of a kind with the posted lists (API.md §7 config endpoints). The whole
-    body is checked first: on any error nothing changes."""
+def update_config(kind: str, data: dict) -> dict:
+    """Replace the connections of a kind with the posted lists (API.md §7 config endpoints), `data`
+    validated by the kind's form (serializers.CONFIG_FORMS). The whole body is checked first: on any
+    error nothing changes."""
     fields = providers.KINDS[kind].config_fields
-    data = validated(CONFIG_FORMS[kind], data)
     urls = [u.strip().rstrip("/") for u in data[fields.urls]]
     if not all(u.startswith(("http://", "https://")) for u in urls):
         raise ValidationError(f"{fields.urls} must be a list of http(s) URLs.")

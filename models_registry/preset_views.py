@@ -1,33 +1,33 @@
 """/api/v1/models/* — model presets and overrides (API.md §8). Ids travel in body or query."""
 
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import access, grants
 from accounts.permissions import IsAdmin
 from config.common.errors import ApplicationError
+from config.common.exceptions import validated
 from config.common.pagination import page_slice
 from models_registry import selectors, services
 from models_registry.models import Model
-from models_registry.serializers import model_out, models_out
+from models_registry.serializers import ModelAccessIn, ModelFormIn, ModelIdIn, model_out, models_out
 
 
 def _out(model: Model) -> dict:
     return model_out(model, grants.by_resource(access.MODEL, [model.id])[model.id])
 
 
-def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        from config.common.exceptions import UnprocessableEntity
-
-        raise UnprocessableEntity("The request body must be a JSON object.")
-    return request.data
+def _body(request, serializer_class) -> dict:
+    return validated(serializer_class, request.data, status=400)
 
 
 class CreateView(APIView):
+    @extend_schema(request=ModelFormIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        return Response(_out(services.create(user=request.user, data=_body(request))))
+        return Response(_out(services.create(user=request.user, data=_body(request, ModelFormIn))))
 
 
 class ListView(APIView):
@@ -53,14 +53,16 @@ class DetailView(APIView):
 
 
 class UpdateView(APIView):
+    @extend_schema(request=ModelFormIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        return Response(_out(services.update(user=request.user, data=_body(request))))
+        return Response(_out(services.update(user=request.user, data=_body(request, ModelFormIn))))
 
 
 class AccessUpdateView(APIView):
+    @extend_schema(request=ModelAccessIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        data = _body(request)
-        model = services.update_access(user=request.user, model_id=data.get("id"), name=data.get("name"),
+        data = _body(request, ModelAccessIn)
+        model = services.update_access(user=request.user, model_id=data["id"], name=data.get("name"),
                                        access_grants=data.get("access_grants"))
         return Response(_out(model))
 
@@ -71,8 +73,9 @@ class ToggleView(APIView):
 
 
 class DeleteView(APIView):
+    @extend_schema(request=ModelIdIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        services.delete(user=request.user, model_id=str(_body(request).get("id", "")))
+        services.delete(user=request.user, model_id=_body(request, ModelIdIn)["id"])
         return Response(True)
 
 

@@ -14,10 +14,12 @@ from accounts.async_views import authenticated
 from config.common import jsonbody, requestlog
 from config.common.db import db_call
 from config.common.errors import ApplicationError
+from config.common.forms import first_error
 from config.common.http import endpoint
 from models_registry import presets, providers, registry
 from models_registry.models import Connection
 from models_registry.providers import Provider
+from models_registry.serializers import RelayedIn, ShowIn
 
 OVERHEAD_HEADER = "X-Gateway-Overhead-Ms"
 OLLAMA, OPENAI = providers.KINDS["ollama"], providers.KINDS["openai"]  # the /ollama/ and /openai/ routes
@@ -38,13 +40,15 @@ async def _relay(provider: Provider, path: str, body: dict | None, started: floa
     return response
 
 
-def _parse(request) -> dict:
+def _parse(request, form: type[RelayedIn] = RelayedIn) -> dict:
+    """The body, checked by `form` (it is relayed as sent, not as the form would rebuild it)."""
     try:
         body = jsonbody.loads(request.body or b"{}")
     except jsonbody.BadJson as exc:
         raise ApplicationError(400, str(exc))
-    if not isinstance(body, dict):
-        raise ApplicationError(400, "The request body must be a JSON object.")
+    error = first_error(form, body)
+    if error:
+        raise ApplicationError(400, error)
     return body
 
 
@@ -64,10 +68,8 @@ def _serves(family: type[Provider], entry: registry.Entry) -> bool:
     return entry.kind == family.kind
 
 
-async def _model_target(request, family: type[Provider], model_id, url_idx: int | None):
+async def _model_target(request, family: type[Provider], model_id: str, url_idx: int | None):
     """(entry, provider) for a generation request."""
-    if not isinstance(model_id, str) or not model_id:
-        raise ApplicationError(400, "model: a model id is required.")
     requestlog.note_model(model_id)
     entry = await registry.resolve(request.user, model_id)
     if entry is None or not _serves(family, entry):
@@ -152,8 +154,8 @@ async def ollama_ps(request):
 @endpoint("POST")
 @authenticated("user")
 async def ollama_show(request):
-    body = _parse(request)
-    entry, provider = await _model_target(request, OLLAMA, body.get("model") or body.get("name"), None)
+    body = _parse(request, ShowIn)
+    entry, provider = await _model_target(request, OLLAMA, body.get("model") or body["name"], None)
     return await _relay(provider, "/api/show", {**body, "model": entry.upstream_id}, time.perf_counter(), stream=False)
 
 
@@ -166,7 +168,7 @@ def generation(family: type[Provider], path: str, *, uses_messages: bool = False
     async def view(request, url_idx: int | None = None):
         started = time.perf_counter()
         body = _parse(request)
-        entry, provider = await _model_target(request, family, body.get("model"), url_idx)
+        entry, provider = await _model_target(request, family, body["model"], url_idx)
         if uses_messages:
             body = _with_preset(request, entry, provider, body)
         else:

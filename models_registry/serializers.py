@@ -1,7 +1,13 @@
+from typing import Annotated
+
+from django.core.validators import RegexValidator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rest_framework import serializers
 
 from accounts import access, grants
 from accounts.serializers import ts
+from config.common.fields import StrictCharField
+from config.common.forms import says
 from models_registry.models import Model
 
 
@@ -24,6 +30,36 @@ def models_out(models: list[Model], user, writable: set[str]) -> list[dict]:
         item["user"] = {"id": str(m.user.id), "name": m.user.name, "email": m.user.email, "role": m.user.role} if m.user else None
         items.append(item)
     return items
+
+
+def _messages(message: str, *kinds: str) -> dict:
+    return dict.fromkeys(("required", "null", "blank", "invalid", *kinds), message)
+
+
+class ModelIdIn(serializers.Serializer):
+    """A model id in a body (Open WebUI's own ids, free text without whitespace)."""
+
+    id = StrictCharField(max_length=256, trim_whitespace=False, validators=[
+        RegexValidator(r"^\S+$", "id must be 1 to 256 characters without whitespace.")],
+        error_messages=_messages("id must be 1 to 256 characters without whitespace.", "max_length"))
+
+
+class ModelAccessIn(ModelIdIn):
+    name = serializers.JSONField(required=False)  # the override row's name, when one is created: any text, else the id
+    access_grants = serializers.JSONField(required=False)
+
+
+class ModelFormIn(ModelAccessIn):
+    """Open WebUI's ModelForm: a preset (with a base model) or an admin's override of a provider model."""
+
+    name = StrictCharField(max_length=256, error_messages={**_messages("name is required."),
+                                                           "max_length": "name must be 256 characters at most."})
+    base_model_id = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=256,
+                                    error_messages=_messages("base_model_id must be a model id (256 characters at most).",
+                                                             "max_length"))
+    meta = serializers.DictField(error_messages=_messages("meta is required and must be an object.", "not_a_dict"))
+    params = serializers.DictField(error_messages=_messages("params is required and must be an object.", "not_a_dict"))
+    is_active = serializers.BooleanField(required=False, allow_null=True)
 
 
 class ConnectionOptionsIn(serializers.Serializer):
@@ -61,3 +97,20 @@ class OpenAIConfigIn(serializers.Serializer):
 
 # Open WebUI's form for each /<kind>/config route
 CONFIG_FORMS = {"ollama": OllamaConfigIn, "openai": OpenAIConfigIn}
+
+
+class RelayedIn(BaseModel):
+    """A body relayed to /ollama/* or /openai/*: any JSON object naming a model (sent on as it came)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: Annotated[str, Field(min_length=1), says(": a model id is required.")] = Field(None, validate_default=True)
+
+
+class ShowIn(RelayedIn):
+    """/ollama/api/show: older clients name the model `name`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_is_model(cls, data):
+        return {**data, "model": data.get("model") or data.get("name")} if isinstance(data, dict) else data

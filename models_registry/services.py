@@ -1,40 +1,22 @@
 """Writes for model presets and overrides (API.md §8)."""
 
-import re
 import uuid
 
 from django.db import transaction
-from rest_framework.exceptions import ValidationError
 
 from accounts import access, grants
 from config.common.errors import ApplicationError
 from models_registry import registry
 from models_registry.models import Model
 
-ID_RE = re.compile(r"^\S{1,256}$")
 NOT_FOUND = "We could not find what you're looking for :/"
-
-
-def _check_form(data: dict) -> None:
-    if not isinstance(data.get("id"), str) or not ID_RE.match(data["id"]):
-        raise ValidationError("id must be 1 to 256 characters without whitespace.")
-    if not isinstance(data.get("name"), str) or not data["name"].strip():
-        raise ValidationError("name is required.")
-    if len(data["name"].strip()) > 256:
-        raise ValidationError("name must be 256 characters at most.")
-    base = data.get("base_model_id")
-    if base is not None and (not isinstance(base, str) or len(base) > 256):
-        raise ValidationError("base_model_id must be a model id (256 characters at most).")
-    for key in ("meta", "params"):
-        if not isinstance(data.get(key), dict):
-            raise ValidationError(f"{key} is required and must be an object.")
 
 
 @transaction.atomic
 def create(*, user, data: dict) -> Model:
+    """`data`: validated by models_registry.serializers.ModelFormIn (as for `update`)."""
     if not access.can_create(user, access.MODEL):
         raise ApplicationError(401, "401 Unauthorized")
-    _check_form(data)
     if Model.objects.filter(id=data["id"]).exists():
         raise ApplicationError(401, "Uh-oh! This id is already registered. Please choose another id string.")
     base = data.get("base_model_id") or None
@@ -43,7 +25,7 @@ def create(*, user, data: dict) -> Model:
     if not base and not access.is_admin(user):  # a row without a base overrides a provider model
         raise ApplicationError(401, "base_model_id is required.")
     model = Model.objects.create(
-        id=data["id"], user=user, base_model_id=base, name=data["name"].strip(), meta=data["meta"],
+        id=data["id"], user=user, base_model_id=base, name=data["name"], meta=data["meta"],
         params=data["params"], is_active=bool(data.get("is_active", True)),
     )
     grants.replace(access.MODEL, model.id, access.allowed_grants(user, access.MODEL, grants.parse(data.get("access_grants"))))
@@ -65,11 +47,10 @@ def _writable(user, model_id, *, lock: bool = False) -> Model:
 
 @transaction.atomic
 def update(*, user, data: dict) -> Model:
-    _check_form(data)
     model = _writable(user, data["id"], lock=True)
     base = data.get("base_model_id") or None
     model.base_model_id = None if base == model.id else base
-    model.name, model.meta, model.params = data["name"].strip(), data["meta"], data["params"]
+    model.name, model.meta, model.params = data["name"], data["meta"], data["params"]
     if "is_active" in data:
         model.is_active = bool(data["is_active"])
     model.version_id = uuid.uuid4()
@@ -79,9 +60,7 @@ def update(*, user, data: dict) -> Model:
 
 
 @transaction.atomic
-def update_access(*, user, model_id, name, access_grants) -> Model:
-    if not isinstance(model_id, str) or not ID_RE.match(model_id):
-        raise ValidationError("id must be 1 to 256 characters without whitespace.")
+def update_access(*, user, model_id: str, name, access_grants) -> Model:
     requested = grants.parse(access_grants)
     if access.is_admin(user):  # sharing a provider model: its override row, unless one exists (ON CONFLICT DO NOTHING)
         name = name.strip() if isinstance(name, str) and name.strip() else model_id

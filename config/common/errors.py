@@ -29,7 +29,8 @@ def flatten(detail) -> str:
         parts = []
         for field, value in detail.items():
             text = flatten(value)
-            parts.append(text if field == "non_field_errors" else f"{field}: {text}")
+            named = field == "non_field_errors" or text.startswith(f"{field} ")  # "name must be ..." names it already
+            parts.append(text if named else f"{field}: {text}")
         return "; ".join(parts)
     if isinstance(detail, list):
         return " ".join(flatten(item) for item in detail)

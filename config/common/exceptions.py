@@ -1,25 +1,20 @@
 """One error shape: every error is `{"detail": "..."}` with the right status."""
 
-from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
 from config.common.errors import ApplicationError, flatten, payload
 
 
-class UnprocessableEntity(APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "Invalid request body."
-
-
-def validated(serializer_class, data, *, message: str | None = None, **kwargs) -> dict:
-    """Validate request data with an input serializer; 422 with a readable detail when invalid."""
-    if not isinstance(data, dict):
-        raise UnprocessableEntity(message or "The request body must be a JSON object.")
-    serializer = serializer_class(data=data, **kwargs)
+def validated(serializer_class, data, *, message: str | None = None, status: int = 422, many: bool = False, **kwargs):
+    """Validate a request body with an input serializer (a list of its objects with `many`); `status`
+    (422 unless an endpoint's clients expect another) with a readable detail, or `message`, when invalid."""
+    if not isinstance(data, list if many else dict):
+        raise ApplicationError(status, message or f"The request body must be a JSON {'list' if many else 'object'}.")
+    serializer = serializer_class(data=data, many=many, **kwargs)
     if not serializer.is_valid():
-        raise UnprocessableEntity(message or flatten(serializer.errors))
+        raise ApplicationError(status, message or flatten(serializer.errors))
     return serializer.validated_data
 
 

@@ -47,12 +47,13 @@ def engine(config: dict | None = None) -> Engine | None:
         return None
     return Engine(providers.from_settings(ENDPOINT, kind, config), model, config["RAG_EMBEDDING_BATCH_SIZE"], config["RAG_EMBEDDING_QUERY_PREFIX"],
                   config["RAG_EMBEDDING_CONTENT_PREFIX"], config["RAG_EMBEDDING_PREFIX_FIELD_NAME"],
-                  config["RAG_EMBEDDING_CONCURRENT_REQUESTS"] or MAX_CONCURRENT)
+                  config.get("RAG_EMBEDDING_CONCURRENT_REQUESTS", 1) or MAX_CONCURRENT)
 
 
 def embed(engine: Engine, texts: list[str], *, timeout: float = 120, purpose: str = "content") -> list[list[float]]:
-    """Embed texts in batches (synchronous: the worker and sync views)."""
-    return list(stream(engine, texts, timeout=timeout, purpose=purpose))
+    """Embed texts in batches, one request after the other (synchronous: sync views)."""
+    return [vector for start in range(0, len(texts), engine.batch_size)
+            for vector in _batch(engine, texts[start:start + engine.batch_size], timeout, purpose)]
 
 
 def stream(engine: Engine, texts: list[str], *, timeout: float = 120, purpose: str = "content") -> Generator[list[float]]:

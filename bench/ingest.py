@@ -1,9 +1,10 @@
 """Ingestion and retrieval benchmark: time from upload to `completed` for 1 MB and 10 MB of text and
 a 50-page PDF (embedding through a local Ollama-protocol upstream), and retrieval latency.
 
-    .venv/bin/python -m bench.ingest
+    .venv/bin/python -m bench.ingest [--dims 384] [--sizes 1,10] [--no-pdf] [--no-retrieval]
 """
 
+import argparse
 import asyncio
 import json
 import statistics
@@ -45,11 +46,32 @@ def pdf_pages(pages: int) -> bytes:
     return out.getvalue()
 
 
+def arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dims", type=int, default=384, help="embedding dimensions (realistic: 384, 768)")
+    parser.add_argument("--sizes", default="1,10", help="text file sizes in MB, comma-separated")
+    parser.add_argument("--no-pdf", action="store_true", help="skip the 50-page PDF")
+    parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval latency part")
+    return parser.parse_args()
+
+
+async def retrieval(client, file_id: str) -> dict:
+    latencies = []
+    for i in range(200):
+        t = time.perf_counter()
+        r = await client.post("/api/v1/retrieval/query/doc", json={"collection_name": f"file-{file_id}",
+                                                                  "query": f"refund warranty line {i}", "k": 3})
+        r.raise_for_status()
+        latencies.append(time.perf_counter() - t)
+    return {"p50 ms": pct(latencies, 50), "p99 ms": pct(latencies, 99), "mean ms": statistics.mean(latencies) * 1000}
+
+
 async def main():
+    args = arguments()
     data, env = bench_environment("gw-ingest-")
     py = sys.executable
     emb_port, gw_port = free_port(), free_port()
-    procs = [start([py, "-m", "bench.upstream", "ollama", str(emb_port), "0", "0"], env, data / "embed.log")]
+    procs = [start([py, "-m", "bench.upstream", "ollama", str(emb_port), "0", "0", str(args.dims)], env, data / "embed.log")]
     key = migrate_and_create_key(env, (
         "from config import runtime;"
         f"runtime.update({{'RAG_EMBEDDING_ENGINE':'ollama','RAG_EMBEDDING_MODEL':'bench-embed','RAG_EMBEDDING_BATCH_SIZE':64,"
@@ -64,23 +86,20 @@ async def main():
         wait_http(f"http://127.0.0.1:{emb_port}/api/version")
         async with httpx.AsyncClient(base_url=gw, headers=auth, timeout=300) as client:
             ids = []
-            for name, body in [("1mb.txt", text_of(1 << 20)), ("10mb.txt", text_of(10 << 20)), ("50pages.pdf", pdf_pages(50))]:
+            inputs = [(f"{mb:g}mb.txt", text_of(int(mb * (1 << 20)))) for mb in map(float, args.sizes.split(","))]
+            inputs += [] if args.no_pdf else [("50pages.pdf", pdf_pages(50))]
+            results["embedding dimensions"] = args.dims
+            for name, body in inputs:
                 started = time.perf_counter()
                 r = await client.post("/api/v1/files/", files={"file": (name, body)})
                 file_id = r.json()["id"]
                 while (await client.get(f"/api/v1/files/{file_id}/process/status")).json()["status"] not in ("completed", "failed"):
                     await asyncio.sleep(0.05)
-                results[f"ingest {name} (upload to completed, s)"] = time.perf_counter() - started
+                status = (await client.get(f"/api/v1/files/{file_id}/process/status")).json()["status"]
+                results[f"ingest {name} (upload to {status}, s)"] = time.perf_counter() - started
                 ids.append(file_id)
-            latencies = []
-            for i in range(200):
-                t = time.perf_counter()
-                r = await client.post("/api/v1/retrieval/query/doc", json={"collection_name": f"file-{ids[1]}",
-                                                                          "query": f"refund warranty line {i}", "k": 3})
-                r.raise_for_status()
-                latencies.append(time.perf_counter() - t)
-            results["retrieval over the 10 MB file's chunks, HTTP round trip"] = {
-                "p50 ms": pct(latencies, 50), "p99 ms": pct(latencies, 99), "mean ms": statistics.mean(latencies) * 1000}
+            if not args.no_retrieval:
+                results["retrieval over the last text file's chunks, HTTP round trip"] = await retrieval(client, ids[len(ids) - 1 - (not args.no_pdf)])
     finally:
         stop_all(procs, data)
     print(json.dumps(results, indent=2, default=lambda v: round(v, 2)))

@@ -3,6 +3,9 @@ batches. The engine's endpoint (RAG_OLLAMA_BASE_URL or RAG_OPENAI_API_BASE_URL a
 be a connection: it gets a provider of its own with pooled clients. No engine configured means
 keyword-only retrieval (DECISIONS #17)."""
 
+from collections import deque
+from collections.abc import Generator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from config import runtime
@@ -10,6 +13,7 @@ from models_registry import providers
 from models_registry.providers import UpstreamError
 
 ENDPOINT = "rag-embedding"  # names the engine's pooled clients
+MAX_CONCURRENT = 16  # in flight at once when RAG_EMBEDDING_CONCURRENT_REQUESTS is 0 (Open WebUI's "no limit")
 
 
 class EmbeddingError(Exception):
@@ -24,6 +28,7 @@ class Engine:
     query_prefix: str = ""  # instruction prefixes some models want (e.g. "search_query: ")
     content_prefix: str = ""
     prefix_field: str = ""  # when set, the prefix goes in this body field instead of before each text
+    concurrent: int = 1  # batch requests in flight at once
 
     def request(self, texts: list[str], purpose: str) -> tuple[list[str], dict]:
         """The texts as the embedder sees them, and the extra body fields."""
@@ -41,19 +46,51 @@ def engine(config: dict | None = None) -> Engine | None:
     if not kind or not model:
         return None
     return Engine(providers.from_settings(ENDPOINT, kind, config), model, config["RAG_EMBEDDING_BATCH_SIZE"], config["RAG_EMBEDDING_QUERY_PREFIX"],
-                  config["RAG_EMBEDDING_CONTENT_PREFIX"], config["RAG_EMBEDDING_PREFIX_FIELD_NAME"])
+                  config["RAG_EMBEDDING_CONTENT_PREFIX"], config["RAG_EMBEDDING_PREFIX_FIELD_NAME"],
+                  config.get("RAG_EMBEDDING_CONCURRENT_REQUESTS", 1) or MAX_CONCURRENT)
 
 
 def embed(engine: Engine, texts: list[str], *, timeout: float = 120, purpose: str = "content") -> list[list[float]]:
-    """Embed texts in batches (synchronous: the worker and sync views)."""
-    vectors: list[list[float]] = []
-    for start in range(0, len(texts), engine.batch_size):
-        batch, extra = engine.request(texts[start:start + engine.batch_size], purpose)
+    """Embed texts in batches, one request after the other (synchronous: sync views)."""
+    return [vector for start in range(0, len(texts), engine.batch_size)
+            for vector in _batch(engine, texts[start:start + engine.batch_size], timeout, purpose)]
+
+
+def stream(engine: Engine, texts: list[str], *, timeout: float = 120, purpose: str = "content") -> Generator[list[float]]:
+    """The texts' vectors in order, as their batches arrive: up to `engine.concurrent` batch requests
+    in flight, so a caller writing the vectors overlaps with the next ones being computed, and at
+    most that many batches are held at once. EmbeddingError from the first batch that fails."""
+    starts = iter(range(0, len(texts), engine.batch_size))
+    if len(texts) <= engine.batch_size or engine.concurrent <= 1:
+        for start in starts:
+            yield from _batch(engine, texts[start:start + engine.batch_size], timeout, purpose)
+        return
+    with ThreadPoolExecutor(engine.concurrent, thread_name_prefix="embed") as pool:
+        in_flight: deque[Future] = deque()
+
+        def send_next() -> None:
+            start = next(starts, None)
+            if start is not None:
+                in_flight.append(pool.submit(_batch, engine, texts[start:start + engine.batch_size], timeout, purpose))
+
+        for _ in range(engine.concurrent):
+            send_next()
         try:
-            vectors.extend(engine.provider.embed(engine.model, batch, extra=extra, timeout=timeout))
-        except UpstreamError as exc:
-            raise EmbeddingError(f"Embedding failed: {exc.detail}") from exc
-    return vectors
+            while in_flight:
+                vectors = in_flight.popleft().result()
+                send_next()
+                yield from vectors
+        finally:  # stopped early (an error, here or in the caller): send nothing more
+            for future in in_flight:
+                future.cancel()
+
+
+def _batch(engine: Engine, texts: list[str], timeout: float, purpose: str) -> list[list[float]]:
+    batch, extra = engine.request(texts, purpose)
+    try:
+        return engine.provider.embed(engine.model, batch, extra=extra, timeout=timeout)
+    except UpstreamError as exc:
+        raise EmbeddingError(f"Embedding failed: {exc.detail}") from exc
 
 
 async def embed_queries(engine: Engine, texts: list[str], *, timeout: float = 10) -> list[list[float]]:

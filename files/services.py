@@ -2,6 +2,8 @@
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import PurePosixPath
 
 from django.core.files.storage import default_storage
@@ -12,7 +14,7 @@ from procrastinate.types import TimeDeltaParams
 from rest_framework.exceptions import APIException, ValidationError
 
 from config import runtime
-from files import chunking, embeddings, vector_index
+from files import chunk_copy, chunking, embeddings, vector_index
 from files.extract import ExtractionError, extract
 from files.models import Chunk, File
 
@@ -97,35 +99,42 @@ def update_content(*, file: File, content: str) -> File:
 
 def _index(file: File, text: str, pieces: list[chunking.Piece]) -> None:
     """Replace the file's chunks (with vectors when an engine is set) and mark it completed."""
-    vectors, model = _embed([piece.text for piece in pieces])
+    engine = embeddings.engine()
     text_hash = hashlib.sha256(text.encode()).hexdigest()
-    base = {"name": file.filename, "file_id": str(file.id), "source": file.filename, "created_by": str(file.user_id),
-            "hash": text_hash, "content_type": file.content_type, "size": file.size}
-    with transaction.atomic():
-        Chunk.objects.filter(file=file).delete()
-        Chunk.objects.bulk_create(
-            Chunk(file=file, position=i, text=piece.text, metadata={**base, **piece.headers, "start_index": piece.start},
-                  embedding=vectors[i] if vectors else None, embedding_model=model,
-                  dimensions=len(vectors[i]) if vectors else None)
-            for i, piece in enumerate(pieces)
-        )
-        File.objects.filter(id=file.id).update(content=text, hash=text_hash, error="")
-    if vectors:
-        vector_index.ensure(len(vectors[0]))  # first, so a file that says completed is served by its index
+    try:
+        dimensions = _write(file, text, text_hash, pieces, engine)
+    except embeddings.EmbeddingError as exc:  # the file is searchable by keywords only, re-indexable later
+        logger.warning("%s; storing chunks without vectors", exc)
+        dimensions = _write(file, text, text_hash, pieces, None)
+    if dimensions:
+        vector_index.ensure(dimensions)  # first, so a file that says completed is served by its index
     File.objects.filter(id=file.id).update(status=File.Status.COMPLETED)
 
 
-def _embed(texts: list[str]) -> tuple[list | None, str]:
-    """Vectors for the chunks, or (None, "") with no engine or when it cannot be reached: the file
-    is then searchable by keywords only, and can be re-indexed later."""
-    engine = embeddings.engine()
-    if engine is None:
-        return None, ""
-    try:
-        return embeddings.embed(engine, texts), engine.model
-    except embeddings.EmbeddingError as exc:
-        logger.warning("%s; storing chunks without vectors", exc)
-        return None, ""
+def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece],
+           engine: embeddings.Engine | None) -> int | None:
+    """Replace the file's chunks in one transaction, each batch of vectors written (COPY) as it
+    arrives while the next ones are computed. Returns the vectors' dimension (None without)."""
+    base = {"name": file.filename, "file_id": str(file.id), "source": file.filename, "created_by": str(file.user_id),
+            "hash": text_hash, "content_type": file.content_type, "size": file.size}
+    model = engine.model if engine else ""
+    first: list[int] = []
+
+    def rows(vectors: Iterator[list[float] | None]) -> Iterator[chunk_copy.Row]:
+        for i, (piece, vector) in enumerate(zip(pieces, vectors, strict=True)):
+            if vector is not None and not first:
+                first.append(len(vector))
+            yield chunk_copy.row(file.id, i, piece.text, {**base, **piece.headers, "start_index": piece.start}, vector, model)
+
+    with transaction.atomic():
+        Chunk.objects.filter(file=file).delete()
+        if engine is None:
+            chunk_copy.write(rows(iter([None] * len(pieces))))
+        else:
+            with closing(embeddings.stream(engine, [piece.text for piece in pieces])) as vectors:
+                chunk_copy.write(rows(vectors))
+        File.objects.filter(id=file.id).update(content=text, hash=text_hash, error="")
+    return first[0] if first else None
 
 
 def queue(file_id, *, attempt: int = 1, delay: int = 0) -> bool:

@@ -21,14 +21,14 @@ from knowledge.models import KnowledgeFile
 from knowledge.serializers import EmbeddingConfigIn, QueryCollectionIn, QueryDocIn, RetrievalConfigIn
 
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-EMBEDDING_KEYS = ("RAG_EMBEDDING_ENGINE", "RAG_EMBEDDING_MODEL", "RAG_EMBEDDING_BATCH_SIZE")
+EMBEDDING_KEYS = ("RAG_EMBEDDING_ENGINE", "RAG_EMBEDDING_MODEL", "RAG_EMBEDDING_BATCH_SIZE", "RAG_EMBEDDING_CONCURRENT_REQUESTS")
 
 
 def _embedding_out() -> dict:
     config = runtime.snapshot()
     return {
         "status": True, **{k: config[k] for k in EMBEDDING_KEYS},
-        "ENABLE_ASYNC_EMBEDDING": True, "RAG_EMBEDDING_CONCURRENT_REQUESTS": 0,
+        "ENABLE_ASYNC_EMBEDDING": True,
         "openai_config": {"url": config["RAG_OPENAI_API_BASE_URL"], "key": mask_secret(config["RAG_OPENAI_API_KEY"])},
         "ollama_config": {"url": config["RAG_OLLAMA_BASE_URL"], "key": mask_secret(config["RAG_OLLAMA_API_KEY"])},
     }

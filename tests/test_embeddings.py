@@ -1,8 +1,10 @@
+import hashlib
+
 import pytest
 from django.db import connection
 
 from config.runtime.models import RuntimeSetting
-from files.models import Chunk
+from files.models import Chunk, File
 from tests.conftest import bearer, connect
 from tests.helpers import FILLER, QUESTION, upload, use_engine, wait_done
 from tests.upstreams import bag_of_words
@@ -83,3 +85,28 @@ def test_realistic_dimensions_are_ingested_indexed_and_searched(api, admin, olla
         found = api.post("/api/v1/retrieval/query/doc", headers=bearer(admin["token"]), json=query).json()
         assert "MARKER-DIMS" in found["documents"][0][0], (hybrid, found["documents"][0])
     assert len(ollama.last("/api/embed")["input"]) == 1  # the query, embedded at the same dimension
+
+
+def test_a_file_of_a_few_mb_is_stored_with_every_vector_and_metadata_the_embedder_gave(api, admin, ollama):
+    """3 MB at 384 dimensions through the COPY write path and concurrent embedding batches: every chunk
+    arrives, in order, with the vector the embedder returned for its text and the metadata of its file."""
+    use_engine(ollama, batch=64)
+    lines = [f"Line {i}: refund {i % 7} shipping {i % 13} warranty {i % 29} invoice {i % 31} order {i}.\n" for i in range(45_000)]
+    data = "".join(lines).encode()[:3 << 20]
+    body = upload(api, admin["token"], name="big.txt", data=data).json()
+    assert wait_done(api, admin["token"], body["id"], timeout=120) == "completed"
+
+    chunks = list(Chunk.objects.filter(file_id=body["id"]).order_by("position"))
+    sent = [t for _, p, b in ollama.requests if p == "/api/embed" for t in b["input"]]
+    assert len(chunks) == len(sent) > 2000
+    assert [c.position for c in chunks] == list(range(len(chunks)))
+    assert all(c.dimensions == 384 and c.embedding_model == "embed-small" for c in chunks)
+    file = File.objects.get(id=body["id"])
+    expected = {"name": "big.txt", "file_id": body["id"], "source": "big.txt", "created_by": str(file.user_id),
+                "hash": hashlib.sha256(file.content.encode()).hexdigest(), "content_type": "text/plain", "size": len(data)}
+    starts = [c.metadata["start_index"] for c in chunks]
+    assert starts == sorted(starts) and starts[0] == 0
+    for chunk in chunks[::97] + chunks[-1:]:
+        assert chunk.metadata == {**expected, "start_index": chunk.metadata["start_index"]}
+        assert file.content[chunk.metadata["start_index"]:].startswith(chunk.text)
+        assert list(chunk.embedding) == bag_of_words(chunk.text.replace("\n", " "))

@@ -92,6 +92,7 @@ DECLARED: dict[str, Setting] = {s.name: s for s in (
     _text("RAG_EMBEDDING_ENGINE", "", lambda v: v in ("", "ollama", "openai")),
     _text("RAG_EMBEDDING_MODEL"),
     _int("RAG_EMBEDDING_BATCH_SIZE", 32, lambda v: 1 <= v <= 2048),
+    _int("RAG_EMBEDDING_CONCURRENT_REQUESTS", 4, lambda v: 0 <= v <= 64),  # 0: no limit of its own (16 at most)
     _text("RAG_OLLAMA_BASE_URL", "http://localhost:11434", fallback_env=("OLLAMA_BASE_URL",)),
     _text("RAG_OLLAMA_API_KEY"),
     _text("RAG_OPENAI_API_BASE_URL", "https://api.openai.com/v1", fallback_env=("OPENAI_API_BASE_URL",)),

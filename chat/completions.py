@@ -5,12 +5,13 @@ the SSE view and the WebSocket consumer; every upstream-format difference lives 
 import asyncio
 import json
 import random
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from chat import context, queries, validation
 from config import runtime
-from config.common import requestlog
+from config.common import metrics, requestlog
 from config.common.db import db_call
 from config.common.errors import ApplicationError
 from knowledge import rag_config
@@ -87,14 +88,20 @@ async def _sources(user, body: dict, entry: registry.Entry) -> tuple[list[dict],
 async def complete(prepared: Prepared) -> bytes:
     """A non-streamed completion as chat.completion JSON bytes: whole and valid within the
     connection's deadline, else UpstreamError."""
-    return await prepared.provider.complete(prepared.payload, prepared.entry.id, prepared.sources)
+    started = time.perf_counter()
+    body = await prepared.provider.complete(prepared.payload, prepared.entry.id, prepared.sources)
+    metrics.DURATION.labels(prepared.entry.id, metrics.connection_label(prepared.provider.conn), "false").observe(
+        time.perf_counter() - started)
+    return body
 
 
 async def open_stream(prepared: Prepared, *, sources_event: bool = True) -> AsyncIterator[str]:
     """Start the upstream stream (so failures before the first byte keep their status) and return
     an iterator of event payloads: chunk JSON texts, then "[DONE]". Closing the iterator (client
     gone) closes the upstream connection."""
-    events = await prepared.provider.stream(prepared.payload, prepared.entry.id)
+    opened = time.perf_counter()
+    events = metrics.timed_stream(await prepared.provider.stream(prepared.payload, prepared.entry.id),
+                                  prepared.entry.id, prepared.provider.conn, opened)
     return _with_sources(events, prepared.sources) if prepared.sources and sources_event else events
 
 

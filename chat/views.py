@@ -4,7 +4,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from accounts.async_views import authenticated
 from chat import completions
-from config.common import jsonbody
+from config.common import jsonbody, metrics
 from config.common.errors import ApplicationError
 from config.common.http import endpoint
 
@@ -38,10 +38,13 @@ async def chat_completions(request):
         events = await completions.open_stream(prepared)
         response = StreamingHttpResponse(_sse(events), content_type="text/event-stream", headers=SSE_HEADERS)
         response[OVERHEAD_HEADER] = f"{(sent - started) * 1000:.2f}"
+        metrics.observe_overhead(prepared.entry.id, prepared.provider.conn, sent - started)
         return response
     sent = time.perf_counter()
     body = await completions.complete(prepared)
     received = time.perf_counter()
     response = HttpResponse(body, content_type="application/json")
-    response[OVERHEAD_HEADER] = f"{((sent - started) + (time.perf_counter() - received)) * 1000:.2f}"
+    overhead = (sent - started) + (time.perf_counter() - received)
+    response[OVERHEAD_HEADER] = f"{overhead * 1000:.2f}"
+    metrics.observe_overhead(prepared.entry.id, prepared.provider.conn, overhead)
     return response

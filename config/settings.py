@@ -136,6 +136,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache and channels ------------------------------------------------------------------------
 
 REDIS_URL = env_str("REDIS_URL")
+METRICS_TOKEN = env_str("METRICS_TOKEN")  # Bearer token for /metrics besides an admin's (empty: admins only)
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}

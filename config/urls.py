@@ -7,6 +7,7 @@ from accounts.urls import auths, users
 from chat import views as chat_views
 from chat.page import chat_page
 from config import views
+from config.metrics_view import metrics_view
 from models_registry import views as model_views
 from models_registry.urls import ollama, openai, presets
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("health", views.health),
     path("health/db", views.health_db),
     path("ready", views.ready),
+    path("metrics", metrics_view),
     path("api/version", views.version),
     path("api/version/updates", views.VersionUpdatesView.as_view()),
     path("api/config", PublicConfigView.as_view()),

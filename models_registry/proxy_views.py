@@ -11,7 +11,7 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 from accounts import access
 from accounts.async_views import authenticated
-from config.common import jsonbody, requestlog
+from config.common import jsonbody, metrics, requestlog
 from config.common.db import db_call
 from config.common.errors import ApplicationError
 from config.common.forms import first_error
@@ -25,18 +25,21 @@ OVERHEAD_HEADER = "X-Gateway-Overhead-Ms"
 OLLAMA, OPENAI = providers.KINDS["ollama"], providers.KINDS["openai"]  # the /ollama/ and /openai/ routes
 
 
-async def _relay(provider: Provider, path: str, body: dict | None, started: float, *, stream: bool, method: str = "POST"):
+async def _relay(provider: Provider, path: str, body: dict | None, started: float, *, stream: bool, model: str,
+                 method: str = "POST"):
     """Send to the upstream and give back its answer: whole and valid JSON (else 502), or a stream
     relayed as it arrives."""
     sent = time.perf_counter()
     upstream, content = await provider.passthrough(method, path, body, stream=stream)
     content_type = upstream.headers.get("content-type", "application/json")
     if stream:
+        content = metrics.timed_stream(content, model, provider.conn, sent)
         response = StreamingHttpResponse(content, status=upstream.status_code, content_type=content_type)
         response["X-Accel-Buffering"] = "no"
     else:
         response = HttpResponse(content, status=upstream.status_code, content_type=content_type)
     response[OVERHEAD_HEADER] = f"{(sent - started) * 1000:.2f}"
+    metrics.observe_overhead(model, provider.conn, sent - started)
     return response
 
 
@@ -156,7 +159,8 @@ async def ollama_ps(request):
 async def ollama_show(request):
     body = _parse(request, ShowIn)
     entry, provider = await _model_target(request, OLLAMA, body.get("model") or body["name"], None)
-    return await _relay(provider, "/api/show", {**body, "model": entry.upstream_id}, time.perf_counter(), stream=False)
+    return await _relay(provider, "/api/show", {**body, "model": entry.upstream_id}, time.perf_counter(), stream=False,
+                        model=entry.id)
 
 
 def generation(family: type[Provider], path: str, *, uses_messages: bool = False, streams: bool | None = None):
@@ -174,7 +178,7 @@ def generation(family: type[Provider], path: str, *, uses_messages: bool = False
         else:
             body = {**body, "model": entry.upstream_id}
         stream = streams is not None and bool(streams if body.get("stream") is None else body["stream"])
-        return await _relay(provider, path, body, started, stream=stream)
+        return await _relay(provider, path, body, started, stream=stream, model=entry.id)
 
     return view
 

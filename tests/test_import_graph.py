@@ -14,6 +14,7 @@ WIRING = {
     "config/routing.py": "the WebSocket route to chat's consumer",
     "config/admin_site.py": "the admin site links knowledge's retrieval-settings page",
     "config/dashboard.py": "the admin landing page counts every app's rows",
+    "config/metrics_view.py": "/metrics takes an admin's bearer token (accounts' authentication)",
     "config/management/commands/": "operator commands (bootstrap creates the admin and connections)",
 }
 

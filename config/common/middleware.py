@@ -7,9 +7,9 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.module_loading import import_string
 
-from config.common import errors, requestlog
+from config.common import errors, metrics, requestlog
 
-API_PREFIXES = ("/api/", "/ollama/", "/openai/", "/health", "/ready", "/ws/")
+API_PREFIXES = ("/api/", "/ollama/", "/openai/", "/health", "/ready", "/metrics", "/ws/")
 NUL_IN_URL = "The URL must not contain NUL (%00) characters."
 
 # API answers are data, never pages: if a browser is made to open one (a user's image, an uploaded
@@ -82,8 +82,12 @@ class RequestIdMiddleware:
 
     async def __call__(self, request):
         context = requestlog.begin(request.META.get("HTTP_X_REQUEST_ID"))
+        counted = getattr(request, "_metrics_counted", False)  # the site's middleware runs this again
+        request._metrics_counted = True
         response = await self.get_response(request)
         response[requestlog.HEADER] = context.request_id
+        if not counted:
+            metrics.REQUESTS.labels(metrics.route_family(request.path_info), str(response.status_code)).inc()
         return response
 
 

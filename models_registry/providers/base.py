@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from config.common import metrics
 from config.common.errors import STREAM_FAILED as STREAM_FAILED_MESSAGE
 from models_registry.providers import http
 from models_registry.providers.errors import UpstreamError, check_key, json_object
@@ -89,7 +90,7 @@ class Provider:
         valid JSON (else 502), or its bytes as they arrive."""
         if stream:
             response = await self.open(method, path, body)
-            return response, relayed(response)
+            return response, relayed(response, self.conn)
         response, content = await self.fetch(method, path, body)
         json_object(content)
         return response, content
@@ -149,6 +150,7 @@ class Provider:
         and valid within the connection's deadline, else UpstreamError."""
         _, body = await self.fetch("POST", self.chat_path, payload)
         data = self.completion(body, model)
+        metrics.observe_usage(model, data.get("usage"))
         if sources:
             data["sources"] = sources
         return json.dumps(data).encode()
@@ -177,6 +179,7 @@ class Provider:
         finally:
             await response.aclose()
         if not finished:
+            metrics.count_upstream_error(self.conn, "dropped")
             yield STREAM_FAILED
         yield "[DONE]"
 

@@ -9,9 +9,22 @@ from collections.abc import AsyncIterator
 import httpx
 from django.conf import settings
 
-from config.common import requestlog
+from config.common import metrics, requestlog
 from models_registry.providers import pools
 from models_registry.providers.errors import UpstreamError, json_object, status_error, transport_error
+
+
+def _transport_failed(conn, exc: BaseException) -> UpstreamError:
+    """The error for a transport failure, counted by kind (timeout, refused: any other)."""
+    timed_out = isinstance(exc, (httpx.TimeoutException, TimeoutError))
+    metrics.count_upstream_error(conn, "timeout" if timed_out else "refused")
+    return transport_error(exc)
+
+
+def _status_failed(conn, status: int, body: bytes, headers) -> UpstreamError:
+    if status >= 500:
+        metrics.count_upstream_error(conn, "5xx")
+    return status_error(status, body, headers)
 
 
 def _timeout(seconds: float) -> httpx.Timeout:
@@ -31,14 +44,14 @@ async def open_request(conn, method: str, path: str, *, json_body=None, params=N
         response = await pool.client.send(request, stream=True)
     except httpx.HTTPError as exc:
         pools.release(pool)
-        raise transport_error(exc) from exc
+        raise _transport_failed(conn, exc) from exc
     except BaseException:
         pools.release(pool)
         raise
     assert isinstance(response.stream, httpx.AsyncByteStream)  # an AsyncClient's responses
     response.stream = pools.Releasing(response.stream, pool)
     if response.status_code >= 400:
-        raise status_error(response.status_code, await read_all(response), response.headers)
+        raise _status_failed(conn, response.status_code, await read_all(response), response.headers)
     return response
 
 
@@ -62,6 +75,7 @@ async def fetch(conn, method: str, path: str, *, json_body=None,
             response = await open_request(conn, method, path, json_body=json_body, timeout=seconds)
             return response, await read_all(response)
     except TimeoutError:
+        metrics.count_upstream_error(conn, "timeout")
         raise UpstreamError(504, "Upstream timed out") from None
 
 
@@ -76,9 +90,9 @@ def post_json_sync(conn, path: str, body: dict, *, timeout: float) -> dict:
         with pools.sync_client(conn) as client:
             response = client.post(path, json=body, headers=requestlog.upstream_headers(), timeout=_timeout(timeout))
     except httpx.HTTPError as exc:
-        raise transport_error(exc) from exc
+        raise _transport_failed(conn, exc) from exc
     if response.status_code >= 400:
-        raise status_error(response.status_code, response.content, response.headers)
+        raise _status_failed(conn, response.status_code, response.content, response.headers)
     return json_object(response.content)
 
 

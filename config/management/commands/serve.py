@@ -1,8 +1,10 @@
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 
 from django.conf import settings
@@ -36,6 +38,7 @@ class Command(BaseCommand):
         # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default handler that
         # would kill this process before the `finally` below stops the worker.
         signal.signal(signal.SIGTERM, _exit_on_signal)
+        metrics_dir = _metrics_dir(workers)
         worker = None if no_worker else WorkerSupervisor()  # production runs workers as their own processes
         self.stdout.write(f"Serving on http://{host}:{port}")
         self.stdout.flush()
@@ -44,6 +47,8 @@ class Command(BaseCommand):
         finally:
             if worker is not None:
                 worker.stop()
+            if metrics_dir is not None:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
 
     def _serve(self, host, port, workers):
         import uvicorn
@@ -58,6 +63,19 @@ class Command(BaseCommand):
             timeout_graceful_shutdown=5,
             workers=workers,
         )
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """With several web processes, /metrics adds up their values (prometheus_client's multiprocess
+    mode): a fresh PROMETHEUS_MULTIPROC_DIR under DATA_DIR for this run (removed at exit), unless
+    the operator set one. The processes are spawned afterwards, so they all see it."""
+    if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    parent = settings.DATA_DIR / "prometheus"
+    parent.mkdir(parents=True, exist_ok=True)
+    path = tempfile.mkdtemp(prefix="run-", dir=parent)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
 
 
 def _exit_on_signal(signum, frame):

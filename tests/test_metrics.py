@@ -1,0 +1,123 @@
+"""GET /metrics: Prometheus text for an admin or the METRICS_TOKEN bearer, never anyone else; its
+values move with known traffic (requests, time to first token, upstream errors, ingestion)."""
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests import factories
+from tests.conftest import bearer, connect
+from tests.helpers import upload, wait_done
+from tests.server import LiveServer, free_port
+
+HELLO = [{"role": "user", "content": "hello there"}]
+MODEL = "llama3.1:8b"
+
+
+def scrape(api, token: str) -> dict:
+    """(sample name, sorted labels) -> value."""
+    response = api.get("/metrics", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(response.text) for s in family.samples}
+
+
+def value(samples: dict, name: str, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_metrics_refuses_anonymous_and_non_admin(api, user):
+    assert api.get("/metrics").status_code == 401
+    assert api.get("/metrics", headers=bearer(user["token"])).status_code == 401
+    assert api.get("/metrics", headers=bearer("not-a-token")).status_code == 401
+
+
+def test_three_completions_count_three_requests_and_their_tokens(api, admin, ollama):
+    connect(ollama, name="local")
+    before = scrape(api, admin["token"])
+    for _ in range(3):
+        response = api.post("/api/chat/completions", json={"model": MODEL, "messages": HELLO}, headers=bearer(admin["token"]))
+        assert response.status_code == 200, response.text
+    after = scrape(api, admin["token"])
+    requests = "gateway_requests_total"
+    assert value(after, requests, route="chat", status="200") - value(before, requests, route="chat", status="200") == 3
+    count = "gateway_overhead_seconds_count"
+    assert value(after, count, model=MODEL, connection="local") - value(before, count, model=MODEL, connection="local") == 3
+    duration = "gateway_generation_duration_seconds_count"
+    assert value(after, duration, model=MODEL, connection="local", stream="false") - value(
+        before, duration, model=MODEL, connection="local", stream="false") == 3
+    assert value(after, "gateway_tokens_total", model=MODEL, direction="out") > value(
+        before, "gateway_tokens_total", model=MODEL, direction="out")
+
+
+def test_a_stream_records_its_time_to_first_token(api, admin, ollama):
+    connect(ollama, name="local")
+    before = scrape(api, admin["token"])
+    with api.stream("POST", "/api/chat/completions", json={"model": MODEL, "messages": HELLO, "stream": True},
+                    headers=bearer(admin["token"])) as response:
+        assert response.status_code == 200
+        assert "data: [DONE]" in list(response.iter_lines())
+    after = scrape(api, admin["token"])
+    ttft = "gateway_time_to_first_token_seconds_count"
+    assert value(after, ttft, model=MODEL, connection="local") - value(before, ttft, model=MODEL, connection="local") == 1
+    assert value(after, "gateway_streams_in_flight") == 0
+
+
+@pytest.mark.parametrize("fault,kind", [("status", "5xx"), ("refused", "refused"), ("dropped", "dropped")])
+def test_a_failing_upstream_moves_the_error_counter(api, admin, ollama, fault, kind):
+    if fault == "refused":  # nothing listens there: its model list is refused
+        factories.connection(kind="ollama", base_url=f"http://127.0.0.1:{free_port()}", name="broken")
+    else:
+        connect(ollama, name="broken")
+    if fault == "status":
+        ollama.fail_status = 500
+    elif fault == "dropped":
+        ollama.tokens, ollama.drop_after = 10, 3
+    before = scrape(api, admin["token"])
+    errors = "gateway_upstream_errors_total"
+    for _ in range(20):
+        body = {"model": MODEL, "messages": HELLO, "stream": fault == "dropped"}
+        if fault == "refused":
+            api.get("/api/models", params={"refresh": "true"}, headers=bearer(admin["token"]))
+        else:
+            api.post("/api/chat/completions", json=body, headers=bearer(admin["token"]))
+        after = scrape(api, admin["token"])
+        if value(after, errors, connection="broken", kind=kind) > value(before, errors, connection="broken", kind=kind):
+            return
+    raise AssertionError(f"no {kind} error counted")
+
+
+def test_ingestion_gauges_after_an_upload(api, admin):
+    body = upload(api, admin["token"]).json()
+    assert wait_done(api, admin["token"], body["id"]) == "completed"
+    samples = scrape(api, admin["token"])
+    assert value(samples, "gateway_files", status="completed") == 1
+    assert value(samples, "gateway_files", status="failed") == 0
+    assert ("gateway_ingestion_queue_depth", ()) in samples
+    assert ("gateway_ingestion_oldest_pending_seconds", ()) in samples
+    assert value(samples, "gateway_ingestion_workers_alive") >= 1
+    assert ("gateway_db_pool_in_use", ()) in samples and ("gateway_db_pool_waiting", ()) in samples
+
+
+@pytest.fixture(scope="module")
+def token_gateway(database_url, tmp_path_factory):
+    """A server with METRICS_TOKEN, in prometheus_client's multiprocess mode (as `serve --workers N`)."""
+    data_dir = tmp_path_factory.mktemp("metrics-server")
+    multiproc = data_dir / "prometheus"
+    multiproc.mkdir()
+    server = LiveServer(database_url=database_url, data_dir=data_dir,
+                        env={"METRICS_TOKEN": "scrape-me", "PROMETHEUS_MULTIPROC_DIR": str(multiproc)})
+    yield server
+    server.stop()
+
+
+def test_metrics_token_is_accepted_and_multiprocess_mode_counts(token_gateway, admin):
+    with httpx.Client(base_url=token_gateway.url, timeout=30) as client:
+        assert client.get("/metrics", headers=bearer("wrong")).status_code == 401
+        assert client.get("/health").status_code == 200
+        samples = scrape(client, "scrape-me")
+        assert value(samples, "gateway_requests_total", route="health", status="200") >= 1
+        assert value(samples, "gateway_requests_total", route="metrics", status="401") >= 1
+        assert scrape(client, admin["token"])  # an admin's token works too
+    assert any((token_gateway.data_dir / "prometheus").iterdir())  # values written for every process

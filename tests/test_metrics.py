@@ -62,6 +62,8 @@ def test_a_stream_records_its_time_to_first_token(api, admin, ollama):
     ttft = "gateway_time_to_first_token_seconds_count"
     assert value(after, ttft, model=MODEL, connection="local") - value(before, ttft, model=MODEL, connection="local") == 1
     assert value(after, "gateway_streams_in_flight") == 0
+    tokens = "gateway_tokens_total"  # Ollama's last chunk reports usage
+    assert value(after, tokens, model=MODEL, direction="out") > value(before, tokens, model=MODEL, direction="out")
 
 
 @pytest.mark.parametrize("fault,kind", [("status", "5xx"), ("refused", "refused"), ("dropped", "dropped")])

@@ -8,6 +8,7 @@ there and a scrape of any process adds them up. Without it, one plain in-process
 Scrape-time values (queue depth, files by status, DB pool...) come from collectors registered with
 `add_collector` by the owning code (config/metrics_collectors.py)."""
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -31,7 +32,7 @@ TTFT = Histogram("gateway_time_to_first_token_seconds", "From sending a streamed
                  "first chunk", ["model", "connection"], buckets=SLOW_BUCKETS)
 DURATION = Histogram("gateway_generation_duration_seconds", "Whole duration of a generation (streamed: until "
                      "its last chunk)", ["model", "connection", "stream"], buckets=SLOW_BUCKETS)
-TOKENS = Counter("gateway_tokens_total", "Tokens reported by the upstream (non-streamed chat completions)",
+TOKENS = Counter("gateway_tokens_total", "Tokens the upstream reported (chat completions; streams when it sends usage)",
                  ["model", "direction"])
 UPSTREAM_ERRORS = Counter("gateway_upstream_errors_total", "Upstream failures by connection and kind "
                           "(refused, timeout, 5xx, dropped)", ["connection", "kind"])
@@ -80,6 +81,15 @@ def observe_usage(model: str, usage) -> None:
         TOKENS.labels(model, "out").inc(completion)
 
 
+def _stream_usage(model: str, payload: str) -> None:
+    try:
+        chunk = json.loads(payload)
+    except ValueError:
+        return
+    if isinstance(chunk, dict):
+        observe_usage(model, chunk.get("usage"))
+
+
 async def timed_stream(events, model: str, conn, opened: float):
     """`events` relayed, recording time to first chunk, whole duration and the in-flight gauge;
     `opened`: perf_counter when the request was sent upstream."""
@@ -91,6 +101,8 @@ async def timed_stream(events, model: str, conn, opened: float):
             if first:
                 TTFT.labels(*labels).observe(time.perf_counter() - opened)
                 first = False
+            if type(payload) is str and '"usage"' in payload:  # a chat chunk carrying usage (the last)
+                _stream_usage(model, payload)
             yield payload
     finally:
         STREAMS_IN_FLIGHT.dec()

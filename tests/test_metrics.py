@@ -1,14 +1,21 @@
 """GET /metrics: Prometheus text for an admin or the METRICS_TOKEN bearer, never anyone else; its
 values move with known traffic (requests, time to first token, upstream errors, ingestion)."""
 
+import os
+import subprocess
+import sys
+import time
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from config.common.processes import die_with_parent
+from config.settings_test import TEST_SECRET
 from tests import factories
 from tests.conftest import bearer, connect
 from tests.helpers import upload, wait_done
-from tests.server import LiveServer, free_port
+from tests.server import ROOT, LiveServer, free_port
 
 HELLO = [{"role": "user", "content": "hello there"}]
 MODEL = "llama3.1:8b"
@@ -123,3 +130,42 @@ def test_metrics_token_is_accepted_and_multiprocess_mode_counts(token_gateway, a
         assert value(samples, "gateway_requests_total", route="metrics", status="401") >= 1
         assert scrape(client, admin["token"])  # an admin's token works too
     assert any((token_gateway.data_dir / "prometheus").iterdir())  # values written for every process
+
+
+def test_serve_with_two_workers_adds_up_both_processes(database_url, tmp_path, admin):
+    """`manage.py serve --workers 2` makes its own PROMETHEUS_MULTIPROC_DIR under DATA_DIR: a scrape
+    counts every request, whichever process answered it; the directory goes with the server."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(tmp_path), "WEBUI_SECRET_KEY": TEST_SECRET,
+           "DJANGO_SETTINGS_MODULE": "config.settings_test", "METRICS_TOKEN": "scrape-me", "STATE_CACHE_SECONDS": "0"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "manage.py", "serve", "--workers", "2", "--no-worker", "--no-migrate",
+                             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            preexec_fn=die_with_parent)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        with httpx.Client(base_url=url, timeout=10) as client:
+            before = scrape(client, "scrape-me")
+        for _ in range(20):  # a new connection each: the kernel spreads them over both processes
+            assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+        with httpx.Client(base_url=url, timeout=10) as client:
+            after = scrape(client, "scrape-me")
+        health = "gateway_requests_total"
+        assert value(after, health, route="health", status="200") - value(before, health, route="health", status="200") == 20
+        runs = list((tmp_path / "prometheus").iterdir())
+        assert len(runs) == 1 and any(runs[0].iterdir())
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert list((tmp_path / "prometheus").iterdir()) == []

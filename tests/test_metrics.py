@@ -111,12 +111,14 @@ def test_ingestion_gauges_after_an_upload(api, admin):
 
 @pytest.fixture(scope="module")
 def token_gateway(database_url, tmp_path_factory):
-    """A server with METRICS_TOKEN, in prometheus_client's multiprocess mode (as `serve --workers N`)."""
+    """A server with METRICS_TOKEN, in prometheus_client's multiprocess mode (as `serve --workers N`),
+    and a 1 s upstream deadline."""
     data_dir = tmp_path_factory.mktemp("metrics-server")
     multiproc = data_dir / "prometheus"
     multiproc.mkdir()
     server = LiveServer(database_url=database_url, data_dir=data_dir,
-                        env={"METRICS_TOKEN": "scrape-me", "PROMETHEUS_MULTIPROC_DIR": str(multiproc)})
+                        env={"METRICS_TOKEN": "scrape-me", "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+                             "UPSTREAM_TIMEOUT": "1"})
     yield server
     server.stop()
 
@@ -130,6 +132,19 @@ def test_metrics_token_is_accepted_and_multiprocess_mode_counts(token_gateway, a
         assert value(samples, "gateway_requests_total", route="metrics", status="401") >= 1
         assert scrape(client, admin["token"])  # an admin's token works too
     assert any((token_gateway.data_dir / "prometheus").iterdir())  # values written for every process
+
+
+def test_an_upstream_timeout_is_counted(token_gateway, admin, ollama):
+    connect(ollama, name="slow")
+    ollama.latency = 2
+    with httpx.Client(base_url=token_gateway.url, timeout=30) as client:
+        before = scrape(client, "scrape-me")
+        response = client.post("/api/chat/completions", json={"model": MODEL, "messages": HELLO},
+                               headers=bearer(admin["token"]))
+        assert response.status_code == 504, response.text
+        after = scrape(client, "scrape-me")
+    errors = "gateway_upstream_errors_total"
+    assert value(after, errors, connection="slow", kind="timeout") - value(before, errors, connection="slow", kind="timeout") == 1
 
 
 def test_serve_with_two_workers_adds_up_both_processes(database_url, tmp_path, admin):

@@ -5,8 +5,10 @@ on for up to `DRAIN_SECONDS`; then the streams still open end with the stream er
 
 uvicorn stops listening as soon as its `should_exit` is set, so the flag cannot come from uvicorn's
 own shutdown (nor from an ASGI lifespan shutdown, which comes later still). uvicorn installs its
-signal handler (`Server.handle_exit`) before it imports the application; `install()`, called when
-config.asgi is imported, puts its own handler in front of it and calls uvicorn's only once drained.
+signal handler (`Server.handle_exit`) when its server starts: before importing the application in
+a `--workers` process, after it otherwise. `install()` (at import, else at the first request) puts
+its own handler in front of it and calls uvicorn's only once drained; a process that has served no
+request has nothing to drain (a load balancer's first /ready probe is a request).
 That works with `manage.py serve` and with plain `uvicorn config.asgi:application` (each of its
 `--workers` processes drains on its own). SIGINT (Ctrl-C) is left to uvicorn: it stops at once.
 """
@@ -36,6 +38,7 @@ draining = False
 _in_flight = 0  # HTTP requests being handled (streams included)
 _streams: set["_Stream"] = set()
 _loop: asyncio.AbstractEventLoop | None = None
+_installed = False
 
 
 class _Stream:
@@ -48,9 +51,14 @@ class _Stream:
 
 
 def install() -> None:
-    """Put the drain in front of uvicorn's SIGTERM handler, when uvicorn is serving this process."""
-    global _loop
+    """Put the drain in front of uvicorn's SIGTERM handler, when uvicorn is serving this process
+    (called at import and, as uvicorn may import the app before it takes the signal, at the first
+    request, on the event loop in the main thread; then never again)."""
+    global _loop, _installed
     import uvicorn
+
+    if threading.current_thread() is not threading.main_thread():
+        return
 
     previous = signal.getsignal(signal.SIGTERM)
     if not isinstance(getattr(previous, "__self__", None), uvicorn.Server):
@@ -60,6 +68,7 @@ def install() -> None:
     except RuntimeError:
         return
     uvicorn_exit = previous
+    _installed = True
 
     def on_sigterm(signum, frame):
         if draining:
@@ -147,7 +156,10 @@ def wrap(app):
     rejected = json.dumps(errors.payload(ApplicationError(503, REJECTED))).encode()
 
     async def drained(scope, receive, send):
-        global _in_flight
+        global _in_flight, _installed
+        if not _installed:
+            install()
+            _installed = True  # one try at the first request
         if draining and scope["path"] not in ALWAYS_SERVED:
             given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
             request_id = requestlog.begin(given).request_id  # returned on every response

@@ -147,3 +147,51 @@ def test_an_idle_server_exits_at_once_on_sigterm(database_url, tmp_path):
         assert time.monotonic() - signalled < 3
     finally:
         server.stop()
+
+
+def test_manage_py_serve_drains_too(database_url, tmp_path, admin, ollama):
+    """`manage.py serve` (uvicorn in its own process, its worker beside it): the cut-off stream gets
+    the error event and [DONE], then serve exits and takes its worker along."""
+    import os
+    import subprocess
+    import sys
+
+    import psutil
+
+    from tests.server import ROOT, TEST_SECRET, free_port
+
+    connect(ollama)
+    ollama.tokens, ollama.token_delay = 100, 0.1
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(tmp_path), "WEBUI_SECRET_KEY": TEST_SECRET,
+           "PORT": str(port), "DRAIN_SECONDS": "1"}
+    proc = subprocess.Popen([sys.executable, "manage.py", "serve", "--no-migrate"], cwd=ROOT, env=env,
+                            stdout=(tmp_path / "serve.log").open("w"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.2)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        stream = Stream(url, "/api/chat/completions", admin["token"],
+                        {"model": "llama3.1:8b", "messages": HELLO, "stream": True})
+        stream.start()
+        assert stream.started.wait(10) and stream.error is None, stream.error
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        assert httpx.get(f"{url}/ready", timeout=2).json()["detail"] == "Not ready: draining"
+        stream.join(8)
+        assert stream.error is None and stream.status == 200
+        assert stream.lines[-2:] == ["data: " + json.dumps({"error": {"message": CUT_OFF}}), "data: [DONE]"]
+        assert proc.wait(15) == 128 + signal.SIGTERM, (tmp_path / "serve.log").read_text()
+        psutil.wait_procs(children, timeout=10)
+        assert not [c for c in children if c.is_running()]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

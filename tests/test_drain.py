@@ -195,3 +195,50 @@ def test_manage_py_serve_drains_too(database_url, tmp_path, admin, ollama):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_worker_finishes_its_running_job_on_sigterm(database_url, tmp_path, admin, ollama):
+    """Procrastinate's worker, told to stop, takes no new job and waits for the running ones (no
+    graceful timeout is set): the file is processed, then the worker exits. (One killed outright
+    leaves its job to the stalled-job recovery, tests/test_ingestion*.)"""
+    import os
+
+    import psutil
+    from django.db import connection
+
+    from tests.helpers import upload, use_engine, wait_done
+
+    use_engine(ollama)
+    server = _server(tmp_path, database_url, 1)
+    # other ingestion workers of this run (the suite's shared server's) are paused, so that ours takes the job
+    others = [p for p in psutil.Process(os.getpid()).children(recursive=True)
+              if p.pid != server.worker.pid and "worker" in " ".join(p.cmdline())]
+    for other in others:
+        other.suspend()
+    try:
+        deadline = time.monotonic() + 15
+        while httpx.get(f"{server.url}/ready", timeout=5).status_code != 200:  # our worker has registered
+            assert time.monotonic() < deadline, "the worker did not register"
+            time.sleep(0.1)
+        ollama.latency = 2.0  # each embedding request: the job runs for a few seconds
+        with httpx.Client(base_url=server.url, timeout=10) as api:
+            file_id = upload(api, admin["token"]).json()["id"]
+            deadline = time.monotonic() + 10
+            with connection.cursor() as cursor:
+                while True:
+                    cursor.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing' "
+                                   "AND task_name LIKE %s", ["%process_file"])
+                    if cursor.fetchone()[0]:
+                        break
+                    assert time.monotonic() < deadline, "the job did not start"
+                    time.sleep(0.05)
+            time.sleep(0.3)  # the job is waiting for the embedding upstream
+            server.worker.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            assert server.worker.poll() is None, "the worker left before its job was done"
+            assert server.worker.wait(20) == 0
+            assert wait_done(api, admin["token"], file_id, timeout=1) == "completed"
+    finally:
+        for other in others:
+            other.resume()
+        server.stop()

@@ -39,6 +39,7 @@ _in_flight = 0  # HTTP requests being handled (streams included)
 _streams: set["_Stream"] = set()
 _loop: asyncio.AbstractEventLoop | None = None
 _installed = False
+_cut_off = False  # the drain time is over: a stream that only starts now ends at once
 
 
 class _Stream:
@@ -101,6 +102,8 @@ def _drain_then_exit(uvicorn_exit: Callable, signum: int) -> None:
 def _cut_off_streams() -> None:
     """On the event loop: streams waiting for a chunk are woken by a cancel; the others notice
     the flag before they next wait."""
+    global _cut_off
+    _cut_off = True
     for stream in list(_streams):
         stream.cut = True
         if stream.waiting and stream.task is not None:
@@ -110,6 +113,7 @@ def _cut_off_streams() -> None:
 async def guarded(chunks: AsyncIterator[bytes], ending: Callable[[], list[bytes]]) -> AsyncIterator[bytes]:
     """A streamed response body that the drain can end: then `ending()` is sent instead of the rest."""
     stream = _Stream(asyncio.current_task())
+    stream.cut = _cut_off
     _streams.add(stream)
     try:
         while not stream.cut:

@@ -4,11 +4,13 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from accounts.async_views import authenticated
 from chat import completions
+from config import drain
 from config.common import jsonbody, metrics
 from config.common.errors import ApplicationError
 from config.common.http import endpoint
 
 OVERHEAD_HEADER = "X-Gateway-Overhead-Ms"
+CUT_OFF = drain.sse_ending(done=True)  # the drain ends a chat stream as a failed one: error event, [DONE]
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -36,7 +38,7 @@ async def chat_completions(request):
     if prepared.stream:
         sent = time.perf_counter()
         events = await completions.open_stream(prepared)
-        response = StreamingHttpResponse(_sse(events), content_type="text/event-stream", headers=SSE_HEADERS)
+        response = StreamingHttpResponse(drain.guarded(_sse(events), CUT_OFF), content_type="text/event-stream", headers=SSE_HEADERS)
         response[OVERHEAD_HEADER] = f"{(sent - started) * 1000:.2f}"
         metrics.observe_overhead(prepared.entry.id, prepared.provider.conn, sent - started)
         return response

@@ -7,11 +7,13 @@ django_asgi_app = get_asgi_application()  # set up Django before importing consu
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from config import drain  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        "http": drain.wrap(django_asgi_app),
+        "websocket": drain.wrap_websocket(URLRouter(websocket_urlpatterns)),
     }
 )
+drain.install()  # SIGTERM drains first (uvicorn's handler is in place: it imports the app after)

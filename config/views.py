@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config import readiness
+from config import drain, readiness
 from config.common import db_outage, errors
 from config.common.db import db_call
 from config.common.errors import ApplicationError
@@ -36,6 +36,9 @@ async def health_db(request):
 
 @endpoint("GET", "HEAD")
 async def ready(request):
+    if drain.draining:  # SIGTERM received: the load balancer is to stop sending requests here
+        error = ApplicationError(503, "Not ready: draining")
+        return JsonResponse({**errors.payload(error), "checks": {"drain": "draining"}}, status=503)
     found = await db_call(readiness.problems)()
     if found:
         detail = "Not ready: " + "; ".join(f"{name}: {problem}" for name, problem in found.items())

@@ -11,6 +11,7 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 from accounts import access
 from accounts.async_views import authenticated
+from config import drain
 from config.common import jsonbody, metrics, requestlog
 from config.common.db import db_call
 from config.common.errors import ApplicationError
@@ -34,7 +35,9 @@ async def _relay(provider: Provider, path: str, body: dict | None, started: floa
     content_type = upstream.headers.get("content-type", "application/json")
     if stream:
         content = metrics.timed_stream(content, model, provider.conn, sent)
-        response = StreamingHttpResponse(content, status=upstream.status_code, content_type=content_type)
+        ending = drain.sse_ending(done=False) if content_type.startswith("text/event-stream") else drain.ndjson_ending
+        response = StreamingHttpResponse(drain.guarded(content, ending), status=upstream.status_code,
+                                         content_type=content_type)
         response["X-Accel-Buffering"] = "no"
     else:
         response = HttpResponse(content, status=upstream.status_code, content_type=content_type)

@@ -60,7 +60,7 @@ class Command(BaseCommand):
             lifespan="off",
             log_level=os.environ.get("UVICORN_LOG_LEVEL", "warning"),
             proxy_headers=True,
-            timeout_graceful_shutdown=5,
+            timeout_graceful_shutdown=5,  # after the drain (config.drain, DRAIN_SECONDS): for what is left (WebSockets)
             workers=workers,
         )
 

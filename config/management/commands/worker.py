@@ -25,7 +25,10 @@ class Command(BaseCommand):
 
 
 async def run(queues: list[str], concurrency: int) -> None:
-    """Procrastinate's worker stops for good when its database connection breaks (its listener fails
+    """On SIGTERM/SIGINT Procrastinate's worker takes no new job and waits for the running ones
+    (no `shutdown_graceful_timeout`: as long as they take); a worker killed before that leaves its
+    job to the stalled-job recovery (files.tasks.recover_stalled_jobs).
+    Procrastinate's worker stops for good when its database connection breaks (its listener fails
     and it returns as if asked to stop), so it runs here in a loop that only a signal ends."""
     from procrastinate.contrib.django import app
 

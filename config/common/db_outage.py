@@ -8,14 +8,13 @@ import logging
 import time
 
 import psycopg
-from asgiref.sync import markcoroutinefunction
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from psycopg_pool import PoolTimeout
 
 from config.common import errors
 from config.common.errors import ApplicationError
-from config.common.middleware import API_PREFIXES
+from config.common.middleware import API_PREFIXES, AsyncMiddleware
 
 log = logging.getLogger("gateway.db")
 RETRY_AFTER_SECONDS = 5
@@ -78,14 +77,7 @@ async def _probe_until_up() -> None:
         outage.since = None
 
 
-class DatabaseOutageMiddleware:
-    sync_capable = False
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        markcoroutinefunction(self)
-
+class DatabaseOutageMiddleware(AsyncMiddleware):
     async def __call__(self, request):
         if outage.since is not None and request.path_info.startswith(API_PREFIXES) \
                 and not request.path_info.startswith(_EXEMPT):

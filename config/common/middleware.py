@@ -69,9 +69,8 @@ def _render_error(request, exception):
     return errors.json_response(error) if error is not None else None
 
 
-class RequestIdMiddleware:
-    """The outermost middleware: the request's log context (requestlog.begin, from the client's
-    `X-Request-ID` when valid) and that id on every response, streams included."""
+class AsyncMiddleware:
+    """An async-only middleware: on the API path Django then calls it with no thread hop."""
 
     sync_capable = False
     async_capable = True
@@ -79,6 +78,11 @@ class RequestIdMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
         markcoroutinefunction(self)
+
+
+class RequestIdMiddleware(AsyncMiddleware):
+    """The outermost middleware: the request's log context (requestlog.begin, from the client's
+    `X-Request-ID` when valid) and that id on every response, streams included."""
 
     async def __call__(self, request):
         context = requestlog.begin(request.META.get("HTTP_X_REQUEST_ID"))
@@ -91,16 +95,13 @@ class RequestIdMiddleware:
         return response
 
 
-class SiteOnlyMiddleware:
+class SiteOnlyMiddleware(AsyncMiddleware):
     """Runs SITE_MIDDLEWARE (sessions, CSRF, messages... for the admin and pages) only outside the
     API paths. Those middlewares are sync; under ASGI each one costs thread hops per request, and the
     bearer-token API needs none of them."""
 
-    sync_capable = False
-    async_capable = True
-
     def __init__(self, get_response):
-        self.get_response = get_response
+        super().__init__(get_response)
         handler, is_async = get_response, True
         for path in reversed(settings.SITE_MIDDLEWARE):
             middleware = import_string(path)
@@ -111,7 +112,6 @@ class SiteOnlyMiddleware:
                 handler = async_to_sync(handler)
             handler, is_async = convert_exception_to_response(middleware(handler)), wants_async
         self.site_handler = handler if is_async else sync_to_async(handler, thread_sensitive=True)
-        markcoroutinefunction(self)
 
     async def __call__(self, request):
         if request.path_info.startswith(API_PREFIXES):

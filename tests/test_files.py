@@ -121,12 +121,11 @@ def test_corrupt_documents_and_decompression_bombs_fail_cleanly(api, user):
     later = upload(api, user["token"], data=b"still working").json()
     assert wait_done(api, user["token"], later["id"]) == "completed"
 
-
-def test_a_worker_killed_mid_file_loses_nothing(api, gateway, user):
-    """kill -9 the worker while it processes a large file; a new worker finishes the file."""
+def _kill_the_worker_mid_file(api, gateway, user, marker: str) -> dict:
+    """Upload ~14 MB (several seconds of work) and kill -9 the worker once it is processing it."""
     import signal
 
-    text = ("MARKER-SURVIVOR " + "word " * 40_000 + "\n\n") * 60  # ~14 MB: several seconds of work
+    text = (f"{marker} " + "word " * 40_000 + "\n\n") * 60
     body = upload(api, user["token"], name="big.txt", data=text.encode()).json()
     deadline = time.monotonic() + 20
     while File.objects.get(id=body["id"]).status != "processing":
@@ -134,6 +133,13 @@ def test_a_worker_killed_mid_file_loses_nothing(api, gateway, user):
         time.sleep(0.02)
     gateway.worker.send_signal(signal.SIGKILL)
     gateway.worker.wait(5)
+    return body
+
+
+def test_a_worker_killed_mid_file_loses_nothing(api, gateway, user):
+    """kill -9 the worker while it processes a large file; a new worker finishes the file."""
+
+    body = _kill_the_worker_mid_file(api, gateway, user, "MARKER-SURVIVOR")
     assert File.objects.get(id=body["id"]).status == "processing"  # the dead worker left it mid-way
     gateway.worker = gateway.start_worker()
     assert wait_done(api, user["token"], body["id"], timeout=60) == "completed"
@@ -286,18 +292,10 @@ def test_a_failed_attempt_is_retried_even_while_another_job_for_the_file_waits(a
 def test_a_stalled_job_gives_way_to_a_waiting_one_for_the_same_file(api, gateway, user):
     """A worker dies mid-file while another job for the file waits: recovery cannot put the dead job back
     in the queue beside it (the queueing lock), so it ends the dead one and the waiting one does the work."""
-    import signal
 
     from files import services
 
-    text = ("MARKER-STALLED " + "word " * 40_000 + "\n\n") * 60
-    body = upload(api, user["token"], name="big.txt", data=text.encode()).json()
-    deadline = time.monotonic() + 20
-    while File.objects.get(id=body["id"]).status != "processing":
-        assert time.monotonic() < deadline, "processing never started"
-        time.sleep(0.02)
-    gateway.worker.send_signal(signal.SIGKILL)
-    gateway.worker.wait(5)
+    body = _kill_the_worker_mid_file(api, gateway, user, "MARKER-STALLED")
     # still waiting when recovery finds the dead job (a new worker's start-up and a recovery round can
     # take several seconds on a loaded machine)
     assert services.queue(body["id"], delay=12) is True

@@ -3,6 +3,7 @@ caller may not read is not found (404), one it may only read (an admin) is 403. 
 completions never come here: clients save chats through these routes, as in Open WebUI."""
 
 import copy
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import F
@@ -96,7 +97,7 @@ def import_chats(*, user, items: list[dict]) -> list[Chat]:
 
 
 def from_ts(value):
-    return timezone.datetime.fromtimestamp(value, tz=timezone.UTC) if value else None
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
 
 
 @transaction.atomic
@@ -232,7 +233,7 @@ def move(*, user, chat_id, folder_id) -> Chat:
 
 def mark_unread(*, user, chat_id) -> Chat:
     chat = owned_chat(user, chat_id)
-    chat.last_read_at = timezone.datetime.fromtimestamp(0, tz=timezone.UTC)
+    chat.last_read_at = datetime.fromtimestamp(0, tz=UTC)
     chat.save(update_fields=["last_read_at"])
     return chat
 

@@ -3,7 +3,7 @@ with or without the chats, and owner-only access."""
 
 from chat.models import Chat, Folder
 from tests.conftest import bearer
-from tests.test_chat_history import new_chat
+from tests.helpers import new_chat
 
 FOLDER = {"id", "parent_id", "user_id", "name", "items", "meta", "data", "is_expanded", "created_at", "updated_at"}
 FOLDER_ITEM = {"id", "name", "meta", "parent_id", "is_expanded", "unread_count", "created_at", "updated_at"}

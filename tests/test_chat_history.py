@@ -11,29 +11,12 @@ from chat.models import Chat
 from config.runtime.models import RuntimeSetting
 from tests import factories
 from tests.conftest import bearer, connect
+from tests.helpers import chat_body as body
+from tests.helpers import new_chat
 
 CHAT_RESPONSE = {"id", "user_id", "title", "chat", "updated_at", "created_at", "share_id", "archived", "pinned", "meta",
                  "variables", "folder_id", "tasks", "summary", "current_message_id", "context_usage"}
 TITLE_RESPONSE = {"id", "title", "updated_at", "created_at", "last_read_at", "snippet", "active", "archived"}
-
-
-def body(title="Refund question", question="How do I get a refund?", answer="Send the receipt to billing.",
-         model="llama3.1:8b") -> dict:
-    """Open WebUI's chat JSON: a user message and its answer, in `history` and in `messages`."""
-    q, a = str(uuid.uuid4()), str(uuid.uuid4())
-    messages = {
-        q: {"id": q, "parentId": None, "childrenIds": [a], "role": "user", "content": question, "timestamp": 1700000000},
-        a: {"id": a, "parentId": q, "childrenIds": [], "role": "assistant", "content": answer, "model": model,
-            "timestamp": 1700000003},
-    }
-    return {"title": title, "models": [model], "history": {"messages": messages, "currentId": a},
-            "messages": [messages[q], messages[a]], "tags": [], "params": {"temperature": 0.2}, "timestamp": 1700000000000}
-
-
-def new_chat(api, session, **fields) -> dict:
-    response = api.post("/api/v1/chats/new", json={"chat": body(**fields)}, headers=bearer(session["token"]))
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def many(session, n: int, **fields) -> list[Chat]:

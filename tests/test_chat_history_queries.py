@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts import api_keys
 from accounts.models import User
 from chat.models import Chat, Folder, Tag
-from tests.test_chat_history import body
+from tests.helpers import chat_body as body
 
 LISTS = ["/api/v1/chats/", "/api/v1/chats/list?page=1", "/api/v1/chats/search?text=refund", "/api/v1/chats/pinned",
          "/api/v1/chats/archived", "/api/v1/chats/all/archived", "/api/v1/chats/all/tags", "/api/v1/chats/shared",

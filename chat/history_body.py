@@ -132,7 +132,7 @@ def search_filters(text: str) -> dict[str, list[str]]:
 
 def prefix_query(words: list[str]) -> str | None:
     """A to_tsquery text matching every word as a word prefix (`refund:* & polic:*`), or None."""
-    terms = [t for w in words for t in re.findall(r"\w+", w)]
+    terms = [t for w in words for t in re.findall(r"[^\W_]+", w)]
     return " & ".join(f"{t}:*" for t in dict.fromkeys(terms)) or None
 
 

@@ -7,7 +7,10 @@ consumer and the admin ask here; no other module looks at roles or at the bypass
   (a `write` grant alone does not give `read`), to them or to everyone (`*`).
 - Admins need no grant while BYPASS_ADMIN_ACCESS_CONTROL is on (the default);
   BYPASS_MODEL_ACCESS_CONTROL lets every verified user use (not read or change) every model.
-- Files have no grants: they are their owner's (and the admins')."""
+- Files have no grants: they are their owner's (and the admins').
+- Chats are their owner's: a share link's grants (kind CHAT) let others read its snapshot; admins read
+  (only read) other users' chats while the runtime setting ENABLE_ADMIN_CHAT_ACCESS is on, whatever
+  BYPASS_ADMIN_ACCESS_CONTROL says. Folders are their owner's alone, admins included."""
 
 from dataclasses import dataclass
 
@@ -16,6 +19,7 @@ from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 
 from accounts.models import AccessGrant
+from config import runtime
 
 READ, WRITE, USE = "read", "write", "use"
 
@@ -31,14 +35,20 @@ class Rules:
     shareable: bool = True  # may carry grants
     use_bypass: str = ""  # setting that lets every verified user use every object of the kind
     create_setting: str = ""  # setting that lets users (not only admins) create objects of the kind
+    admin_bypass: bool = True  # BYPASS_ADMIN_ACCESS_CONTROL applies to the kind
+    admin_read_setting: str = ""  # runtime setting that lets admins read (only read) every object of the kind
+    share_permission: str = ""  # feature permission that lets owners share with named users (not everyone)
 
 
 # Kinds of object (their AccessGrant.resource_type). Their rows have an owner in `user` (nullable).
-MODEL, KNOWLEDGE, FILE = "model", "knowledge", "file"
+# CHAT grants are a share link's audience (Open WebUI's resource type "shared_chat", by chat id).
+MODEL, KNOWLEDGE, FILE, CHAT, FOLDER = "model", "knowledge", "file", "shared_chat", "folder"
 KINDS = {
     MODEL: Rules(use_bypass="BYPASS_MODEL_ACCESS_CONTROL", create_setting="USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS"),
     KNOWLEDGE: Rules(create_setting="USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS"),
     FILE: Rules(shareable=False),
+    CHAT: Rules(admin_bypass=False, admin_read_setting="ENABLE_ADMIN_CHAT_ACCESS", share_permission="chat.share"),
+    FOLDER: Rules(shareable=False, admin_bypass=False),
 }
 
 
@@ -62,9 +72,12 @@ def sees_all(user, kind: str, permission: str = READ) -> bool:
     """Whether a bypass lets `user` `permission` every object of `kind`, grants aside."""
     if not is_verified(user):
         return False
-    if is_admin(user) and settings.BYPASS_ADMIN_ACCESS_CONTROL:
+    rules = KINDS[kind]
+    if is_admin(user) and rules.admin_bypass and settings.BYPASS_ADMIN_ACCESS_CONTROL:
         return True
-    bypass = KINDS[kind].use_bypass
+    if is_admin(user) and permission == READ and rules.admin_read_setting and runtime.get(rules.admin_read_setting):
+        return True
+    bypass = rules.use_bypass
     return permission == USE and bool(bypass) and bool(getattr(settings, bypass))
 
 
@@ -132,10 +145,40 @@ def can_create(user, kind: str) -> bool:
 
 def can_share(user, kind: str, *, public: bool = False) -> bool:
     """Whether `user` may grant access to objects of `kind` it can write (`public`: to everyone).
-    Only admins, for either, as Open WebUI's default `sharing.*` permissions say."""
+    Only admins, for either, as Open WebUI's default `sharing.*` permissions say, except that a kind's
+    share permission lets users share their own with named users (Open WebUI's shared chats)."""
+    permission = KINDS[kind].share_permission
+    if permission and not public and has_permission(user, permission):
+        return True
     return is_admin(user)
 
 
 def allowed_grants(user, kind: str, requested: list[dict]) -> list[dict]:
     """Those of `requested` (parsed access grants) that `user` may give."""
     return [g for g in requested if can_share(user, kind, public=g["principal_id"] == EVERYONE)]
+
+
+# --- features -------------------------------------------------------------------------------------
+
+# Open WebUI's default user permissions for what this gateway enforces (`user.permissions` in its config).
+DEFAULT_PERMISSIONS = {"chat.delete": True, "chat.share": True, "chat.import": True, "chat.export": True}
+
+
+def has_permission(user, key: str) -> bool:
+    """Whether `user` has the feature permission `key` of Open WebUI's permission tree ("chat.delete"):
+    admins always; verified users by the defaults (group permissions join here)."""
+    if is_admin(user):
+        return True
+    return is_verified(user) and DEFAULT_PERMISSIONS.get(key, False)
+
+
+def can_delete_chat(user, chat) -> bool:
+    """The owner, with the chat.delete permission; an admin while ENABLE_ADMIN_CHAT_ACCESS is on."""
+    if chat.user_id == user.pk:
+        return has_permission(user, "chat.delete")
+    return is_admin(user) and bool(runtime.get("ENABLE_ADMIN_CHAT_ACCESS"))
+
+
+def may_export_all_chats(user) -> bool:
+    """GET /chats/all/db: every user's chats, for admins while ENABLE_ADMIN_EXPORT is on."""
+    return is_admin(user) and bool(runtime.get("ENABLE_ADMIN_EXPORT"))

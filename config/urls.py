@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from accounts.public_config import PublicConfigView
 from accounts.urls import auths, users
+from chat import history_urls
 from chat import views as chat_views
 from chat.page import chat_page
 from config import views
@@ -32,6 +33,8 @@ urlpatterns = [
     path("api/v1/files/", include("files.urls")),
     path("api/v1/knowledge/", include("knowledge.urls")),
     path("api/v1/retrieval/", include("knowledge.retrieval_urls")),
+    path("api/v1/chats/", include(history_urls.chats)),
+    path("api/v1/folders/", include(history_urls.folders)),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("admin/", admin.site.urls),

@@ -4,6 +4,7 @@ modules import from here (or conftest/factories), never from one another (tests/
 import json
 import threading
 import time
+import uuid
 
 from django.db import connections
 from django.db.backends.signals import connection_created
@@ -102,3 +103,26 @@ def ws_frame(text: str) -> dict:
     request_id = message.pop("request_id")
     assert isinstance(request_id, str) and request_id, message
     return message
+
+
+# --- chat history --------------------------------------------------------------------------------
+
+
+def chat_body(title="Refund question", question="How do I get a refund?", answer="Send the receipt to billing.",
+              model="llama3.1:8b") -> dict:
+    """Open WebUI's chat JSON: a user message and its answer, in `history` and in `messages`."""
+    q, a = str(uuid.uuid4()), str(uuid.uuid4())
+    messages = {
+        q: {"id": q, "parentId": None, "childrenIds": [a], "role": "user", "content": question, "timestamp": 1700000000},
+        a: {"id": a, "parentId": q, "childrenIds": [], "role": "assistant", "content": answer, "model": model,
+            "timestamp": 1700000003},
+    }
+    return {"title": title, "models": [model], "history": {"messages": messages, "currentId": a},
+            "messages": [messages[q], messages[a]], "tags": [], "params": {"temperature": 0.2}, "timestamp": 1700000000000}
+
+
+def new_chat(api, session, **fields) -> dict:
+    """POST /api/v1/chats/new with `chat_body(**fields)`; the saved chat."""
+    response = api.post("/api/v1/chats/new", json={"chat": chat_body(**fields)}, headers=bearer(session["token"]))
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -125,3 +125,35 @@ def test_a_pending_user_is_told_to_wait(gateway, page, api, admin):
     page.click("#signin button[type=submit]")
     expect(page.locator("#signin-error")).to_contain_text("waiting for an administrator")
     expect(page.locator("#chat")).to_be_hidden()
+
+
+def test_a_chat_is_saved_listed_after_a_reload_reopened_and_deleted(gateway, page, admin, user, ollama):
+    from chat.models import Chat
+
+    publish(ollama, admin)
+    ollama.reply, ollama.token_delay = "Saved for later", 0
+    sign_in(page, gateway.url + "/", user)
+    send(page, "Remember this conversation")
+    expect(page.locator("#messages li.assistant .text").last).to_have_text("Saved for later")
+    saved = page.locator("#chat-list li")
+    expect(saved).to_have_count(1)
+    expect(saved.locator(".open")).to_have_text("Remember this conversation")
+    chat = Chat.objects.get()
+    assert [m["content"] for m in chat.chat["messages"]] == ["Remember this conversation", "Saved for later"]
+
+    page.reload()
+    expect(page.locator("#chat-list li .open")).to_have_text(["Remember this conversation"])
+    expect(page.locator("#messages li")).to_have_count(0)
+    page.click("#chat-list li .open")
+    expect(page.locator("#messages li .text")).to_have_text(["Remember this conversation", "Saved for later"])
+
+    send(page, "And one more")  # the open chat is updated, not copied
+    expect(page.locator("#messages li.assistant .text").last).to_have_text("Saved for later")
+    wait_until(lambda: len(Chat.objects.get().chat["history"]["messages"]) == 4, 10, "the chat to be updated")
+    screenshot(page, "chat-history")
+    assert Chat.objects.count() == 1
+
+    page.click("#chat-list li .delete")
+    expect(page.locator("#chat-list li")).to_have_count(0)
+    expect(page.locator("#messages li")).to_have_count(0)
+    assert not Chat.objects.exists()

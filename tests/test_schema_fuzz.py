@@ -10,6 +10,7 @@ schema from a fixture's server under pytest 9) and reports every server error it
 
 import os
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -24,6 +25,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 EXCLUDED_PATHS = ["/api/v1/auths/signout"]
 
 
+@pytest.mark.timeout(600)  # hundreds of operations (chat history alone adds ~60): more than the suite's 120 s
 def test_no_operation_answers_a_server_error(gateway, admin):
     schema = schemathesis.openapi.from_url(f"{gateway.url}/openapi.json", timeout=30).exclude(path=EXCLUDED_PATHS)
     headers = bearer(admin["token"])

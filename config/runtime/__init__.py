@@ -120,6 +120,9 @@ DECLARED: dict[str, Setting] = {s.name: s for s in (
     Setting("ALLOWED_FILE_EXTENSIONS", (list,),
             lambda: [e.lower().lstrip(".") for e in env_list("ALLOWED_FILE_EXTENSIONS", "", sep=",")],
             lambda v: all(isinstance(e, str) and e and "/" not in e for e in v)),
+    # chat history: admins read (never change) users' chats; admins export every chat (/chats/all/db)
+    _flag("ENABLE_ADMIN_CHAT_ACCESS", True),
+    _flag("ENABLE_ADMIN_EXPORT", True),
     # shown to clients (/api/config)
     _flag("SHOW_ADMIN_DETAILS", True),
     _text("ADMIN_EMAIL"),

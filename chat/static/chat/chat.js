@@ -1,12 +1,15 @@
 // The chat page: sign in, pick a model and files, stream answers over SSE (fetch + ReadableStream)
-// or the WebSocket (ws/chat/), stop a generation, show the sources. All URLs are relative to the
-// page, so the page works under a reverse-proxy path prefix.
+// or the WebSocket (ws/chat/), stop a generation, show the sources; the sidebar lists the saved chats
+// (/api/v1/chats/*, Open WebUI's chat JSON), a finished answer saves the chat. All URLs are relative
+// to the page, so the page works under a reverse-proxy path prefix.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "gateway.token";
 let token = localStorage.getItem(TOKEN_KEY);
 let history = [];          // the conversation sent with every request
+let ids = [];              // the id of each of its messages (Open WebUI's history is keyed by them)
+let chatId = null;         // the saved chat shown, null until the first answer is saved
 let current = null;        // {stop(): void} while a generation runs
 let socket = null;         // the open WebSocket, reused across generations
 
@@ -38,7 +41,7 @@ async function start() {
   $("signin").hidden = true;
   $("chat").hidden = false;
   $("signout").hidden = false;
-  await Promise.all([loadModels(), loadSources()]);
+  await Promise.all([loadModels(), loadSources(), loadChats()]);
 }
 
 function showSignIn() {
@@ -139,6 +142,7 @@ $("composer").addEventListener("submit", (event) => {
   $("chat-error").textContent = "";
   bubble("user", text);
   history.push({role: "user", content: text});
+  while (ids.length < history.length) ids.push(newId());
   const item = bubble("assistant");
   item.classList.add("streaming");
   const body = {model: $("model").value, messages: history, stream: true};
@@ -149,7 +153,10 @@ $("composer").addEventListener("submit", (event) => {
   const finish = (status) => {
     item.classList.remove("streaming");
     const answer = item.querySelector(".text").textContent;
-    if (answer) history.push({role: "assistant", content: answer});
+    if (answer) {
+      history.push({role: "assistant", content: answer});
+      saveChat(body.model).catch((error) => { $("chat-error").textContent = error.message; });
+    }
     if (status) {
       const note = Object.assign(document.createElement("span"), {className: "status", textContent: status});
       item.append(note);
@@ -164,7 +171,88 @@ $("stop").addEventListener("click", () => current && current.stop());
 $("prompt").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("composer").requestSubmit(); }
 });
-$("new-chat").addEventListener("click", () => { if (!current) { history = []; $("messages").replaceChildren(); } });
+$("new-chat").addEventListener("click", () => { if (!current) newChat(); });
+
+function newChat() {
+  history = [];
+  ids = [];
+  chatId = null;
+  $("messages").replaceChildren();
+  markCurrent();
+}
+
+// --- saved chats (the sidebar) -----------------------------------------------------------------
+
+function newId() {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
+}
+
+// The conversation as Open WebUI's chat JSON: a linear history keyed by message id.
+function chatBody(model) {
+  while (ids.length < history.length) ids.push(newId());
+  const now = Math.floor(Date.now() / 1000);
+  const messages = history.map((m, i) => ({id: ids[i], parentId: i ? ids[i - 1] : null,
+    childrenIds: i + 1 < history.length ? [ids[i + 1]] : [], role: m.role, content: m.content, timestamp: now,
+    ...(m.role === "assistant" ? {model} : {})}));
+  const title = (history[0]?.content || "New Chat").slice(0, 60);
+  return {title, models: [model], history: {messages: Object.fromEntries(messages.map((m) => [m.id, m])),
+    currentId: ids[history.length - 1] || null}, messages, timestamp: Date.now()};
+}
+
+async function saveChat(model) {
+  const response = chatId
+    ? await api(`api/v1/chats/${chatId}`, {method: "POST", body: JSON.stringify({chat: chatBody(model)})})
+    : await api("api/v1/chats/new", {method: "POST", body: JSON.stringify({chat: chatBody(model)})});
+  if (!response.ok) throw new Error(await errorText(response));
+  chatId = (await response.json()).id;
+  await loadChats();
+}
+
+async function loadChats() {
+  const response = await api("api/v1/chats/list?page=1&include_pinned=true&include_folders=true");
+  const chats = response.ok ? await response.json() : [];
+  $("chat-list").replaceChildren(...chats.map((chat) => {
+    const item = document.createElement("li");
+    item.dataset.id = chat.id;
+    const open = Object.assign(document.createElement("button"), {type: "button", className: "open", textContent: chat.title, title: chat.title});
+    open.addEventListener("click", () => openChat(chat.id));
+    const remove = Object.assign(document.createElement("button"), {type: "button", className: "delete", textContent: "×"});
+    remove.setAttribute("aria-label", `Delete ${chat.title}`);
+    remove.addEventListener("click", () => deleteChat(chat.id));
+    item.append(open, remove);
+    return item;
+  }));
+  markCurrent();
+}
+
+function markCurrent() {
+  for (const item of $("chat-list").children) item.classList.toggle("current", item.dataset.id === chatId);
+}
+
+async function openChat(id) {
+  if (current) return;
+  const response = await api(`api/v1/chats/${id}`);
+  if (!response.ok) { $("chat-error").textContent = await errorText(response); return; }
+  const body = (await response.json()).chat || {};
+  const byId = body.history?.messages || {};
+  const branch = [];
+  for (let mid = body.history?.currentId; mid && byId[mid] && branch.length < 10000; mid = byId[mid].parentId) branch.unshift(byId[mid]);
+  const messages = branch.length ? branch : (body.messages || []);
+  history = messages.map((m) => ({role: m.role, content: typeof m.content === "string" ? m.content : ""}));
+  ids = messages.map((m) => m.id || newId());
+  chatId = id;
+  $("messages").replaceChildren();
+  for (const m of history) bubble(m.role, m.content);
+  $("chat-error").textContent = "";
+  markCurrent();
+}
+
+async function deleteChat(id) {
+  const response = await api(`api/v1/chats/${id}`, {method: "DELETE"});
+  if (!response.ok) { $("chat-error").textContent = await errorText(response); return; }
+  if (id === chatId && !current) newChat();
+  await loadChats();
+}
 
 // Apply one chat.completion.chunk (or our sources event) to the answer bubble.
 function apply(item, data) {

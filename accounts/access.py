@@ -34,10 +34,11 @@ class Rules:
 
 
 # Kinds of object (their AccessGrant.resource_type). Their rows have an owner in `user` (nullable).
-MODEL, KNOWLEDGE, FILE = "model", "knowledge", "file"
+MODEL, KNOWLEDGE, FILE, PROMPT = "model", "knowledge", "file", "prompt"
 KINDS = {
     MODEL: Rules(use_bypass="BYPASS_MODEL_ACCESS_CONTROL", create_setting="USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS"),
     KNOWLEDGE: Rules(create_setting="USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS"),
+    PROMPT: Rules(create_setting="USER_PERMISSIONS_WORKSPACE_PROMPTS_ACCESS"),
     FILE: Rules(shareable=False),
 }
 

@@ -79,7 +79,7 @@ def gateway(database_url, tmp_path_factory):
     server.stop()
 
 
-OUR_TABLES = ("accounts_", "config_", "models_registry_", "files_", "knowledge_", "django_session", "django_admin_log")
+OUR_TABLES = ("accounts_", "config_", "models_registry_", "files_", "knowledge_", "chat_", "django_session", "django_admin_log")
 
 
 def _wait_for_idle_ingestion(timeout: float = 60) -> None:

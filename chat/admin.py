@@ -1,0 +1,1 @@
+from chat import prompt_admin  # noqa: F401 (registers the prompt admin)

@@ -121,7 +121,7 @@ class PromptHistoryView(APIView):
     def get(self, request, prompt_id):
         prompt = services.readable(request.user, prompt_id)
         raw = request.query_params.get("page") or "0"
-        if not raw.isdigit() or int(raw) > 1_000_000:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > 1_000_000:
             raise ApplicationError(400, "page must be a non-negative integer")
         start = int(raw) * HISTORY_PER_PAGE
         entries = selectors.history(prompt)[start:start + HISTORY_PER_PAGE]
@@ -137,7 +137,7 @@ class PromptDiffView(APIView):
 
 
 class PromptHistoryEntryView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="api_v1_prompts_id_history_entry_retrieve")
     def get(self, request, prompt_id, history_id):
         prompt = services.readable(request.user, prompt_id)
         return Response(history_out(services.history_entry(prompt, history_id)))

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.async_views import authenticated
 from accounts.permissions import IsAdmin
-from chat import completions, task_prompts, task_templates, views
+from chat import completions, task_model, task_prompts, task_templates, views
 from chat.task_serializers import CONFIG_FIELDS, AutocompleteIn, EmojiIn, MessagesTaskIn, MoaIn, TaskConfigIn
 from config import drain, runtime
 from config.common import errors
@@ -21,7 +21,6 @@ from config.common.exceptions import validated
 from config.common.http import endpoint
 from models_registry import registry
 
-LOCAL = "local"  # a model's connection_type that selects TASK_MODEL (others: TASK_MODEL_EXTERNAL)
 TITLE_MAX_TOKENS = 1000  # a title's budget when neither the task params nor the model set one
 EMOJI_MAX_TOKENS = 4
 
@@ -60,19 +59,6 @@ def _disabled(feature: str) -> HttpResponse:
     return errors.json_response(ApplicationError(200, f"{feature} generation is disabled"))
 
 
-async def _task_model(user, model_id: str, config: dict, *, default_params: dict | None = None) -> tuple[str, dict]:
-    """The model a task runs on (Open WebUI's get_task_model_id: TASK_MODEL for a model of a local
-    connection, TASK_MODEL_EXTERNAL for others, when set and visible to the user; else the chat's
-    model) and the generation params it gets (TASK_MODEL_PARAMS, else `default_params`)."""
-    models = {entry.id: entry for entry in await registry.models_for(user)}
-    if model_id not in models:
-        raise ApplicationError(404, f"Model '{model_id}' was not found")
-    chosen = config["TASK_MODEL"] if models[model_id].public.get("connection_type") == LOCAL else config["TASK_MODEL_EXTERNAL"]
-    task_model = chosen if chosen and chosen in models else model_id
-    params = {k: v for k, v in (config["TASK_MODEL_PARAMS"] or {}).items() if v is not None and v != ""}
-    return task_model, params or dict(default_params or {})
-
-
 async def _complete(user, model: str, content: str, params: dict, *, stream: bool = False):
     """One user message to `model` through chat.completions; no retrieval (a task is about the chat)."""
     body = {"model": model, "messages": [{"role": "user", "content": content}], "stream": stream, "params": params}
@@ -95,7 +81,7 @@ async def title(request):
     if not config["ENABLE_TITLE_GENERATION"]:
         return _disabled("Title")
     data = _body(request, MessagesTaskIn)
-    model, params = await _task_model(request.user, data["model"], config)
+    model, params = await task_model.choose(request.user, data["model"], config)
     if not params:  # the model's own max_tokens, else 1000
         entry = await registry.resolve(request.user, model)
         params = {"max_tokens": ((entry.row.params if entry and entry.row else {}).get("max_tokens") or TITLE_MAX_TOKENS)}
@@ -110,7 +96,7 @@ async def follow_up(request):
     if not config["ENABLE_FOLLOW_UP_GENERATION"]:
         return _disabled("Follow-up")
     data = _body(request, MessagesTaskIn)
-    model, params = await _task_model(request.user, data["model"], config)
+    model, params = await task_model.choose(request.user, data["model"], config)
     custom = config["FOLLOW_UP_GENERATION_PROMPT_TEMPLATE"]
     content = task_prompts.follow_up(custom or task_templates.FOLLOW_UP, data["messages"], request.user, default=not custom)
     return await _complete(request.user, model, content, params)
@@ -123,7 +109,7 @@ async def tags(request):
     if not config["ENABLE_TAGS_GENERATION"]:
         return _disabled("Tags")
     data = _body(request, MessagesTaskIn)
-    model, params = await _task_model(request.user, data["model"], config)
+    model, params = await task_model.choose(request.user, data["model"], config)
     template = _template(config, "TAGS_GENERATION_PROMPT_TEMPLATE", task_templates.TAGS)
     return await _complete(request.user, model, task_prompts.from_messages(template, data["messages"], request.user), params)
 
@@ -134,7 +120,7 @@ async def image_prompt(request):
     """A text task (the model describes an image for a prompt); no image is generated here."""
     config = await _settings()
     data = _body(request, MessagesTaskIn)
-    model, params = await _task_model(request.user, data["model"], config)
+    model, params = await task_model.choose(request.user, data["model"], config)
     template = _template(config, "IMAGE_PROMPT_GENERATION_PROMPT_TEMPLATE", task_templates.IMAGE_PROMPT)
     return await _complete(request.user, model, task_prompts.from_messages(template, data["messages"], request.user), params)
 
@@ -151,7 +137,7 @@ async def queries(request):
     switch, feature = QUERY_SWITCHES.get(data.get("type") or "", (None, ""))
     if switch and not config[switch]:
         raise ApplicationError(400, f"{feature} is disabled")
-    model, params = await _task_model(request.user, data["model"], config)
+    model, params = await task_model.choose(request.user, data["model"], config)
     template = _template(config, "QUERY_GENERATION_PROMPT_TEMPLATE", task_templates.QUERY)
     return await _complete(request.user, model, task_prompts.from_messages(template, data["messages"], request.user), params)
 
@@ -166,7 +152,7 @@ async def autocomplete(request):
     limit = config["AUTOCOMPLETE_GENERATION_INPUT_MAX_LENGTH"]
     if limit > 0 and len(data["prompt"]) > limit:
         raise ApplicationError(400, f"Input prompt exceeds maximum length of {limit}")
-    model, params = await _task_model(request.user, data["model"], config)
+    model, params = await task_model.choose(request.user, data["model"], config)
     template = _template(config, "AUTOCOMPLETE_GENERATION_PROMPT_TEMPLATE", task_templates.AUTOCOMPLETE)
     content = task_prompts.autocomplete(template, data["prompt"], data.get("messages"), data.get("type"), request.user)
     return await _complete(request.user, model, content, params)
@@ -177,7 +163,7 @@ async def autocomplete(request):
 async def emoji(request):
     config = await _settings()
     data = _body(request, EmojiIn)
-    model, _ = await _task_model(request.user, data["model"], config)
+    model, _ = await task_model.choose(request.user, data["model"], config)
     content = task_prompts.emoji(task_templates.EMOJI, data["prompt"], request.user)
     return await _complete(request.user, model, content, {"max_tokens": EMOJI_MAX_TOKENS})
 

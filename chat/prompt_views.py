@@ -62,7 +62,7 @@ class PromptSearchView(APIView):
 class PromptCreateView(APIView):
     @extend_schema(request=PromptIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        data = validated(PromptIn, request.data, status=400)
+        data = validated(PromptIn, request.data)
         return Response(_out(services.create(user=request.user, **data)))
 
 
@@ -77,7 +77,7 @@ class PromptDetailView(APIView):
 class PromptUpdateView(APIView):
     @extend_schema(request=PromptIn, responses=OpenApiTypes.OBJECT)
     def post(self, request, prompt_id):
-        data = validated(PromptIn, request.data, status=400)
+        data = validated(PromptIn, request.data)
         data.pop("access_grants", None)  # grants change through access/update only
         return Response(_out(services.update(user=request.user, prompt_id=prompt_id, **data)))
 
@@ -85,21 +85,21 @@ class PromptUpdateView(APIView):
 class PromptMetaView(APIView):
     @extend_schema(request=PromptMetaIn, responses=OpenApiTypes.OBJECT)
     def post(self, request, prompt_id):
-        data = validated(PromptMetaIn, request.data, status=400)
+        data = validated(PromptMetaIn, request.data)
         return Response(_out(services.update_meta(user=request.user, prompt_id=prompt_id, **data)))
 
 
 class PromptVersionView(APIView):
     @extend_schema(request=PromptVersionIn, responses=OpenApiTypes.OBJECT)
     def post(self, request, prompt_id):
-        data = validated(PromptVersionIn, request.data, status=400)
+        data = validated(PromptVersionIn, request.data)
         return Response(_out(services.set_version(user=request.user, prompt_id=prompt_id, version_id=data["version_id"])))
 
 
 class PromptAccessView(APIView):
     @extend_schema(request=PromptAccessIn, responses=OpenApiTypes.OBJECT)
     def post(self, request, prompt_id):
-        data = validated(PromptAccessIn, request.data, status=400)
+        data = validated(PromptAccessIn, request.data)
         return Response(_out(services.update_access(user=request.user, prompt_id=prompt_id, access_grants=data["access_grants"])))
 
 

@@ -40,7 +40,7 @@ class TaskConfigUpdateView(APIView):
 
     @extend_schema(request=TaskConfigIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        return Response(_config_out(runtime.update(validated(TaskConfigIn, request.data, status=400))))
+        return Response(_config_out(runtime.update(validated(TaskConfigIn, request.data))))
 
 
 # --- completions ----------------------------------------------------------------------------------

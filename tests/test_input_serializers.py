@@ -56,6 +56,9 @@ def test_the_scan_finds_a_hand_check():
     ("/api/v1/models/model/delete", 400),
     ("/ollama/config/update", 422),
     ("/api/chat/completions", 400),
+    ("/api/v1/prompts/create", 422),
+    ("/api/v1/tasks/config/update", 422),
+    ("/api/v1/tasks/title/completions", 400),
     ("/ollama/api/chat", 400),
     ("/openai/chat/completions", 400),
 ])

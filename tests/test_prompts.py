@@ -301,7 +301,7 @@ def test_ids_that_are_not_uuids_are_unknown_like_any_other(api, admin, prompt_id
 
 @pytest.mark.parametrize("body", [["a list"], {"name": "x", "content": "y"}, {"command": "/x", "name": "x", "content": "y", "tags": "t"},
                                   {"command": "/x", "name": "x", "content": "y", "data": [1]}])
-def test_bad_bodies_are_400_and_store_nothing(api, admin, body):
+def test_bad_bodies_are_422_and_store_nothing(api, admin, body):
     response = api.post(f"{BASE}/create", json=body, headers=bearer(admin["token"]))
-    assert response.status_code == 400 and response.json()["detail"]
+    assert response.status_code == 422 and response.json()["detail"]
     assert not Prompt.objects.exists()

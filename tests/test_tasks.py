@@ -195,7 +195,7 @@ def test_users_read_the_config_and_admins_change_it(api, admin, user):
 
 @pytest.mark.parametrize("change", [{"ENABLE_TITLE_GENERATION": "yes"}, {"TASK_MODEL_PARAMS": [1]},
                                     {"AUTOCOMPLETE_GENERATION_INPUT_MAX_LENGTH": "10"}])
-def test_a_bad_config_is_400_and_saves_nothing(api, admin, change):
+def test_a_bad_config_is_422_and_saves_nothing(api, admin, change):
     response = api.post(f"{BASE}/config/update", json={"TASK_MODEL": "saved?", **change}, headers=bearer(admin["token"]))
-    assert response.status_code == 400 and response.json()["detail"]
+    assert response.status_code == 422 and response.json()["detail"]
     assert not RuntimeSetting.objects.filter(key="TASK_MODEL").exists()

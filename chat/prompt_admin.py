@@ -49,4 +49,5 @@ class PromptAdmin(SafeAutocomplete, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         form.save_grants(obj)
         if not change or {"name", "command", "content", "tags"} & set(form.changed_data):
-            prompt_services.record_version(prompt=obj, user=request.user, message="Changed in the admin")
+            message = "Changed in the admin" if change else "Initial version"
+            prompt_services.record_version(prompt=obj, user=request.user, message=message)

@@ -305,3 +305,33 @@ def test_bad_bodies_are_422_and_store_nothing(api, admin, body):
     response = api.post(f"{BASE}/create", json=body, headers=bearer(admin["token"]))
     assert response.status_code == 422 and response.json()["detail"]
     assert not Prompt.objects.exists()
+
+
+# --- a public client ------------------------------------------------------------------------------------
+
+
+def test_owui_client_manages_prompts_and_their_versions(gateway, admin):
+    import asyncio
+
+    from owui_client import OpenWebUI
+    from owui_client.models.prompts import PromptForm, PromptVersionUpdateForm
+
+    async def run():
+        client = OpenWebUI(api_url=f"{gateway.url}/api", api_key=admin["token"])
+        created = await client.prompts.create_new_prompt(PromptForm(command="/help", name="Help", content="How do I {{x}}?"))
+        assert created.command == "/help" and created.version_id and created.access_grants == []
+        await client.prompts.update_prompt_by_id(created.id, PromptForm(command="/help", name="Help", content="Explain {{x}}"))
+        history = await client.prompts.get_prompt_history(created.id)
+        assert [h.snapshot["content"] for h in history] == ["Explain {{x}}", "How do I {{x}}?"]
+        found = await client.prompts.get_prompt_by_command("help")  # Open WebUI 0.12.4 has no /command/ route: it lists
+        assert found.id == created.id and found.write_access is True
+        listed = await client.prompts.get_prompt_list()
+        assert listed.total == 1 and listed.items[0].user.id == admin["id"]
+        assert await client.prompts.get_prompt_tags() == []
+        restored = await client.prompts.set_prompt_version(created.id, PromptVersionUpdateForm(version_id=history[-1].id))
+        assert restored.content == "How do I {{x}}?"
+        assert (await client.prompts.toggle_prompt_active(created.id)).is_active is False
+        assert await client.prompts.delete_prompt_by_id(created.id) is True
+        assert await client.prompts.get_prompts() == []
+
+    asyncio.run(run())

@@ -199,3 +199,33 @@ def test_a_bad_config_is_422_and_saves_nothing(api, admin, change):
     response = api.post(f"{BASE}/config/update", json={"TASK_MODEL": "saved?", **change}, headers=bearer(admin["token"]))
     assert response.status_code == 422 and response.json()["detail"]
     assert not RuntimeSetting.objects.filter(key="TASK_MODEL").exists()
+
+
+def test_public_clients_ask_for_titles_tags_and_follow_ups(gateway, admin, ollama):
+    import asyncio
+
+    from owui_client import OpenWebUI
+
+    connect(ollama)
+    ollama.reply = '{"title": "Rome Trip"}'
+
+    async def run():
+        client = OpenWebUI(api_url=f"{gateway.url}/api", api_key=admin["token"])
+        title = await client.tasks.generate_title({"model": "llama3.1:8b", "messages": CHAT})
+        assert title["choices"][0]["message"]["content"] == '{"title": "Rome Trip"}'
+        config = await client.tasks.get_config()
+        assert config["ENABLE_TAGS_GENERATION"] is True
+
+    asyncio.run(run())
+    assert _sent(ollama)["messages"][0]["content"].startswith("### Task:\nGenerate a concise title")
+
+    from openwebui_sdk import OpenWebUIClient as SdkClient
+
+    sdk = SdkClient(gateway.url, token=admin["token"])
+    assert sdk.generate_title(model="llama3.1:8b", messages=CHAT, chat_id="c1") == '{"title": "Rome Trip"}'
+
+    from openwebui_chat_client import OpenWebUIClient as ChatClient
+
+    ollama.reply = '["Travel", "Italy"]'
+    chat_client = ChatClient(gateway.url, admin["token"], "llama3.1:8b", skip_model_refresh=True)
+    assert chat_client._get_tags(CHAT) == ["Travel", "Italy"]  # what its chat flows call after a chat

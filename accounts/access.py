@@ -42,10 +42,11 @@ class Rules:
 
 # Kinds of object (their AccessGrant.resource_type). Their rows have an owner in `user` (nullable).
 # CHAT grants are a share link's audience (Open WebUI's resource type "shared_chat", by chat id).
-MODEL, KNOWLEDGE, FILE, CHAT, FOLDER = "model", "knowledge", "file", "shared_chat", "folder"
+MODEL, KNOWLEDGE, FILE, PROMPT, CHAT, FOLDER = "model", "knowledge", "file", "prompt", "shared_chat", "folder"
 KINDS = {
     MODEL: Rules(use_bypass="BYPASS_MODEL_ACCESS_CONTROL", create_setting="USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS"),
     KNOWLEDGE: Rules(create_setting="USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS"),
+    PROMPT: Rules(create_setting="USER_PERMISSIONS_WORKSPACE_PROMPTS_ACCESS"),
     FILE: Rules(shareable=False),
     CHAT: Rules(admin_bypass=False, admin_read_setting="ENABLE_ADMIN_CHAT_ACCESS", share_permission="chat.share"),
     FOLDER: Rules(shareable=False, admin_bypass=False),

@@ -77,7 +77,7 @@ def permission_tree(user) -> dict:
         "workspace": {
             "models": access.can_create(user, access.MODEL),
             "knowledge": access.can_create(user, access.KNOWLEDGE),
-            "prompts": admin,
+            "prompts": access.can_create(user, access.PROMPT),
             "tools": admin,
         },
         "sharing": {
@@ -85,6 +85,8 @@ def permission_tree(user) -> dict:
             "public_models": access.can_share(user, access.MODEL, public=True),
             "knowledge": access.can_share(user, access.KNOWLEDGE),
             "public_knowledge": access.can_share(user, access.KNOWLEDGE, public=True),
+            "prompts": access.can_share(user, access.PROMPT),
+            "public_prompts": access.can_share(user, access.PROMPT, public=True),
         },
         "chat": {"file_upload": True, "delete": True, "edit": True, "temporary": True},
         "features": {"api_keys": api_keys_allowed_for(user), "web_search": False, "image_generation": False},

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.template.defaultfilters import linebreaksbr
 from django.utils.html import format_html_join
 
-from chat import history_body
+from chat import history_body, prompt_admin  # noqa: F401 (prompt_admin registers the prompt admin)
 from chat.models import Chat
 
 PREVIEW_MESSAGES = 50  # the current branch's last messages shown on a chat's page

@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from chat.prompt_models import Prompt, PromptHistory
+
 # The text of the messages, in both places Open WebUI keeps them; 'simple' keeps every word of any
 # language (no stemming), lowercased. Only immutable functions, as a generated column needs.
 SEARCH_VECTOR_SQL = (
@@ -104,3 +106,6 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+__all__ = ["Prompt", "PromptHistory"]  # the prompt tables live in chat/prompt_models.py

@@ -21,7 +21,8 @@ def parse_json(request):
         raise ApplicationError(400, str(exc))
 
 
-async def _sse(events):
+async def sse(events):
+    """Chunk payloads as SSE events (also the tasks' streams)."""
     try:
         async for payload in events:
             yield f"data: {payload}\n\n".encode()
@@ -38,7 +39,7 @@ async def chat_completions(request):
     if prepared.stream:
         sent = time.perf_counter()
         events = await completions.open_stream(prepared)
-        response = StreamingHttpResponse(drain.guarded(_sse(events), CUT_OFF), content_type="text/event-stream", headers=SSE_HEADERS)
+        response = StreamingHttpResponse(drain.guarded(sse(events), CUT_OFF), content_type="text/event-stream", headers=SSE_HEADERS)
         response[OVERHEAD_HEADER] = f"{(sent - started) * 1000:.2f}"
         metrics.observe_overhead(prepared.entry.id, prepared.provider.conn, sent - started)
         return response

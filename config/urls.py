@@ -35,6 +35,8 @@ urlpatterns = [
     path("api/v1/retrieval/", include("knowledge.retrieval_urls")),
     path("api/v1/chats/", include(history_urls.chats)),
     path("api/v1/folders/", include(history_urls.folders)),
+    path("api/v1/prompts/", include("chat.prompt_urls")),
+    path("api/v1/tasks/", include("chat.task_urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("admin/", admin.site.urls),

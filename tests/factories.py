@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from accounts import api_keys, tokens
 from accounts.models import AccessGrant, ApiKey, Role, User
 from accounts.serializers import session_out
+from chat.prompt_models import Prompt, PromptHistory
 from files.models import Chunk, File
 from knowledge.models import KnowledgeBase, KnowledgeFile
 from models_registry.models import Connection, Model
@@ -105,3 +106,18 @@ def preset(owner: User | None, *, id: str = "support-bot", base_model_id: str | 
     Private to its owner until shared (`share("model", id)`)."""
     return Model.objects.create(id=id, base_model_id=base_model_id, name=name, user=owner, params=params or {},
                                 meta=meta or {}, **fields)
+
+
+# --- prompts -------------------------------------------------------------------------------------
+
+
+def prompt(owner: User, *, command: str | None = None, name: str = "Summarize", content: str = "Summarize: {{CLIPBOARD}}",
+           tags: list[str] | None = None, **fields) -> Prompt:
+    """A prompt with its first (production) version, as creating it through the API leaves it."""
+    record = Prompt.objects.create(user=owner, command=command or f"/p-{uuid.uuid4().hex[:8]}", name=name, content=content,
+                                   tags=tags or [], **fields)
+    record.version = PromptHistory.objects.create(prompt=record, user=owner, commit_message="Initial version", snapshot={
+        "name": name, "content": content, "command": record.command, "data": {}, "meta": {}, "tags": record.tags,
+        "access_grants": []})
+    record.save(update_fields=["version"])
+    return record

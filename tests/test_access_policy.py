@@ -152,7 +152,7 @@ def test_permitted_ids_of_a_page_is_one_query(django_assert_num_queries):
     ("user", [("someone", "read")], 0),
     ("user", [("*", "read")], 0),
 ])
-@pytest.mark.parametrize("kind", [access.MODEL, access.KNOWLEDGE])
+@pytest.mark.parametrize("kind", [access.MODEL, access.KNOWLEDGE, access.PROMPT])
 def test_only_admins_share(kind, role, requested, allowed):
     """Open WebUI's default sharing permissions: users share nothing, admins anything."""
     grants = [{"principal_type": "user", "principal_id": p, "permission": perm} for p, perm in requested]
@@ -160,7 +160,8 @@ def test_only_admins_share(kind, role, requested, allowed):
 
 
 @pytest.mark.parametrize("kind,setting", [(access.MODEL, "USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS"),
-                                          (access.KNOWLEDGE, "USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS")])
+                                          (access.KNOWLEDGE, "USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS"),
+                                          (access.PROMPT, "USER_PERMISSIONS_WORKSPACE_PROMPTS_ACCESS")])
 def test_users_create_when_the_workspace_setting_allows(kind, setting, settings):
     admin, user = _user("admin", "admin"), _user("user", "user")
     setattr(settings, setting, False)

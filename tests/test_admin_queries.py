@@ -13,11 +13,12 @@ from config.runtime.models import RuntimeSetting
 from files.models import File
 from knowledge.models import KnowledgeBase, KnowledgeFile
 from models_registry.models import Connection, Model
+from tests import factories
 
 PAGES = [
     "/admin/", "/admin/accounts/user/", "/admin/accounts/apikey/", "/admin/accounts/accessgrant/",
     "/admin/models_registry/connection/", "/admin/models_registry/model/", "/admin/files/file/",
-    "/admin/knowledge/knowledgebase/", "/admin/config/runtimesetting/",
+    "/admin/knowledge/knowledgebase/", "/admin/config/runtimesetting/", "/admin/chat/prompt/",
 ]
 
 
@@ -34,6 +35,7 @@ def _rows(admin, n, start):
         kb = KnowledgeBase.objects.create(user=user, name=f"KB {i}")
         KnowledgeFile.objects.create(knowledge=kb, file=file)
         RuntimeSetting.objects.create(key=f"SETTING_{i}", value=i)
+        factories.prompt(user, command=f"/p{i}")
 
 
 def _counts(client):

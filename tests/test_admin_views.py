@@ -142,3 +142,32 @@ def test_the_files_list_and_page_show_how_far_a_processing_file_is():
         page = client.get(url).content.decode()
         left = re.search(r"250 of 1,000 chunks \(25%\), about (\d+) s left", page)
         assert left and 30 <= int(left[1]) < 120, url  # 3 × the time since it started (10 s and the test's own)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prompt_made_or_changed_in_the_admin_is_versioned_and_shared():
+    from accounts.models import AccessGrant
+    from chat.prompt_models import Prompt, PromptHistory
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    reader = User.objects.create_user("reader@example.com", "pw", name="Reader", role="user")
+    client = Client()
+    client.force_login(admin)
+    form = {"user": str(admin.id), "command": "/brief", "name": "Brief", "content": "Be brief.", "tags": '["style"]',
+            "is_active": "on", "everyone": "", "readers": [str(reader.id)],
+            "history-TOTAL_FORMS": "0", "history-INITIAL_FORMS": "0", "history-MIN_NUM_FORMS": "0", "history-MAX_NUM_FORMS": "0"}
+    response = client.post("/admin/chat/prompt/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    prompt = Prompt.objects.get()
+    first = PromptHistory.objects.get()
+    assert prompt.version_id == first.id and first.snapshot["content"] == "Be brief."
+    assert list(AccessGrant.objects.filter(resource_type="prompt").values_list("principal_id", "permission")) == [(str(reader.id), "read")]
+    change = {**form, "content": "Be briefer.", "history-TOTAL_FORMS": "1", "history-INITIAL_FORMS": "1",
+              "history-0-id": str(first.id), "history-0-prompt": str(prompt.id)}
+    response = client.post(f"/admin/chat/prompt/{prompt.pk}/change/", change)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    prompt.refresh_from_db()
+    assert PromptHistory.objects.count() == 2 and prompt.version.snapshot["content"] == "Be briefer."
+    assert prompt.version.parent_id == first.id
+    page = client.get(f"/admin/chat/prompt/{prompt.pk}/change/").content.decode()
+    assert "Be brief." in page and "Changed in the admin" in page  # the versions, read-only

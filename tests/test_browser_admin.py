@@ -107,3 +107,30 @@ def test_operator_manages_users_keys_connections_files_and_collections(gateway, 
     expect(page.locator(".messagelist")).to_contain_text("Saved: RAG_TOP_K")
     assert api.get("/api/v1/retrieval/config", headers=bearer(admin["token"])).json()["TOP_K"] == 4
     screenshot(page, "admin-retrieval-settings")
+
+
+def test_operator_writes_shares_and_revises_a_prompt(gateway, page, api, admin):
+    reader = factories.session(factories.user(name="Reader"))
+    admin_sign_in(page, gateway, admin)
+    page.goto(gateway.url + "/admin/chat/prompt/add/")
+    autocomplete(page, "id_user", admin["email"])
+    page.fill("#id_command", "/brief")
+    page.fill("#id_name", "Brief")
+    page.fill("#id_content", "Be brief.")
+    page.fill("#id_tags", '["style"]')
+    page.select_option("#id_everyone", "read")
+    page.click("input[name=_continue]")
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    expect(page.locator("#history-group")).to_contain_text("Initial version")
+
+    page.fill("#id_content", "Be briefer.")
+    page.click("input[name=_continue]")
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    expect(page.locator("#history-group")).to_contain_text("Changed in the admin")
+    screenshot(page, "admin-prompt-versions")
+    [prompt] = api.get("/api/v1/prompts/", headers=bearer(reader["token"])).json()  # shared with everyone
+    assert (prompt["command"], prompt["content"], prompt["tags"]) == ("/brief", "Be briefer.", ["style"])
+    assert len(api.get(f"/api/v1/prompts/id/{prompt['id']}/history", headers=bearer(reader["token"])).json()) == 2
+
+    page.goto(gateway.url + "/admin/chat/prompt/?q=brief")
+    expect(page.locator("#result_list")).to_contain_text("/brief")

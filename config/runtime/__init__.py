@@ -5,6 +5,7 @@ not query the settings table each time; a write refreshes this process at once, 
 within the cache period.
 """
 
+import json
 import os
 import re
 import time
@@ -70,6 +71,15 @@ def _int(name: str, default: int | None, valid) -> Setting:
     return Setting(name, (int,) if default is not None else (int, type(None)), lambda: env_int(name, default), valid)
 
 
+def _env_object(name: str) -> dict:
+    """A JSON object from the environment; anything else (unset, invalid) is an empty one."""
+    try:
+        value = json.loads(os.environ.get(name) or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _float(name: str, default: float, valid) -> Setting:
     return Setting(name, _NUMBER, lambda: env_float(name, default), valid)
 
@@ -108,7 +118,25 @@ DECLARED: dict[str, Setting] = {s.name: s for s in (
     _flag("RAG_FULL_CONTEXT", False),
     _text("RAG_TEMPLATE"),
     _flag("ENABLE_RETRIEVAL_QUERY_GENERATION", False),
+    # tasks (GET/POST /api/v1/tasks/config; Open WebUI's names and defaults; empty template: the built-in one)
     _text("TASK_MODEL"),
+    _text("TASK_MODEL_EXTERNAL"),
+    Setting("TASK_MODEL_PARAMS", (dict, type(None)), lambda: _env_object("TASK_MODEL_PARAMS")),
+    _flag("ENABLE_TITLE_GENERATION", True),
+    _text("TITLE_GENERATION_PROMPT_TEMPLATE"),
+    _flag("ENABLE_TAGS_GENERATION", True),
+    _text("TAGS_GENERATION_PROMPT_TEMPLATE"),
+    _flag("ENABLE_FOLLOW_UP_GENERATION", True),
+    _text("FOLLOW_UP_GENERATION_PROMPT_TEMPLATE"),
+    _flag("ENABLE_SEARCH_QUERY_GENERATION", True),
+    _text("QUERY_GENERATION_PROMPT_TEMPLATE"),
+    _flag("ENABLE_AUTOCOMPLETE_GENERATION", False),
+    _int("AUTOCOMPLETE_GENERATION_INPUT_MAX_LENGTH", -1, lambda v: -1 <= v <= 10_000_000),
+    _text("AUTOCOMPLETE_GENERATION_PROMPT_TEMPLATE"),
+    _text("IMAGE_PROMPT_GENERATION_PROMPT_TEMPLATE"),
+    _text("TOOLS_FUNCTION_CALLING_PROMPT_TEMPLATE"),
+    _flag("ENABLE_VOICE_MODE_PROMPT", True),
+    Setting("VOICE_MODE_PROMPT_TEMPLATE", (str, type(None)), lambda: os.environ.get("VOICE_MODE_PROMPT_TEMPLATE", "")),
     _text("RAG_TEXT_SPLITTER", "", lambda v: v in ("", "character", "token")),
     _flag("ENABLE_MARKDOWN_HEADER_TEXT_SPLITTER", True),
     _text("TIKTOKEN_ENCODING_NAME", "cl100k_base", lambda v: bool(v.strip())),

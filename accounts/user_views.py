@@ -1,6 +1,7 @@
 """Open WebUI's users routes beyond the seed's (/api/v1/users/*) and the admin's /auths/add and
 /auths/admin/details. Thin: parse, call a service or selector, serialize."""
 
+from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -128,7 +129,7 @@ class MySettingsView(APIView):
     permission_classes = [IsVerifiedUser]
 
     def get(self, request):
-        return Response(request.user.settings)
+        return JsonResponse(request.user.settings, safe=False)  # null until the first save
 
 
 class MySettingsUpdateView(APIView):
@@ -145,7 +146,7 @@ class MyInfoView(APIView):
     permission_classes = [IsVerifiedUser]
 
     def get(self, request):
-        return Response(request.user.info)
+        return JsonResponse(request.user.info, safe=False)
 
 
 class MyInfoUpdateView(APIView):

@@ -122,3 +122,42 @@ def test_retrieval_settings_page_saves_validates_and_reindexes():
     assert b"nomic-embed-text" in client.get("/admin/").content  # the dashboard names the engine
     with connection.cursor() as cursor:  # no worker runs for this in-process test: drop the queued job
         cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'files.tasks.process_file' AND status = 'todo'")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_gets_members_and_permissions_from_its_admin_form():
+    from accounts.models import Group
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    member = User.objects.create_user("member@example.com", "pw", name="Member", role="user")
+    client = Client()
+    client.force_login(admin)
+    response = client.post("/admin/accounts/group/add/", {
+        "name": "Editors", "description": "", "granted": ["workspace.knowledge", "features.api_keys"],
+        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0", "memberships-0-user": str(member.id),
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    group = Group.objects.get()
+    assert group.permissions == {"workspace": {"knowledge": True}, "features": {"api_keys": True}}
+    assert list(group.members.all()) == [member] and group.user == admin
+    page = client.get(f"/admin/accounts/user/{member.id}/change/").content.decode()
+    assert "workspace.knowledge" in page and "Editors" in page  # its permissions and groups, on its page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_collection_shared_with_writers_and_groups_in_the_admin_keeps_them():
+    from accounts.models import AccessGrant, Group
+    from knowledge.models import KnowledgeBase
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    writer = User.objects.create_user("writer@example.com", "pw", name="Writer", role="user")
+    team = Group.objects.create(name="Team")
+    kb = KnowledgeBase.objects.create(user=admin, name="Handbook")
+    client = Client()
+    client.force_login(admin)
+    response = client.post(f"/admin/knowledge/knowledgebase/{kb.pk}/change/", {
+        "user": str(admin.id), "name": "Handbook", "description": "", "everyone": "", "writers": [str(writer.id)],
+        "reader_groups": [str(team.id)], "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert set(AccessGrant.objects.values_list("principal_type", "principal_id", "permission")) == {
+        ("user", str(writer.id), "write"), ("group", str(team.id), "read")}

@@ -4,7 +4,7 @@ import uuid
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from accounts import permission_tree
+from accounts import access, permission_tree
 from accounts.models import AccessGrant, ApiKey, Group, GroupMember, User
 from config import runtime
 
@@ -98,7 +98,7 @@ def name_or_email(query: str) -> Q:
 def granted_to_group(group: Group) -> dict[str, list[dict]]:
     """The resources (by kind) shared with `group`, with the permissions it holds on each."""
     reach: dict[str, dict[str, list[str]]] = {}
-    for kind, resource_id, permission in (AccessGrant.objects.filter(principal_type="group", principal_id=str(group.pk))
+    for kind, resource_id, permission in (AccessGrant.objects.filter(principal_type=access.GROUP, principal_id=str(group.pk))
                                           .order_by("created_at").values_list("resource_type", "resource_id", "permission")):
         reach.setdefault(kind, {}).setdefault(resource_id, []).append(permission)
     return {kind: [{"id": rid, "permissions": perms} for rid, perms in items.items()] for kind, items in reach.items()}

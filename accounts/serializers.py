@@ -140,6 +140,22 @@ class TimezoneIn(serializers.Serializer):
     timezone = serializers.CharField(max_length=64, allow_blank=True)
 
 
+class JsonObjectIn(serializers.Serializer):
+    """A free-form JSON object, kept whole (Open WebUI's user info is one)."""
+
+    def to_internal_value(self, data):
+        return dict(data)
+
+
+class UserSettingsIn(JsonObjectIn):
+    """Open WebUI's UserSettings: any keys; `ui`, when sent, an object (its null values remove keys)."""
+
+    def validate(self, data):
+        if data.get("ui") is not None and not isinstance(data["ui"], dict):
+            raise serializers.ValidationError({"ui": "must be an object"})
+        return data
+
+
 class GroupIn(serializers.Serializer):
     name = serializers.CharField(max_length=255)
     description = serializers.CharField(required=False, allow_blank=True, default="")

@@ -12,7 +12,9 @@ from accounts.permissions import AnyRole, IsAdmin, IsVerifiedUser
 from accounts.permissions import permission_tree as session_permissions
 from accounts.serializers import (
     AddUserIn,
+    JsonObjectIn,
     TimezoneIn,
+    UserSettingsIn,
     added_user_out,
     group_out,
     is_active,
@@ -135,11 +137,10 @@ class MySettingsView(APIView):
 class MySettingsUpdateView(APIView):
     permission_classes = [IsVerifiedUser]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=UserSettingsIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise ApplicationError(400, "The request body must be a JSON object.")
-        return Response(services.update_settings(user=request.user, data=request.data).settings)
+        data = validated(UserSettingsIn, request.data, status=400)
+        return Response(services.update_settings(user=request.user, data=data).settings)
 
 
 class MyInfoView(APIView):
@@ -154,9 +155,8 @@ class MyInfoUpdateView(APIView):
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise ApplicationError(400, "The request body must be a JSON object.")
-        return Response(services.update_info(user=request.user, data=request.data).info)
+        data = validated(JsonObjectIn, request.data, status=400)
+        return Response(services.update_info(user=request.user, data=data).info)
 
 
 # --- /users: default permissions (admin) ----------------------------------------------------------

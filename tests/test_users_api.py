@@ -139,13 +139,17 @@ def test_features_api_keys_off_refuses_keys_and_a_group_grants_them_back(api, ad
     api.post("/api/v1/users/default/permissions", headers=bearer(admin["token"]),
              json={**defaults, "features": {**defaults["features"], "api_keys": False}})
     headers = bearer(user["token"])
+    _, issued = factories.api_key(User.objects.get(id=user["id"]))
+    refused_key = api.get("/api/models", headers=bearer(issued))
+    assert refused_key.status_code == 403 and refused_key.json()["detail"] == "Use of API key is not enabled in the environment."
     refused = api.post("/api/v1/auths/api_keys", json={"name": "ci"}, headers=headers)
     assert refused.status_code == 403 and refused.json()["detail"] == "API key creation is not allowed in the environment."
     assert api.post("/api/v1/auths/api_key", headers=headers).status_code == 403
     assert api.get("/api/v1/auths/", headers=headers).json()["permissions"]["features"]["api_keys"] is False
-    assert not ApiKey.objects.exists()
+    assert ApiKey.objects.count() == 1
     factories.group(members=[user], permissions={"features": {"api_keys": True}})
     assert api.post("/api/v1/auths/api_keys", json={"name": "ci"}, headers=headers).status_code == 200
+    assert api.get("/api/models", headers=bearer(issued)).status_code == 200
     assert api.post("/api/v1/auths/api_keys", json={"name": "admin"}, headers=bearer(admin["token"])).status_code == 200
 
 

@@ -53,6 +53,7 @@ class GroupCreateView(APIView):
 class GroupDetailView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, group_id):
         return Response(group_out(_group(group_id)))
 
@@ -60,6 +61,7 @@ class GroupDetailView(APIView):
 class GroupInfoView(APIView):
     permission_classes = [IsVerifiedUser]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, group_id):
         return Response(group_info_out(_group(group_id)))
 
@@ -67,6 +69,7 @@ class GroupInfoView(APIView):
 class GroupExportView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, group_id):
         group = _group(group_id)
         user_ids = [str(pk) for pk in selectors.members(group).values_list("id", flat=True)]
@@ -78,6 +81,7 @@ class GroupUsersView(APIView):
 
     permission_classes = [IsAdmin]
 
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request, group_id):
         return Response([user_info_out(u) for u in selectors.members(_group(group_id))])
 
@@ -143,6 +147,7 @@ class GroupRemoveUsersView(APIView):
 class GroupDeleteView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def delete(self, request, group_id):
         groups.delete_group(group=_group(group_id))
         return Response(True)
@@ -153,6 +158,7 @@ class GroupPreviewView(APIView):
 
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, group_id):
         group = _group(group_id)
         reach = selectors.granted_to_group(group)

@@ -56,6 +56,7 @@ class AdminDetailsView(APIView):
 
     permission_classes = [AnyRole]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         if not runtime.get("SHOW_ADMIN_DETAILS"):
             raise ApplicationError(400, "Action prohibited: the administrator's details are not shown.")
@@ -92,6 +93,7 @@ def _infos(users) -> list[dict]:
 class AllUsersView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         users = list(selectors.users_page())
         return Response({"users": _infos(users), "total": len(users)})
@@ -116,6 +118,7 @@ class SearchUsersView(APIView):
 class MyGroupsView(APIView):
     permission_classes = [IsVerifiedUser]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response([group_out(g) for g in selectors.groups(member=request.user)])
 
@@ -123,6 +126,7 @@ class MyGroupsView(APIView):
 class MyPermissionsView(APIView):
     permission_classes = [IsVerifiedUser]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(session_permissions(request.user))
 
@@ -130,6 +134,7 @@ class MyPermissionsView(APIView):
 class MySettingsView(APIView):
     permission_classes = [IsVerifiedUser]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return JsonResponse(request.user.settings, safe=False)  # null until the first save
 
@@ -146,6 +151,7 @@ class MySettingsUpdateView(APIView):
 class MyInfoView(APIView):
     permission_classes = [IsVerifiedUser]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return JsonResponse(request.user.info, safe=False)
 
@@ -165,6 +171,7 @@ class MyInfoUpdateView(APIView):
 class DefaultPermissionsView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(permission_tree.fill(runtime.get("USER_PERMISSIONS")))
 
@@ -181,6 +188,7 @@ class DefaultPermissionsView(APIView):
 class DefaultPermissionsDefaultsView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(permission_tree.defaults())
 
@@ -191,6 +199,7 @@ class DefaultPermissionsDefaultsView(APIView):
 class UserInfoView(APIView):
     permission_classes = [IsVerifiedUser]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, user_id):
         user = target_user(user_id)
         return Response(user_info_out(user, selectors.groups_of_users([user.pk])[str(user.pk)]))
@@ -199,6 +208,7 @@ class UserInfoView(APIView):
 class UserActiveView(APIView):
     permission_classes = [IsVerifiedUser]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, user_id):
         return Response({"active": is_active(target_user(user_id))})
 
@@ -206,6 +216,7 @@ class UserActiveView(APIView):
 class UserGroupsView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, user_id):
         return Response([group_out(g) for g in selectors.groups(member=target_user(user_id))])
 
@@ -215,6 +226,7 @@ class RevokeSessionsView(APIView):
 
     permission_classes = [IsAdmin]
 
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request, user_id):
         user = target_user(user_id)
         if user.pk != request.user.pk and user.pk == selectors.primary_user().pk:

@@ -161,3 +161,21 @@ def test_a_collection_shared_with_writers_and_groups_in_the_admin_keeps_them():
     assert response.status_code == 302, response.content.decode()[:3000]
     assert set(AccessGrant.objects.values_list("principal_type", "principal_id", "permission")) == {
         ("user", str(writer.id), "write"), ("group", str(team.id), "read")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_default_permissions_page_saves_the_tree():
+    from accounts import access
+    from config import runtime
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    user = User.objects.create_user("user@example.com", "pw", name="User", role="user")
+    client = Client()
+    client.force_login(admin)
+    page = client.get("/admin/permissions/").content.decode()
+    assert 'name="features" value="api_keys" id="id_features_0" checked' in page  # on by default
+    response = client.post("/admin/permissions/", {"workspace": ["knowledge"], "features": ["folders"]})
+    assert response.status_code == 302
+    saved = runtime.get("USER_PERMISSIONS")
+    assert saved["workspace"]["knowledge"] is True and saved["features"]["api_keys"] is False
+    assert access.can_create(user, access.KNOWLEDGE) and not access.has_permission(user, "features.api_keys")

@@ -11,6 +11,7 @@ from accounts.permissions import IsAdmin, IsVerifiedUser
 from accounts.serializers import GroupIn, GroupUpdateIn, UserIdsIn, group_info_out, group_out, user_info_out
 from config.common.errors import ApplicationError
 from config.common.exceptions import validated
+from config.common.pagination import page_slice
 
 GROUP_NOT_FOUND = "Group not found"
 PER_PAGE = 30
@@ -103,13 +104,9 @@ class GroupMembersView(APIView):
             qs = qs.none()
         if params.get("query"):
             qs = qs.filter(selectors.name_or_email(params["query"]))
-        try:
-            page = max(1, int(params.get("page", 1)))
-        except ValueError:
-            raise ApplicationError(400, "page must be a positive integer")
         items = [{"id": str(u.id), "name": u.name, "email": u.email, "role": u.role,
                   "membership_type": "direct", "via_group_ids": []}
-                 for u in qs[(page - 1) * PER_PAGE:page * PER_PAGE]]
+                 for u in qs[page_slice(request, per_page=PER_PAGE)]]
         return Response({"items": items, "total": qs.count(),
                          "counts": {"direct": total_members, "effective": total_members, "inherited": 0}})
 

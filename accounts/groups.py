@@ -23,7 +23,10 @@ def _permissions(value) -> dict:
 def _merged_data(old: dict | None, new: dict | None) -> dict:
     """Open WebUI merges `data` (and its `config`) into the stored one."""
     old, new = old or {}, new or {}
-    return {**old, **new, "config": {**(old.get("config") or {}), **(new.get("config") or {})}}
+    config = new.get("config") or {}
+    if not isinstance(config, dict):
+        raise ValidationError("data.config must be an object.")
+    return {**old, **new, "config": {**(old.get("config") or {}), **config}}
 
 
 def _no_hierarchy(data: dict) -> None:

@@ -59,6 +59,7 @@ def test_bad_group_bodies_are_400_and_nothing_is_stored(api, admin):
     assert api.post("/api/v1/groups/create", json={"description": "no name"}, headers=headers).status_code == 400
     assert api.post("/api/v1/groups/create", json={"name": "x", "permissions": {"chat": {"delete": "yes"}}},
                     headers=headers).status_code == 400
+    assert api.post("/api/v1/groups/create", json={"name": "x", "data": {"config": 5}}, headers=headers).status_code == 400
     hierarchy = api.post("/api/v1/groups/create", json={"name": "x", "parent_group_id": str(uuid.uuid4())}, headers=headers)
     assert hierarchy.status_code == 400 and "hierarchy" in hierarchy.json()["detail"]
     assert not Group.objects.exists()

@@ -1,6 +1,8 @@
 """Admin views beyond the changelists: crafted posts fail validation instead of crashing, the
 files list finds what needs re-embedding, the download link serves the bytes."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -179,3 +181,19 @@ def test_default_permissions_page_saves_the_tree():
     saved = runtime.get("USER_PERMISSIONS")
     assert saved["workspace"]["knowledge"] is True and saved["features"]["api_keys"] is False
     assert access.can_create(user, access.KNOWLEDGE) and not access.has_permission(user, "features.api_keys")
+
+def test_the_files_list_and_page_show_how_far_a_processing_file_is():
+    from django.utils import timezone
+
+    from files.models import File
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    file = File.objects.create(user=admin, filename="big.txt", storage_name="big.txt", file_hash="0" * 64, status="processing",
+                               progress_done=250, progress_total=1000,
+                               processing_started_at=timezone.now() - timezone.timedelta(seconds=10))
+    client = Client()
+    client.force_login(admin)
+    for url in ("/admin/files/file/", f"/admin/files/file/{file.id}/change/"):
+        page = client.get(url).content.decode()
+        left = re.search(r"250 of 1,000 chunks \(25%\), about (\d+) s left", page)
+        assert left and 30 <= int(left[1]) < 120, url  # 3 × the time since it started (10 s and the test's own)

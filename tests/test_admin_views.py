@@ -182,6 +182,8 @@ def test_default_permissions_page_saves_the_tree():
     assert saved["workspace"]["knowledge"] is True and saved["features"]["api_keys"] is False
     assert access.can_create(user, access.KNOWLEDGE) and not access.has_permission(user, "features.api_keys")
 
+
+@pytest.mark.django_db(transaction=True)
 def test_the_files_list_and_page_show_how_far_a_processing_file_is():
     from django.utils import timezone
 

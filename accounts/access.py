@@ -4,7 +4,10 @@ consumer and the admin ask here; no other module looks at roles or at the bypass
 
 - Pending users may do nothing (they may only sign in and wait).
 - Owners may do anything with their objects. Others need an `AccessGrant` for the exact permission
-  (a `write` grant alone does not give `read`), to them or to everyone (`*`).
+  (a `write` grant alone does not give `read`), to them, to a group they are a member of, or to
+  everyone (`*`).
+- What non-admins may create and share is their permission tree (`permissions`): the admin's
+  defaults, plus whatever their groups' permissions grant.
 - Admins need no grant while BYPASS_ADMIN_ACCESS_CONTROL is on (the default);
   BYPASS_MODEL_ACCESS_CONTROL lets every verified user use (not read or change) every model.
 - Files have no grants: they are their owner's (and the admins').
@@ -18,14 +21,16 @@ from django.conf import settings
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 
-from accounts.models import AccessGrant
+from accounts import permission_tree
+from accounts.models import AccessGrant, GroupMember
+from accounts.models import Group as GroupRow
 from config import runtime
 
 READ, WRITE, USE = "read", "write", "use"
 
-# Principals a grant may name. Groups join by adding "group" here and their ids in `_reaching`.
-USER = "user"
-PRINCIPAL_TYPES = (USER,)
+# Principals a grant may name.
+USER, GROUP = "user", "group"
+PRINCIPAL_TYPES = (USER, GROUP)
 EVERYONE = "*"  # principal id of a user grant that reaches every user
 MAX_IDS_IN_QUERY = 1000  # more candidates (the whole model list): read the user's grants of the kind instead
 
@@ -34,21 +39,26 @@ MAX_IDS_IN_QUERY = 1000  # more candidates (the whole model list): read the user
 class Rules:
     shareable: bool = True  # may carry grants
     use_bypass: str = ""  # setting that lets every verified user use every object of the kind
-    create_setting: str = ""  # setting that lets users (not only admins) create objects of the kind
+    create_permission: str = ""  # permission that lets users (not only admins) create objects of the kind
+    share_permission: str = ""  # ... share them with users and groups
+    public_share_permission: str = ""  # ... share them with everyone
     admin_bypass: bool = True  # BYPASS_ADMIN_ACCESS_CONTROL applies to the kind
     admin_read_setting: str = ""  # runtime setting that lets admins read (only read) every object of the kind
-    share_permission: str = ""  # feature permission that lets owners share with named users (not everyone)
 
 
 # Kinds of object (their AccessGrant.resource_type). Their rows have an owner in `user` (nullable).
 # CHAT grants are a share link's audience (Open WebUI's resource type "shared_chat", by chat id).
 MODEL, KNOWLEDGE, FILE, PROMPT, CHAT, FOLDER = "model", "knowledge", "file", "prompt", "shared_chat", "folder"
 KINDS = {
-    MODEL: Rules(use_bypass="BYPASS_MODEL_ACCESS_CONTROL", create_setting="USER_PERMISSIONS_WORKSPACE_MODELS_ACCESS"),
-    KNOWLEDGE: Rules(create_setting="USER_PERMISSIONS_WORKSPACE_KNOWLEDGE_ACCESS"),
-    PROMPT: Rules(create_setting="USER_PERMISSIONS_WORKSPACE_PROMPTS_ACCESS"),
+    MODEL: Rules(use_bypass="BYPASS_MODEL_ACCESS_CONTROL", create_permission="workspace.models",
+                 share_permission="sharing.models", public_share_permission="sharing.public_models"),
+    KNOWLEDGE: Rules(create_permission="workspace.knowledge", share_permission="sharing.knowledge",
+                     public_share_permission="sharing.public_knowledge"),
+    PROMPT: Rules(create_permission="workspace.prompts", share_permission="sharing.prompts",
+                  public_share_permission="sharing.public_prompts"),
     FILE: Rules(shareable=False),
-    CHAT: Rules(admin_bypass=False, admin_read_setting="ENABLE_ADMIN_CHAT_ACCESS", share_permission="chat.share"),
+    CHAT: Rules(admin_bypass=False, admin_read_setting="ENABLE_ADMIN_CHAT_ACCESS", share_permission="chat.share",
+                public_share_permission="sharing.public_chats"),
     FOLDER: Rules(shareable=False, admin_bypass=False),
 }
 
@@ -82,9 +92,15 @@ def sees_all(user, kind: str, permission: str = READ) -> bool:
     return permission == USE and bool(bypass) and bool(getattr(settings, bypass))
 
 
+def _group_ids(user) -> QuerySet:
+    """The ids (as text, as grants hold them) of `user`'s groups: a subquery, not a query of its own."""
+    return GroupMember.objects.filter(user_id=user.pk).annotate(gid=Cast("group_id", CharField())).values("gid")
+
+
 def _reaching(user) -> Q:
     """The grants that reach `user`, as a filter on AccessGrant."""
-    return Q(principal_type=USER, principal_id__in=[str(user.pk), EVERYONE])
+    return (Q(principal_type=USER, principal_id__in=[str(user.pk), EVERYONE])
+            | Q(principal_type=GROUP, principal_id__in=_group_ids(user)))
 
 
 def _grants(user, kind: str, permission: str) -> QuerySet[AccessGrant]:
@@ -134,43 +150,60 @@ def can_use(user, kind: str, obj) -> bool:
     return str(obj.pk) in permitted_ids(user, kind, USE, [obj])
 
 
-# --- creating and sharing -------------------------------------------------------------------------
+# --- permissions, creating and sharing -----------------------------------------------------------
 
 
-def can_create(user, kind: str) -> bool:
-    """Workspace permission, as the session's permission tree reports it (Open WebUI's: by role and
-    setting only; pending users are stopped before any endpoint)."""
-    setting = KINDS[kind].create_setting
-    return is_admin(user) or bool(setting and getattr(settings, setting))
-
-
-def can_share(user, kind: str, *, public: bool = False) -> bool:
-    """Whether `user` may grant access to objects of `kind` it can write (`public`: to everyone).
-    Only admins, for either, as Open WebUI's default `sharing.*` permissions say, except that a kind's
-    share permission lets users share their own with named users (Open WebUI's shared chats)."""
-    permission = KINDS[kind].share_permission
-    if permission and not public and has_permission(user, permission):
-        return True
-    return is_admin(user)
-
-
-def allowed_grants(user, kind: str, requested: list[dict]) -> list[dict]:
-    """Those of `requested` (parsed access grants) that `user` may give."""
-    return [g for g in requested if can_share(user, kind, public=g["principal_id"] == EVERYONE)]
-
-
-# --- features -------------------------------------------------------------------------------------
-
-# Open WebUI's default user permissions for what this gateway enforces (`user.permissions` in its config).
-DEFAULT_PERMISSIONS = {"chat.delete": True, "chat.share": True, "chat.import": True, "chat.export": True}
+def permissions(user) -> dict:
+    """`user`'s permission tree: the admin's defaults, plus what its groups grant. One query, once
+    per user object (a request's user, or the cached credential's for STATE_CACHE_SECONDS)."""
+    tree = vars(user).get("_permission_tree")
+    if tree is None:
+        tree = permission_tree.fill(runtime.get("USER_PERMISSIONS"))
+        if user.pk is not None:
+            for granted in GroupRow.objects.filter(memberships__user_id=user.pk).values_list("permissions", flat=True):
+                permission_tree.combine(tree, granted)
+        vars(user)["_permission_tree"] = tree
+    return tree
 
 
 def has_permission(user, key: str) -> bool:
-    """Whether `user` has the feature permission `key` of Open WebUI's permission tree ("chat.delete"):
-    admins always; verified users by the defaults (group permissions join here)."""
+    """Whether `user` may do what permission `key` (`section.name`, e.g. "features.api_keys") names:
+    admins always, pending users never, users as their permission tree says."""
     if is_admin(user):
         return True
-    return is_verified(user) and DEFAULT_PERMISSIONS.get(key, False)
+    return is_verified(user) and permission_tree.lookup(permissions(user), key)
+
+
+def can_create(user, kind: str) -> bool:
+    """Workspace permission (e.g. `workspace.knowledge`) for objects of `kind`."""
+    key = KINDS[kind].create_permission
+    return is_admin(user) or bool(key and has_permission(user, key))
+
+
+def can_share(user, kind: str, *, public: bool = False) -> bool:
+    """Whether `user` may grant access to objects of `kind` it can write (`public`: to everyone):
+    the kind's `sharing.*` permissions, as in Open WebUI (admins always)."""
+    rules = KINDS[kind]
+    if is_admin(user):
+        return rules.shareable
+    keys = [rules.share_permission] + ([rules.public_share_permission] if public else [])
+    return rules.shareable and all(key and has_permission(user, key) for key in keys)
+
+
+def allowed_grants(user, kind: str, requested: list[dict]) -> list[dict]:
+    """Those of `requested` (parsed access grants) that `user` may give: sharing with everyone needs
+    the kind's public permission; with users or groups, `access_grants.allow_users|allow_groups`."""
+    if is_admin(user) or not requested:
+        return list(requested) if can_share(user, kind) else []
+    if not can_share(user, kind):
+        return []
+
+    def may(grant: dict) -> bool:
+        if grant["principal_type"] == USER and grant["principal_id"] == EVERYONE:
+            return can_share(user, kind, public=True)
+        return has_permission(user, f"access_grants.allow_{grant['principal_type']}s")
+
+    return [g for g in requested if may(g)]
 
 
 def can_delete_chat(user, chat) -> bool:

@@ -3,16 +3,17 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.forms import BaseUserCreationForm
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group as DjangoGroup
+from django.db.models import Count
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from accounts import api_keys, services
+from accounts import access, api_keys, groups, permission_tree, services
 from accounts.authentication import forget_credentials
-from accounts.models import AccessGrant, ApiKey, Role, User
+from accounts.models import AccessGrant, ApiKey, Group, GroupMember, Role, User
 from config.common.admin_widgets import SafeAutocomplete
 
-admin.site.unregister(Group)  # roles, not groups, decide access here
+admin.site.unregister(DjangoGroup)  # Django's own groups: ours (accounts.Group) are Open WebUI's
 
 
 class UserCreationForm(BaseUserCreationForm):
@@ -54,15 +55,40 @@ class ForgetCredentialsOnChange:
         return response
 
 
+class UserGroupsInline(SafeAutocomplete, admin.TabularInline):
+    """The user's groups: its permissions beyond the defaults come from them."""
+
+    model = GroupMember
+    fk_name = "user"
+    extra = 0
+    autocomplete_fields = ("group",)
+    verbose_name = "group membership"
+    verbose_name_plural = "groups"
+
+
 @admin.register(User)
 class UserAdmin(ForgetCredentialsOnChange, admin.ModelAdmin):
     list_display = ("email", "name", "role", "created_at", "last_active_at")
-    list_filter = ("role",)
+    list_filter = ("role", "member_groups")
     search_fields = ("email", "name")
     ordering = ("-created_at",)
-    readonly_fields = ("id", "created_at", "updated_at", "last_active_at", "last_login")
-    fields = ("id", "email", "name", "role", "profile_image_url", "created_at", "updated_at", "last_active_at")
-    inlines = [ApiKeyInline]
+    readonly_fields = ("id", "created_at", "updated_at", "last_active_at", "last_login", "permissions")
+    fields = ("id", "email", "name", "role", "profile_image_url", "created_at", "updated_at", "last_active_at",
+              "permissions")
+    inlines = [UserGroupsInline, ApiKeyInline]
+
+    @admin.display(description="permissions")
+    def permissions(self, obj):
+        """What the user may do beyond using models: the defaults plus its groups' grants."""
+        if access.is_admin(obj):
+            return "Everything (admin)."
+        granted = [key for key in _flags() if permission_tree.lookup(access.permissions(obj), key)]
+        return format_html("{}<br><small>From the default permissions (runtime setting USER_PERMISSIONS) and the "
+                           "user's groups; change them there.</small>", ", ".join(granted) or "none")
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        forget_credentials()
     actions = ["approve", "make_admin", "make_pending", "revoke_sessions"]
 
     def get_form(self, request, obj=None, **kwargs):
@@ -192,5 +218,82 @@ class ApiKeyAdmin(SafeAutocomplete, ForgetCredentialsOnChange, admin.ModelAdmin)
 @admin.register(AccessGrant)
 class AccessGrantAdmin(admin.ModelAdmin):
     list_display = ("resource_type", "resource_id", "principal_type", "principal_id", "permission", "created_at")
-    list_filter = ("resource_type", "permission")
+    list_filter = ("resource_type", "principal_type", "permission")
     search_fields = ("resource_id", "principal_id")
+
+
+def _flags() -> list[str]:
+    """Every permission of the tree, as `section.key`."""
+    return [f"{section}.{key}" for section, flags in permission_tree.defaults().items() for key in flags]
+
+
+class GroupForm(forms.ModelForm):
+    """The group's permissions as checkboxes: a group grants, so only the flags it turns on are kept."""
+
+    granted = forms.MultipleChoiceField(
+        required=False, label="Permissions", widget=forms.CheckboxSelectMultiple,
+        help_text="What members may do beyond the default permissions (a group grants, never takes away).")
+
+    class Meta:
+        model = Group
+        fields = ("name", "description")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["granted"].choices = [(key, key) for key in _flags()]
+        tree = self.instance.permissions or {}
+        self.initial["granted"] = [key for key in _flags() if permission_tree.lookup(tree, key)]
+
+    def save(self, commit=True):
+        tree: dict[str, dict[str, bool]] = {}
+        for key in self.cleaned_data.get("granted") or ():
+            section, name = key.split(".", 1)
+            tree.setdefault(section, {})[name] = True
+        self.instance.permissions = tree
+        return super().save(commit)
+
+
+class GroupMemberInline(SafeAutocomplete, admin.TabularInline):
+    model = GroupMember
+    fk_name = "group"
+    extra = 1
+    autocomplete_fields = ("user",)
+    verbose_name = "member"
+
+
+@admin.register(Group)
+class GroupAdmin(ForgetCredentialsOnChange, admin.ModelAdmin):
+    form = GroupForm
+    list_display = ("name", "description", "member_count", "grants_shown", "updated_at")
+    search_fields = ("name", "description", "members__email")
+    readonly_fields = ("id", "user", "created_at", "updated_at")
+    fields = ("id", "name", "description", "granted", "user", "created_at", "updated_at")
+    inlines = [GroupMemberInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("memberships", distinct=True))
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, obj):
+        return obj.member_count
+
+    @admin.display(description="permissions granted")
+    def grants_shown(self, obj):
+        keys = [key for key in _flags() if permission_tree.lookup(obj.permissions or {}, key)]
+        return format_html_join(", ", "{}", ((k,) for k in keys)) or "-"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.user = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        forget_credentials()
+
+    def delete_model(self, request, obj):
+        groups.delete_group(group=obj)
+
+    def delete_queryset(self, request, queryset):
+        for group in queryset:
+            groups.delete_group(group=group)

@@ -12,7 +12,7 @@ from django.db.models import Exists
 from rest_framework.authentication import BaseAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 
-from accounts import api_keys
+from accounts import access, api_keys
 from accounts.models import ApiKey, RevokedToken, User
 from accounts.permissions import Forbidden, Unauthorized
 from accounts.tokens import SessionToken
@@ -61,7 +61,12 @@ def _session_user(user_id, jti) -> User | None:
 
 
 def _key_row(digest: str) -> ApiKey | None:
-    return ApiKey.objects.select_related("user").filter(key_hash=digest).first()
+    """The key and its user, whose permission tree is read now (and cached with it), so checking
+    `features.api_keys` on later requests needs no query."""
+    key = ApiKey.objects.select_related("user").filter(key_hash=digest).first()
+    if key is not None and not access.is_admin(key.user):
+        access.permissions(key.user)
+    return key
 
 
 def _decode(raw: str) -> dict:
@@ -86,7 +91,7 @@ def _check_key(key: ApiKey | None, path: str, config: dict, raw: str) -> tuple[U
         raise Unauthorized(SESSION_EXPIRED)
     if key.expires_at and key.expires_at <= datetime.now(UTC):
         raise Unauthorized("API key has expired.")
-    if not config["ENABLE_API_KEYS"]:
+    if not config["ENABLE_API_KEYS"] or not access.has_permission(key.user, "features.api_keys"):
         raise Forbidden(KEYS_DISABLED)
     if config["ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS"]:
         allowed = [p.strip() for p in config["API_KEYS_ALLOWED_ENDPOINTS"].split(",") if p.strip()]

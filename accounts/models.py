@@ -41,6 +41,10 @@ class User(AbstractBaseUser):
     # Rotated on password change and on "revoke sessions": every JWT carries it, so old ones die.
     session_stamp = models.CharField(max_length=32, default=new_stamp)
     last_active_at = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, blank=True, default="")
+    # Open WebUI's per-user JSON: client settings (`ui` and others) and free-form profile info.
+    settings = models.JSONField(null=True, blank=True)
+    info = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -141,7 +145,7 @@ class AccessGrant(models.Model):
     resource_type = models.CharField(max_length=32)
     resource_id = models.CharField(max_length=256)
     principal_type = models.CharField(max_length=16, default="user")
-    principal_id = models.CharField(max_length=64, help_text="A user id, or * for everyone")
+    principal_id = models.CharField(max_length=64, help_text="A user or group id, or * for everyone")
     permission = models.CharField(max_length=8, choices=Permission.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -157,3 +161,41 @@ class AccessGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type}:{self.resource_id} {self.permission} → {self.principal_id}"
+
+
+class Group(models.Model):
+    """A set of users: grants to the group reach every member, and its `permissions` (a partial
+    permission tree) grant what the defaults do not (API.md §0, Open WebUI's groups)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                             help_text="Who created it")
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    permissions = models.JSONField(default=dict, blank=True,
+                                   help_text='Partial permission tree, e.g. {"features": {"api_keys": true}}')
+    data = models.JSONField(null=True, blank=True)
+    meta = models.JSONField(null=True, blank=True)
+    members = models.ManyToManyField(User, through="GroupMember", related_name="member_groups", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupMember(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="group_memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "member"
+        constraints = [models.UniqueConstraint(fields=["group", "user"], name="group_member_unique")]
+        indexes = [models.Index(fields=["user", "group"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.group_id}"

@@ -66,28 +66,16 @@ class HumanSession(BasePermission):
 
 
 def api_keys_allowed_for(user) -> bool:
-    """DECISIONS #1: keys are on for every verified user unless ENABLE_API_KEYS is false."""
-    return bool(runtime.get("ENABLE_API_KEYS")) and access.is_verified(user)
+    """Runtime ENABLE_API_KEYS, then the `features.api_keys` permission (on by default: DECISIONS #1)."""
+    return bool(runtime.get("ENABLE_API_KEYS")) and access.has_permission(user, "features.api_keys")
 
 
 def permission_tree(user) -> dict:
-    """The permission tree sent with a session (a subset of Open WebUI's, with its key names)."""
-    admin = access.is_admin(user)
-    return {
-        "workspace": {
-            "models": access.can_create(user, access.MODEL),
-            "knowledge": access.can_create(user, access.KNOWLEDGE),
-            "prompts": access.can_create(user, access.PROMPT),
-            "tools": admin,
-        },
-        "sharing": {
-            "models": access.can_share(user, access.MODEL),
-            "public_models": access.can_share(user, access.MODEL, public=True),
-            "knowledge": access.can_share(user, access.KNOWLEDGE),
-            "public_knowledge": access.can_share(user, access.KNOWLEDGE, public=True),
-            "prompts": access.can_share(user, access.PROMPT),
-            "public_prompts": access.can_share(user, access.PROMPT, public=True),
-        },
-        "chat": {"file_upload": True, "delete": True, "edit": True, "temporary": True},
-        "features": {"api_keys": api_keys_allowed_for(user), "web_search": False, "image_generation": False},
-    }
+    """The permission tree sent with a session and by GET /users/permissions (Open WebUI's): the
+    user's own; an admin may create and share anything, so those sections are on."""
+    tree = {section: dict(flags) for section, flags in access.permissions(user).items()}
+    if access.is_admin(user):
+        for section in ("workspace", "sharing", "access_grants"):
+            tree[section] = dict.fromkeys(tree[section], True)
+    tree["features"]["api_keys"] = api_keys_allowed_for(user)
+    return tree

@@ -98,17 +98,21 @@ def session_out(user: User, token: str, expires_at: int | None, *, stored_image:
     return data
 
 
-def user_out(user: User) -> dict:
-    return {
+def user_out(user: User, *, group_ids: list[str] | None = None) -> dict:
+    data = {
         "id": str(user.id),
         "name": user.name,
         "email": user.email,
         "role": user.role,
         "profile_image_url": user.profile_image_url,
+        "timezone": user.timezone or None,
         "last_active_at": ts(user.last_active_at) or ts(user.created_at),
         "updated_at": ts(user.updated_at),
         "created_at": ts(user.created_at),
     }
+    if group_ids is not None:
+        data["group_ids"] = group_ids
+    return data
 
 
 def api_key_out(key: ApiKey, plaintext: str | None = None) -> dict:
@@ -122,3 +126,98 @@ def api_key_out(key: ApiKey, plaintext: str | None = None) -> dict:
         "last_used_at": ts(key.last_used_at),
         "expires_at": ts(key.expires_at),
     }
+
+
+class AddUserIn(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(trim_whitespace=False)
+    role = serializers.CharField(required=False, default="pending")
+    profile_image_url = serializers.CharField(required=False, allow_blank=True, default="/user.png")
+
+
+class TimezoneIn(serializers.Serializer):
+    timezone = serializers.CharField(max_length=64, allow_blank=True)
+
+
+class JsonObjectIn(serializers.Serializer):
+    """A free-form JSON object, kept whole (Open WebUI's user info is one)."""
+
+    def to_internal_value(self, data):
+        return dict(data)
+
+
+class UserSettingsIn(JsonObjectIn):
+    """Open WebUI's UserSettings: any keys; `ui`, when sent, an object (its null values remove keys)."""
+
+    def validate(self, data):
+        if data.get("ui") is not None and not isinstance(data["ui"], dict):
+            raise serializers.ValidationError({"ui": "must be an object"})
+        return data
+
+
+class GroupIn(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    permissions = serializers.DictField(required=False, allow_null=True)
+    data = serializers.DictField(required=False, allow_null=True)
+    parent_group_id = serializers.CharField(required=False, allow_null=True)
+
+
+class GroupUpdateIn(GroupIn):
+    name = serializers.CharField(max_length=255, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class UserIdsIn(serializers.Serializer):
+    user_ids = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
+
+
+def group_out(group, *, member_count: int | None = None, user_ids: list[str] | None = None) -> dict:
+    """Open WebUI's GroupResponse (and GroupExportResponse with `user_ids`)."""
+    data = {
+        "parent_group_id": None,
+        "id": str(group.id),
+        "user_id": str(group.user_id) if group.user_id else "",
+        "name": group.name,
+        "description": group.description,
+        "data": group.data,
+        "meta": group.meta,
+        "permissions": group.permissions or {},
+        "created_at": ts(group.created_at),
+        "updated_at": ts(group.updated_at),
+        "member_count": member_count if member_count is not None else getattr(group, "member_count", None),
+    }
+    if user_ids is not None:
+        data["user_ids"] = user_ids
+    return data
+
+
+def group_info_out(group) -> dict:
+    """Open WebUI's GroupInfoResponse: what any member may see of a group."""
+    full = group_out(group)
+    return {k: full[k] for k in ("parent_group_id", "id", "user_id", "name", "description", "member_count",
+                                 "created_at", "updated_at")}
+
+
+ACTIVE_SECONDS = 180  # Open WebUI: active when seen within the last 3 minutes
+
+
+def is_active(user: User) -> bool:
+    return bool(user.last_active_at) and (datetime.now(UTC) - user.last_active_at).total_seconds() <= ACTIVE_SECONDS
+
+
+def user_info_out(user: User, groups=None) -> dict:
+    """Open WebUI's UserInfoResponse."""
+    return {
+        "id": str(user.id), "name": user.name, "email": user.email, "role": user.role, "bio": None,
+        "last_active_at": ts(user.last_active_at) or ts(user.created_at), "timezone": user.timezone or None,
+        "groups": [{"id": str(g.id), "name": g.name} for g in groups or []], "is_active": is_active(user),
+        "status_emoji": None, "status_message": None, "status_expires_at": None,
+    }
+
+
+def added_user_out(user: User, token: str) -> dict:
+    """POST /auths/add: Open WebUI's AddUserResponse (a session token for the new user)."""
+    return {"token": token, "token_type": "Bearer", "id": str(user.id), "email": user.email, "name": user.name,
+            "role": user.role, "profile_image_url": f"/api/v1/users/{user.id}/profile/image"}

@@ -57,6 +57,54 @@ def signup(*, name: str, email: str, password: str, profile_image_url: str = pro
     return user
 
 
+@transaction.atomic
+def add_user(*, actor: User, name: str, email: str, password: str, role: str = "pending",
+             profile_image_url: str = profile_image.DEFAULT) -> User:
+    """An admin creates a user with a role (POST /auths/add), whatever the signup settings."""
+    email = email.strip().lower()
+    if role not in Role.values:
+        raise ValidationError(f"Invalid role: {role!r}")
+    if not EMAIL_RE.match(email):
+        raise ValidationError("Invalid email format.")
+    if User.objects.filter(email=email).exists():
+        raise ValidationError("Uh-oh! This email is already registered. Sign in with your existing account or choose another email to start anew.")
+    _check_password(password)
+    image = profile_image.check(profile_image_url)
+    return User.objects.create_user(email, password, name=name.strip(), role=role, profile_image_url=image)
+
+
+def update_settings(*, user: User, data: dict) -> User:
+    """Open WebUI's settings patch: top-level keys replace, `ui` keys merge (null removes one)."""
+    settings_ = dict(user.settings or {})
+    data = dict(data)
+    ui = data.pop("ui", None)
+    settings_.update(data)
+    if isinstance(ui, dict):
+        merged = dict(settings_.get("ui") or {})
+        for key, value in ui.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        settings_["ui"] = merged
+    user.settings = settings_
+    user.save(update_fields=["settings", "updated_at"])
+    return user
+
+
+def update_info(*, user: User, data: dict) -> User:
+    """Merge `data` into the user's free-form info."""
+    user.info = {**(user.info or {}), **data}
+    user.save(update_fields=["info", "updated_at"])
+    return user
+
+
+def update_timezone(*, user: User, timezone: str) -> User:
+    user.timezone = timezone
+    user.save(update_fields=["timezone", "updated_at"])
+    return user
+
+
 def _failure_keys(email: str, address: str) -> tuple[str, str]:
     """Cache keys counting failed sign-ins per (email, address) and per address."""
     digest = hashlib.sha256(email.encode()).hexdigest()[:32]
@@ -154,6 +202,12 @@ def delete_user(*, actor: User, user: User) -> None:
     if user.pk == primary.pk:
         raise Forbidden("The primary admin cannot be deleted.")
     user.delete()
+    forget_credentials()
+
+
+def set_default_permissions(*, tree: dict) -> None:
+    """The admin's default permission tree (runtime USER_PERMISSIONS)."""
+    runtime.update({"USER_PERMISSIONS": tree})
     forget_credentials()
 
 

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
@@ -24,6 +23,7 @@ from accounts.serializers import (
     session_out,
     user_out,
 )
+from accounts.user_views import target_user
 from config import runtime
 from config.common.errors import ApplicationError
 from config.common.exceptions import validated
@@ -205,18 +205,20 @@ class UserListView(APIView):
     ])
     def get(self, request):
         qs = selectors.users(query=request.query_params.get("query", ""), role=request.query_params.get("role", ""))
-        page = qs[page_slice(request, per_page=30)]
-        return Response({"users": [user_out(u) for u in page], "total": qs.count()})
+        page = list(qs[page_slice(request, per_page=30)])
+        groups = selectors.groups_of_users([u.pk for u in page])
+        return Response({"users": [user_out(u, group_ids=[str(g.id) for g in groups[str(u.pk)]]) for u in page],
+                         "total": qs.count()})
 
 
 class UserDetailView(APIView):
     permission_classes = [IsAdmin]
 
     def get(self, request, user_id):
-        return Response(user_out(get_object_or_404(selectors.users(), id=user_id)))
+        return Response(user_out(target_user(user_id)))
 
     def delete(self, request, user_id):
-        services.delete_user(actor=request.user, user=get_object_or_404(selectors.users(), id=user_id))
+        services.delete_user(actor=request.user, user=target_user(user_id))
         return Response(True)
 
 
@@ -225,7 +227,7 @@ class UserUpdateView(APIView):
 
     @extend_schema(request=UserUpdateIn, responses=OpenApiTypes.OBJECT)
     def post(self, request, user_id):
-        user = get_object_or_404(selectors.users(), id=user_id)
+        user = target_user(user_id)
         data = validated(UserUpdateIn, request.data)
         return Response(user_out(services.update_user(actor=request.user, user=user, data=data)))
 
@@ -240,7 +242,7 @@ class ProfileImageView(APIView):
     permission_classes = [AnyRole]
 
     def get(self, request, user_id):
-        user = get_object_or_404(selectors.users(), id=user_id)
+        user = target_user(user_id)
         url = user.profile_image_url
         if profile_image.is_web_url(url):
             return HttpResponseRedirect(url)

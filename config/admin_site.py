@@ -18,10 +18,13 @@ class GatewayAdminSite(admin.AdminSite):
     def get_urls(self):
         from django.urls import path
 
+        from accounts.admin_permissions import default_permissions
         from knowledge.admin_settings import retrieval_settings
 
         view = self.admin_view(lambda request: retrieval_settings(request, self))
-        return [path("retrieval/", view, name="retrieval_settings"), *super().get_urls()]
+        permissions = self.admin_view(lambda request: default_permissions(request, self))
+        return [path("retrieval/", view, name="retrieval_settings"),
+                path("permissions/", permissions, name="default_permissions"), *super().get_urls()]
 
     def index(self, request, extra_context=None):
         from config import dashboard  # this module is loaded with the app registry, before models

@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from accounts.public_config import PublicConfigView
-from accounts.urls import auths, users
+from accounts.urls import auths, groups, users
 from chat import history_urls
 from chat import views as chat_views
 from chat.page import chat_page
@@ -30,6 +30,7 @@ urlpatterns = [
     path("openai/", include(openai)),
     path("api/v1/auths/", include(auths)),
     path("api/v1/users/", include(users)),
+    path("api/v1/groups/", include(groups)),
     path("api/v1/files/", include("files.urls")),
     path("api/v1/knowledge/", include("knowledge.urls")),
     path("api/v1/retrieval/", include("knowledge.retrieval_urls")),

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable
 
 from accounts import api_keys, tokens
-from accounts.models import AccessGrant, ApiKey, Role, User
+from accounts.models import AccessGrant, ApiKey, Group, GroupMember, Role, User
 from accounts.serializers import session_out
 from chat.prompt_models import Prompt, PromptHistory
 from files.models import Chunk, File
@@ -52,10 +52,19 @@ def api_key(account: User, **fields) -> tuple[ApiKey, str]:
     return api_keys.create(user=account, **{"name": f"key-{uuid.uuid4().hex[:6]}", **fields})
 
 
-def share(resource_type: str, resource_id, *, principal_id: str = "*", permission: str = "read") -> AccessGrant:
-    """A grant on a model or knowledge base: to a user id, or "*" for everyone."""
+def share(resource_type: str, resource_id, *, principal_id: str = "*", permission: str = "read",
+          principal_type: str = "user") -> AccessGrant:
+    """A grant on a model or knowledge base: to a user id, "*" for everyone, or a group id."""
     return AccessGrant.objects.create(resource_type=resource_type, resource_id=str(resource_id),
-                                      principal_id=str(principal_id), permission=permission)
+                                      principal_type=principal_type, principal_id=str(principal_id), permission=permission)
+
+
+def group(*, name: str = "Team", members: Iterable = (), permissions: dict | None = None, **fields) -> Group:
+    """A group holding `members` (users, or session dicts with their "id")."""
+    row = Group.objects.create(name=name, permissions=permissions or {}, **fields)
+    GroupMember.objects.bulk_create(GroupMember(group=row, user_id=m["id"] if isinstance(m, dict) else m.pk)
+                                    for m in members)
+    return row
 
 
 # --- files and collections ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from accounts import access
-from accounts.models import AccessGrant, User
+from accounts.models import AccessGrant, Group, GroupMember, User
 from files.models import File
 from files.selectors import files_for
 from knowledge.models import KnowledgeBase
@@ -39,7 +39,7 @@ KINDS = {
 @dataclass(frozen=True)
 class Case:
     caller: str  # owner | other | admin | pending
-    grant: tuple[str, str] | None = None  # (principal: "caller" or "*", permission)
+    grant: tuple[str, str] | None = None  # (principal: "caller", "*", "group" (the caller's), "other group", permission)
     bypass_admin: bool = True
     read: bool = False
     write: bool = False
@@ -53,6 +53,10 @@ SHARED = {  # models and knowledge collections
     "* read grant": Case("other", ("*", "read"), read=True),
     "* write grant": Case("other", ("*", "write"), write=True),
     "grant to someone else": Case("other", ("someone", "read")),
+    "read grant to the caller's group": Case("other", ("group", "read"), read=True),
+    "write grant to the caller's group": Case("other", ("group", "write"), write=True),
+    "read grant to a group without the caller": Case("other", ("other group", "read")),
+    "pending user, read grant to its group": Case("pending", ("group", "read")),
     "admin, bypass on": Case("admin", read=True, write=True),
     "admin, bypass off": Case("admin", bypass_admin=False),
     "admin, bypass off, read grant": Case("admin", ("caller", "read"), bypass_admin=False, read=True),
@@ -65,6 +69,7 @@ UNSHARED = {  # files: their owner's and the admins'; grants mean nothing
     "other user": Case("other"),
     "read grant": Case("other", ("caller", "read")),
     "* write grant": Case("other", ("*", "write")),
+    "read grant to the caller's group": Case("other", ("group", "read")),
     "admin, bypass on": Case("admin", read=True, write=True),
     "admin, bypass off": Case("admin", bypass_admin=False),
     "pending user": Case("pending"),
@@ -91,9 +96,15 @@ def test_access_table(kind_name, case, settings):
     obj = make(owner)
     if case.grant:
         principal, permission = case.grant
-        principal_id = {"caller": str(caller.pk), "*": "*"}.get(principal) or str(_user(principal, "user").pk)
-        AccessGrant.objects.create(resource_type=kind, resource_id=str(obj.pk), principal_id=principal_id,
-                                   permission=permission)
+        principal_type = "group" if principal.endswith("group") else "user"
+        if principal_type == "group":
+            group = Group.objects.create(name=principal)
+            GroupMember.objects.create(group=group, user=caller if principal == "group" else owner)
+            principal_id = str(group.pk)
+        else:
+            principal_id = {"caller": str(caller.pk), "*": "*"}.get(principal) or str(_user(principal, "user").pk)
+        AccessGrant.objects.create(resource_type=kind, resource_id=str(obj.pk), principal_type=principal_type,
+                                   principal_id=principal_id, permission=permission)
     key = str(obj.pk)
 
     assert access.can_read(caller, kind, obj) is case.read
@@ -167,4 +178,32 @@ def test_users_create_when_the_workspace_setting_allows(kind, setting, settings)
     setattr(settings, setting, False)
     assert access.can_create(admin, kind) and not access.can_create(user, kind)
     setattr(settings, setting, True)
-    assert access.can_create(user, kind)
+    assert access.can_create(User.objects.get(pk=user.pk), kind)  # a user object memoises its tree
+
+
+@pytest.mark.parametrize("kind,permission", [(access.MODEL, "models"), (access.KNOWLEDGE, "knowledge")])
+def test_a_group_s_permissions_grant_creating_and_sharing(kind, permission):
+    member, outsider = _user("member", "user"), _user("outsider", "user")
+    group = Group.objects.create(name="Editors", permissions={"workspace": {permission: True},
+                                                             "sharing": {permission: True}})
+    GroupMember.objects.create(group=group, user=member)
+    assert access.can_create(member, kind) and not access.can_create(outsider, kind)
+    to_user = {"principal_type": "user", "principal_id": str(outsider.pk), "permission": "read"}
+    public = {"principal_type": "user", "principal_id": "*", "permission": "read"}
+    assert access.allowed_grants(member, kind, [to_user, public]) == [to_user]  # public needs sharing.public_*
+    assert access.allowed_grants(outsider, kind, [to_user]) == []
+
+
+def test_a_user_s_permission_tree_is_one_query(django_assert_num_queries, settings):
+    from config import runtime
+
+    settings.STATE_CACHE_SECONDS = 60  # the runtime settings cached, as in production
+    runtime.snapshot()
+    user = _user("member", "user")
+    for name in ("a", "b"):
+        GroupMember.objects.create(group=Group.objects.create(name=name, permissions={"chat": {"temporary_enforced": True}}),
+                                   user=user)
+    with django_assert_num_queries(1):
+        assert access.has_permission(user, "chat.temporary_enforced")
+        assert access.has_permission(user, "features.api_keys")
+        assert not access.has_permission(user, "workspace.tools")

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import api_keys, grants
-from accounts.models import User
+from accounts.models import Group, GroupMember, User
 from config.runtime.models import RuntimeSetting
 from files.models import File
 from knowledge.models import KnowledgeBase, KnowledgeFile
@@ -19,6 +19,8 @@ PAGES = [
     "/admin/", "/admin/accounts/user/", "/admin/accounts/apikey/", "/admin/accounts/accessgrant/",
     "/admin/models_registry/connection/", "/admin/models_registry/model/", "/admin/files/file/",
     "/admin/knowledge/knowledgebase/", "/admin/config/runtimesetting/", "/admin/chat/prompt/",
+    "/admin/knowledge/knowledgebase/", "/admin/config/runtimesetting/", "/admin/accounts/group/",
+    "/admin/accounts/group/?q=u1",
 ]
 
 
@@ -36,6 +38,8 @@ def _rows(admin, n, start):
         KnowledgeFile.objects.create(knowledge=kb, file=file)
         RuntimeSetting.objects.create(key=f"SETTING_{i}", value=i)
         factories.prompt(user, command=f"/p{i}")
+        group = Group.objects.create(name=f"Group {i}", permissions={"features": {"api_keys": True}})
+        GroupMember.objects.bulk_create([GroupMember(group=group, user=user), GroupMember(group=group, user=admin)])
 
 
 def _counts(client):

@@ -127,6 +127,63 @@ def test_retrieval_settings_page_saves_validates_and_reindexes():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_group_gets_members_and_permissions_from_its_admin_form():
+    from accounts.models import Group
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    member = User.objects.create_user("member@example.com", "pw", name="Member", role="user")
+    client = Client()
+    client.force_login(admin)
+    response = client.post("/admin/accounts/group/add/", {
+        "name": "Editors", "description": "", "granted": ["workspace.knowledge", "features.api_keys"],
+        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0", "memberships-0-user": str(member.id),
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    group = Group.objects.get()
+    assert group.permissions == {"workspace": {"knowledge": True}, "features": {"api_keys": True}}
+    assert list(group.members.all()) == [member] and group.user == admin
+    page = client.get(f"/admin/accounts/user/{member.id}/change/").content.decode()
+    assert "workspace.knowledge" in page and "Editors" in page  # its permissions and groups, on its page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_collection_shared_with_writers_and_groups_in_the_admin_keeps_them():
+    from accounts.models import AccessGrant, Group
+    from knowledge.models import KnowledgeBase
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    writer = User.objects.create_user("writer@example.com", "pw", name="Writer", role="user")
+    team = Group.objects.create(name="Team")
+    kb = KnowledgeBase.objects.create(user=admin, name="Handbook")
+    client = Client()
+    client.force_login(admin)
+    response = client.post(f"/admin/knowledge/knowledgebase/{kb.pk}/change/", {
+        "user": str(admin.id), "name": "Handbook", "description": "", "everyone": "", "writers": [str(writer.id)],
+        "reader_groups": [str(team.id)], "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert set(AccessGrant.objects.values_list("principal_type", "principal_id", "permission")) == {
+        ("user", str(writer.id), "write"), ("group", str(team.id), "read")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_default_permissions_page_saves_the_tree():
+    from accounts import access
+    from config import runtime
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    user = User.objects.create_user("user@example.com", "pw", name="User", role="user")
+    client = Client()
+    client.force_login(admin)
+    page = client.get("/admin/permissions/").content.decode()
+    assert 'name="features" value="api_keys" id="id_features_0" checked' in page  # on by default
+    response = client.post("/admin/permissions/", {"workspace": ["knowledge"], "features": ["folders"]})
+    assert response.status_code == 302
+    saved = runtime.get("USER_PERMISSIONS")
+    assert saved["workspace"]["knowledge"] is True and saved["features"]["api_keys"] is False
+    assert access.can_create(user, access.KNOWLEDGE) and not access.has_permission(user, "features.api_keys")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_files_list_and_page_show_how_far_a_processing_file_is():
     from django.utils import timezone
 

@@ -1,11 +1,11 @@
-"""The operator's panel in headless Chromium: sign in, the dashboard, approve a pending user, create
-an API key (shown once), add a connection and refresh its models, upload files and watch them
+"""The operator's panel in headless Chromium: sign in, the dashboard, approve a pending user, put it
+in a new group, create an API key (shown once), add a connection and refresh its models, upload files and watch them
 complete, create a collection with a file."""
 
 import httpx
 from playwright.sync_api import expect
 
-from accounts.models import User
+from accounts.models import Group, User
 from knowledge.models import KnowledgeBase
 from tests import factories
 from tests.browser import screenshot, wait_until
@@ -44,6 +44,17 @@ def test_operator_manages_users_keys_connections_files_and_collections(gateway, 
     run_action(page, pending["email"], "approve")
     expect(page.locator(".messagelist")).to_contain_text("1")
     assert User.objects.get(id=pending["id"]).role == "user"
+
+    # a group granting API keys, with that user as its member
+    page.goto(gateway.url + "/admin/accounts/group/add/")
+    page.fill("#id_name", "Support")
+    page.check("input[name=granted][value='features.api_keys']")
+    autocomplete(page, "id_memberships-0-user", pending["email"])
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    expect(page.locator("#result_list")).to_contain_text("features.api_keys")
+    assert [str(u.id) for u in Group.objects.get(name="Support").members.all()] == [pending["id"]]
+    screenshot(page, "admin-group")
 
     # an API key: the plaintext once, then only its masked form
     page.goto(gateway.url + "/admin/accounts/apikey/add/")

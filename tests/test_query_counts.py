@@ -24,9 +24,35 @@ def test_user_list_queries_do_not_grow(client, django_assert_max_num_queries):
     admin, headers = _admin_with_key()
     for i in range(25):
         User.objects.create_user(f"u{i}@example.com", "pw", name=f"U{i}", role="user")
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = client.get("/api/v1/users/", **headers)
     assert response.json()["total"] == 26
+
+
+def _users_in_groups(n: int):
+    users = [User.objects.create_user(f"g{i}@example.com", "pw", name=f"G{i}", role="user") for i in range(n)]
+    for i in range(n):
+        factories.group(name=f"Group {i}", members=users[: i + 1], permissions={"chat": {"delete": True}})
+    return users
+
+
+@pytest.mark.parametrize("url", ["/api/v1/users/", "/api/v1/users/all", "/api/v1/users/search", "/api/v1/groups/"])
+def test_user_and_group_lists_queries_do_not_grow(client, django_assert_max_num_queries, url):
+    admin, headers = _admin_with_key()
+    _users_in_groups(20)
+    with django_assert_max_num_queries(7):
+        response = client.get(url, **headers)
+    assert response.status_code == 200
+
+
+def test_a_group_s_member_lists_queries_do_not_grow(client, django_assert_max_num_queries):
+    admin, headers = _admin_with_key()
+    users = _users_in_groups(20)
+    group = factories.group(name="All", members=users)
+    for method, url in [("post", f"/api/v1/groups/id/{group.id}/users"), ("get", f"/api/v1/groups/id/{group.id}/members"),
+                        ("get", f"/api/v1/groups/id/{group.id}/export"), ("get", "/api/v1/users/groups")]:
+        with django_assert_max_num_queries(7):
+            assert getattr(client, method)(url, **headers).status_code == 200
 
 
 def test_preset_list_queries_do_not_grow(client, django_assert_max_num_queries):

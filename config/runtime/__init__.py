@@ -96,6 +96,8 @@ DECLARED: dict[str, Setting] = {s.name: s for s in (
     _flag("ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS", False, "ENABLE_API_KEYS_ENDPOINT_RESTRICTIONS",
           "ENABLE_API_KEY_ENDPOINT_RESTRICTIONS"),
     _text("API_KEYS_ALLOWED_ENDPOINTS", fallback_env=("API_KEY_ALLOWED_ENDPOINTS",)),
+    # the admin's default permission tree (accounts.permission_tree; empty: its defaults)
+    Setting("USER_PERMISSIONS", (dict,), dict, lambda v: all(isinstance(s, dict) for s in v.values())),
     _flag("ENABLE_OLLAMA_API", True),
     _flag("ENABLE_OPENAI_API", True),
     # embeddings (GET/POST /api/v1/retrieval/embedding)

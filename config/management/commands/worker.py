@@ -4,7 +4,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from config import startup
+from config import startup, tracing
 
 log = logging.getLogger("gateway.worker")
 DEFAULT_QUEUES = ["ingest", "events"]  # files, and webhook deliveries (config.events.tasks)
@@ -20,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-check", action="store_true", help="skip the pgvector self-check")
 
     def handle(self, *args, queues, concurrency, no_check, **options):
+        tracing.setup()  # no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
         if not no_check:
             startup.check_database_or_exit()
         asyncio.run(run(queues or DEFAULT_QUEUES, concurrency))

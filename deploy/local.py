@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,11 +30,11 @@ error_log {run}/error.log warn;
 daemon off;
 events {{ worker_connections 4096; }}
 http {{
-    client_body_temp_path {run}/tmp/body;
-    proxy_temp_path {run}/tmp/proxy;
-    fastcgi_temp_path {run}/tmp/fastcgi;
-    uwsgi_temp_path {run}/tmp/uwsgi;
-    scgi_temp_path {run}/tmp/scgi;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
     include {run}/gateway.conf;
 }}
 """
@@ -76,18 +77,20 @@ def stop_postgres(data_dir: Path) -> None:
     embedded_db.stop(data_dir)
 
 
-def render_nginx(run: Path, *, listen: int, server_ports: list[int], upstream_header: bool) -> Path:
-    """deploy/gateway.nginx.conf for these ports, and a main nginx.conf around it; its path."""
+def render_nginx(run: Path, temp: Path, *, listen: int, server_ports: list[int], upstream_header: bool) -> Path:
+    """deploy/gateway.nginx.conf for these ports, and a main nginx.conf around it; its path.
+    `temp` (request bodies of uploads): where nginx's workers, `nobody` under root, may write."""
+    temp.chmod(0o755)
     for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (run / "tmp" / name).mkdir(parents=True, exist_ok=True)
-        (run / "tmp" / name).chmod(0o777)  # nginx's workers run as nobody under root
+        (temp / name).mkdir(exist_ok=True)
+        (temp / name).chmod(0o777)
     servers = "\n".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in server_ports)
     conf = (TEMPLATE.read_text().replace("@@SERVERS@@", servers).replace("@@LISTEN@@", f"127.0.0.1:{listen}")
             .replace("@@ACCESS_LOG@@", str(run / "access.log"))
             .replace("@@EXTRA@@", UPSTREAM_HEADER if upstream_header else ""))
     (run / "gateway.conf").write_text(conf)
     main = run / "nginx.conf"
-    main.write_text(MAIN_CONF.format(run=run))
+    main.write_text(MAIN_CONF.format(run=run, temp=temp))
     return main
 
 
@@ -105,6 +108,7 @@ class Topology:
         self.servers: list[subprocess.Popen | None] = [None] * servers
         self.workers: list[subprocess.Popen] = []
         self.nginx: subprocess.Popen | None = None
+        self.nginx_temp: Path | None = None
         self.env: dict = {}
 
     def _log(self, name: str):
@@ -138,7 +142,8 @@ class Topology:
                         for i in range(self.worker_count)]
         run = self.data_dir / "nginx"
         run.mkdir(exist_ok=True)
-        main = render_nginx(run, listen=self.port, server_ports=self.server_ports, upstream_header=self.upstream_header)
+        self.nginx_temp = Path(tempfile.mkdtemp(prefix="gateway-nginx-"))
+        main = render_nginx(run, self.nginx_temp, listen=self.port, server_ports=self.server_ports, upstream_header=self.upstream_header)
         self.nginx = subprocess.Popen([nginx, "-p", str(run), "-c", str(main)], stdout=self._log("nginx"),
                                       stderr=subprocess.STDOUT)
         everything = (self.nginx, *self.servers, *self.workers)
@@ -184,6 +189,12 @@ class Topology:
                 proc.kill()
                 proc.wait()
         stop_postgres(self.data_dir)
+        if self.nginx_temp is not None:
+            shutil.rmtree(self.nginx_temp, ignore_errors=True)
+
+
+def _exit(signum, frame):
+    raise SystemExit(0)
 
 
 def main() -> None:
@@ -197,7 +208,7 @@ def main() -> None:
     args = parser.parse_args()
     topology = Topology(data_dir=args.data, servers=args.servers, workers=args.workers, port=args.port,
                         db_port=args.db_port, redis_url=args.redis_url)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, _exit)
     try:
         topology.start()
         print(f"Serving on {topology.url} (nginx) -> {', '.join(map(str, topology.server_ports))}; "
@@ -208,6 +219,8 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a second signal must not cut the shutdown short
+            signal.signal(sig, signal.SIG_IGN)
         topology.stop()
 
 

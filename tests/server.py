@@ -62,7 +62,7 @@ class LiveServer:
                                 cwd=ROOT, env=self.env, stdout=(self.data_dir / "worker.log").open("a"),
                                 stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
-    def _wait(self, timeout: float = 30) -> None:
+    def _wait(self, timeout: float = 90) -> None:  # a loaded shared machine: imports alone can take 20 s
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -71,7 +71,7 @@ SERVER, CLIENT = 2, 3  # OTLP span kinds
 
 def test_a_completion_is_traced_with_its_request_id_when_an_endpoint_is_set(database_url, tmp_path, collector, admin,
                                                                              ollama):
-    connect(ollama)
+    connect(ollama, list_timeout=30)  # a loaded machine must not make the first model list time out
     server = LiveServer(database_url=database_url, data_dir=tmp_path,
                         env={"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "100"})
     try:

@@ -1,6 +1,8 @@
 """/api/events/webhooks (admin; Open WebUI's routes) and GET /api/events (the caller's feed)."""
 
 from django.http import JsonResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,9 +20,11 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 class WebhookListView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response([webhook_out(hook) for hook in services.webhooks()])
 
+    @extend_schema(request=WebhookIn, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         hook = services.create_webhook(**validated(WebhookIn, request.data, status=400))
         return Response(webhook_out(hook, with_secret=True))
@@ -29,12 +33,14 @@ class WebhookListView(APIView):
 class WebhookView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(request=WebhookUpdateIn, responses=OpenApiTypes.OBJECT)
     def put(self, request, webhook_id: str):
         hook = services.get_webhook(webhook_id)
         data = validated(WebhookUpdateIn, request.data, status=400)
         hook = services.update_webhook(webhook=hook, changes=data)
         return Response(webhook_out(hook, with_secret=bool(data.get("secret"))))
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def delete(self, request, webhook_id: str):
         services.delete_webhook(webhook=services.get_webhook(webhook_id))
         return Response({"status": True})

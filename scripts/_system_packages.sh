@@ -1,7 +1,7 @@
 # Sourced by scripts/test: Debian's chromium + chromium-driver (the browser tests drive
 # /usr/bin/chromium with Playwright; no browser is ever downloaded), qemu-user (a test runs the
 # embedded pgvector on an emulated CPU without AVX-512) and nginx (tests/test_deployment.py runs
-# deploy/'s topology behind it; only its binary is used, no service is started). Installed with apt-get, as root or through
+# deploy/'s topology behind it with its own configuration). Installed with apt-get, as root or through
 # passwordless sudo. SKIP_SYSTEM_PACKAGES=1 skips this step (those tests then skip, with a warning).
 missing=()
 [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || missing+=(chromium chromium-driver)

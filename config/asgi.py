@@ -3,6 +3,9 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from config import tracing  # noqa: E402
+
+tracing.setup()  # before any httpx client or database connection exists (no-op unless configured)
 django_asgi_app = get_asgi_application()  # set up Django before importing consumers
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -10,10 +13,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from config import drain  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+application = tracing.wrap(ProtocolTypeRouter(
     {
         "http": drain.wrap(django_asgi_app),
         "websocket": drain.wrap_websocket(URLRouter(websocket_urlpatterns)),
     }
-)
+))
 drain.install()  # SIGTERM drains first (uvicorn's handler is in place: it imports the app after)

@@ -269,3 +269,12 @@ VECTOR_INDEX_BUILD_MEMORY = env_str("VECTOR_INDEX_BUILD_MEMORY", "512MB")  # mai
 INGEST_CONCURRENCY = env_int("INGEST_CONCURRENCY", 2)  # files one worker processes at once: a big one never holds up the rest
 DRAIN_SECONDS = env_float("DRAIN_SECONDS", 30.0)  # on SIGTERM: how long running requests and streams may go on
 PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": INGEST_HEARTBEAT_SECONDS}
+PROCRASTINATE_IMPORT_PATHS = ["config.events.tasks"]  # tasks outside an app's tasks.py
+# Events (config/events): webhook deliveries are retried EVENTS_WEBHOOK_ATTEMPTS times in all, waiting
+# EVENTS_RETRY_SECONDS × 2^attempt (at most EVENTS_RETRY_MAX_SECONDS) between them.
+EVENTS_WEBHOOK_ATTEMPTS = env_int("EVENTS_WEBHOOK_ATTEMPTS", 8)
+EVENTS_RETRY_SECONDS = env_float("EVENTS_RETRY_SECONDS", 5.0)
+EVENTS_RETRY_MAX_SECONDS = env_float("EVENTS_RETRY_MAX_SECONDS", 600.0)
+EVENTS_WEBHOOK_TIMEOUT = env_float("EVENTS_WEBHOOK_TIMEOUT", 10.0)  # seconds for a receiver to answer
+EVENTS_RETENTION_HOURS = env_float("EVENTS_RETENTION_HOURS", 24.0)  # how far back GET /api/events can resume
+EVENTS_POLL_SECONDS = env_float("EVENTS_POLL_SECONDS", 0.5)  # how often a process's feed looks for new events

@@ -8,6 +8,7 @@ from chat import history_urls
 from chat import views as chat_views
 from chat.page import chat_page
 from config import views
+from config.events import views as event_views
 from config.metrics_view import metrics_view
 from models_registry import views as model_views
 from models_registry.urls import ollama, openai, presets
@@ -20,6 +21,9 @@ urlpatterns = [
     path("api/version", views.version),
     path("api/version/updates", views.VersionUpdatesView.as_view()),
     path("api/config", PublicConfigView.as_view()),
+    path("api/events", event_views.events),
+    path("api/events/webhooks", event_views.WebhookListView.as_view()),
+    path("api/events/webhooks/<str:webhook_id>", event_views.WebhookView.as_view()),
     path("api/models", model_views.model_list),
     path("api/v1/models", model_views.model_list),
     path("api/models/base", model_views.base_model_list),

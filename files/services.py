@@ -13,7 +13,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.types import TimeDeltaParams
 from rest_framework.exceptions import APIException, ValidationError
 
-from config import runtime
+from config import events, runtime
 from files import chunk_copy, chunking, embeddings, progress, vector_index
 from files.extract import ExtractionError, extract
 from files.models import Chunk, File
@@ -81,12 +81,23 @@ def process(file_id: str) -> None:
             raise ExtractionError("The content provided is empty. Please ensure that there is text or data present before proceeding.")
     except (ExtractionError, OSError) as exc:
         File.objects.filter(id=file.id).update(status=File.Status.FAILED, error=str(exc))
+        _emit(file, File.Status.FAILED, str(exc))
         return
     _index(file, text, pieces)
+    _emit(file, File.Status.COMPLETED)
 
 
 def mark_failed(file_id: str, error: str) -> None:
     File.objects.filter(id=file_id).update(status=File.Status.FAILED, error=error[:2000])
+    file = File.objects.filter(id=file_id).only("id", "user_id", "filename").first()
+    if file is not None:
+        _emit(file, File.Status.FAILED, error[:2000])
+
+
+def _emit(file: File, status: str, error: str = "") -> None:
+    """file.completed / file.failed for the owner's feed and the webhooks (never raises)."""
+    events.emit(f"file.{status}", subject_id=file.id, user_id=file.user_id,
+                data={"id": str(file.id), "filename": file.filename, "status": status, "error": error})
 
 
 def update_content(*, file: File, content: str) -> File:

@@ -110,8 +110,8 @@ def check(conn: Connection) -> tuple[list[str], str]:
         ids, error = providers.provider_for(conn).check(), ""
     except UpstreamError as exc:
         ids, error = [], exc.detail
+    registry.record_health(conn, error, models_found=ids)
     conn.models_found, conn.last_error, conn.last_checked_at = ids, error, datetime.now(UTC)
-    conn.save(update_fields=["models_found", "last_error", "last_checked_at"])
     return ids, error
 
 

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.db import transaction
 
 from accounts import access
+from config import events
 from config.common.db import db_call
 from config.common.ttl_cache import MISSING, TTLCache
 from models_registry import providers
@@ -48,8 +50,17 @@ def _cache_key(conn: Connection) -> tuple:
     return (conn.base_url, conn.api_key, conn.updated_at)
 
 
-def _record_health(conn: Connection, error: str) -> None:
-    Connection.objects.filter(pk=conn.pk).update(last_error=error, last_checked_at=datetime.now(UTC))
+def record_health(conn: Connection, error: str, **fields) -> None:
+    """Store a connection's last error ("" when it answered) and `fields`; the process that flips it
+    between up and down (under the row lock: once, whichever process noticed) emits the event."""
+    with transaction.atomic():
+        was = Connection.objects.select_for_update().filter(pk=conn.pk).values_list("last_error", flat=True).first()
+        if was is None:
+            return  # deleted meanwhile
+        Connection.objects.filter(pk=conn.pk).update(last_error=error, last_checked_at=datetime.now(UTC), **fields)
+        if bool(was) != bool(error):
+            events.emit("connection.down" if error else "connection.up", subject_id=conn.pk,
+                        data={"id": conn.pk, "name": conn.name, "kind": conn.kind, "url": conn.base_url, "error": error})
 
 
 async def _fetch_now(conn: Connection, key: tuple) -> list[dict]:
@@ -62,7 +73,7 @@ async def _fetch_now(conn: Connection, key: tuple) -> list[dict]:
     ttl = settings.MODELS_CACHE_TTL if not error else min(settings.MODELS_CACHE_TTL, 10.0)
     _list_cache[conn.pk] = (key, time.monotonic() + ttl, models)
     if error != conn.last_error or conn.last_checked_at is None:
-        await db_call(_record_health)(conn, error)
+        await db_call(record_health)(conn, error)
     return models
 
 

@@ -41,6 +41,8 @@ class LiveServer:
             "INGEST_HEARTBEAT_SECONDS": "0.5",  # so a killed worker is noticed within seconds
             "INGEST_STALLED_SECONDS": "2",
             "INGEST_RECOVERY_SECONDS": "1",
+            "EVENTS_RETRY_SECONDS": "0.2",  # webhook retries at once, then within a few seconds
+            "EVENTS_POLL_SECONDS": "0.1",
             "PYTHONUNBUFFERED": "1",
             # tests/support holds a tiktoken encoding plugin (tiktoken_ext.gateway_bytes) for the token splitter
             "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tests" / "support"), os.environ.get("PYTHONPATH")) if p),
@@ -56,11 +58,11 @@ class LiveServer:
 
     def start_worker(self) -> subprocess.Popen:
         """An ingestion worker, as `manage.py serve` runs one beside the web process."""
-        return subprocess.Popen([sys.executable, "manage.py", "worker", "-q", "ingest", "-c", "4", "--no-check"],
+        return subprocess.Popen([sys.executable, "manage.py", "worker", "-c", "4", "--no-check"],
                                 cwd=ROOT, env=self.env, stdout=(self.data_dir / "worker.log").open("a"),
                                 stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
-    def _wait(self, timeout: float = 90) -> None:
+    def _wait(self, timeout: float = 90) -> None:  # a loaded shared machine: imports alone can take 20 s
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -15,6 +15,7 @@ WIRING = {
     "config/admin_site.py": "the admin site links knowledge's retrieval-settings page",
     "config/dashboard.py": "the admin landing page counts every app's rows",
     "config/metrics_view.py": "/metrics takes an admin's bearer token (accounts' authentication)",
+    "config/events/views.py": "the events routes take accounts' authentication and access policy",
     "config/management/commands/": "operator commands (bootstrap creates the admin and connections)",
 }
 

@@ -75,6 +75,17 @@ def test_api_key_list_queries_do_not_grow(client, django_assert_max_num_queries)
     assert len(response.json()) == 21
 
 
+def test_webhook_list_queries_do_not_grow(client, django_assert_max_num_queries):
+    from config.events import services as events
+
+    admin, headers = _admin_with_key()
+    for i in range(20):
+        events.create_webhook(url=f"http://127.0.0.1:9/{i}", events=["file.completed"])
+    with django_assert_max_num_queries(6):
+        response = client.get("/api/events/webhooks", **headers)
+    assert len(response.json()) == 20
+
+
 def test_file_and_collection_views_never_read_text_they_do_not_return(client):
     """A file's extracted text can be megabytes: only the views that return it may select it."""
     from django.db import connection

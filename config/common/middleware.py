@@ -7,6 +7,7 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.module_loading import import_string
 
+from config import tracing
 from config.common import errors, metrics, requestlog
 
 API_PREFIXES = ("/api/", "/ollama/", "/openai/", "/health", "/ready", "/metrics", "/ws/")
@@ -88,8 +89,12 @@ class RequestIdMiddleware(AsyncMiddleware):
         context = requestlog.begin(request.META.get("HTTP_X_REQUEST_ID"))
         counted = getattr(request, "_metrics_counted", False)  # the site's middleware runs this again
         request._metrics_counted = True
+        if tracing.enabled:
+            tracing.note_request(context.request_id)
         response = await self.get_response(request)
         response[requestlog.HEADER] = context.request_id
+        if tracing.enabled:
+            tracing.note_route(request)
         if not counted:
             metrics.REQUESTS.labels(metrics.route_family(request.path_info), str(response.status_code)).inc()
         return response

@@ -93,7 +93,7 @@ class WorkerSupervisor:
         self._thread.start()
 
     def _start(self) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "manage.py", "worker", "-q", "ingest", "--no-check"],
+        return subprocess.Popen([sys.executable, "manage.py", "worker", "--no-check"],
                                 cwd=settings.BASE_DIR, preexec_fn=die_with_parent)
 
     def _watch(self):

@@ -5,25 +5,27 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from config import startup
+from config import startup, tracing
 
 log = logging.getLogger("gateway.worker")
+DEFAULT_QUEUES = ["ingest", "events"]  # files, and webhook deliveries (config.events.tasks)
 
 
 class Command(BaseCommand):
-    help = ("Run an ingestion worker: check the database's pgvector first, then process jobs until SIGTERM or "
+    help = ("Run an ingestion worker (files and webhook deliveries): check the database's pgvector first, then process jobs until SIGTERM or "
             "SIGINT; if the database goes away (a restart, a failover) wait for it and go on.")
 
     def add_arguments(self, parser):
-        parser.add_argument("-q", "--queue", action="append", dest="queues", help="queue(s) to serve (default: ingest)")
+        parser.add_argument("-q", "--queue", action="append", dest="queues", help="queue(s) to serve (default: ingest and events)")
         parser.add_argument("-c", "--concurrency", type=int, default=settings.INGEST_CONCURRENCY,
                             help="jobs run at once (default: INGEST_CONCURRENCY)")
         parser.add_argument("--no-check", action="store_true", help="skip the pgvector self-check")
 
     def handle(self, *args, queues, concurrency, no_check, **options):
+        tracing.setup()  # no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
         if not no_check:
             startup.check_database_or_exit()
-        asyncio.run(run(queues or ["ingest"], concurrency))
+        asyncio.run(run(queues or DEFAULT_QUEUES, concurrency))
 
 
 async def run(queues: list[str], concurrency: int) -> None:

@@ -250,8 +250,11 @@ class OllamaProvider(Provider):
                 yield END
                 return
 
-    def embed_body(self, model: str, texts: list[str], extra: dict) -> dict:
+    def embed_body(self, model: str, texts: list, extra: dict) -> dict:
         return {**super().embed_body(model, texts, extra), "truncate": True}
 
     def vectors(self, data: dict, expected: int) -> list[list[float]]:
         return data.get("embeddings") or []
+
+    def embed_tokens(self, data: dict) -> int:
+        return data.get("prompt_eval_count") or 0

@@ -77,6 +77,7 @@ class Provider:
     list_field: str
     chat_path: str
     embed_path: str
+    verify_path: str
 
     def __init__(self, conn):
         self.conn = conn
@@ -148,7 +149,8 @@ class Provider:
         usage in streams when asked."""
         raise NotImplementedError
 
-    def with_params(self, body: dict, params: dict) -> dict:
+    @staticmethod
+    def with_params(body: dict, params: dict) -> dict:
         """A passthrough request in the upstream's own format with the preset's `params` under it."""
         raise NotImplementedError
 

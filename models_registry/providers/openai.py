@@ -20,6 +20,7 @@ class OpenAIProvider(Provider):
     endpoint_settings = ("RAG_OPENAI_API_BASE_URL", "RAG_OPENAI_API_KEY")
     list_path, list_field = "/models", "data"
     chat_path = "/chat/completions"
+    verify_path = "/models"  # what /verify asks a URL and key before they are saved
     embed_path = "/embeddings"
 
     def model_id(self, raw: dict):
@@ -69,7 +70,8 @@ class OpenAIProvider(Provider):
             payload["stream_options"] = {"include_usage": True}
         return payload
 
-    def with_params(self, body: dict, params: dict) -> dict:
+    @staticmethod
+    def with_params(body: dict, params: dict) -> dict:
         return {**{k: v for k, v in params.items() if k not in body}, **body}  # the request's own win
 
     async def count_message_tokens(self, body: dict) -> int | None:

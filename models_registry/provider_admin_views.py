@@ -8,6 +8,7 @@ model file downloads and uploads are not offered (pull instead)."""
 
 import asyncio
 import time
+import uuid
 
 from django.http import JsonResponse
 
@@ -29,8 +30,12 @@ def verify(family: type[Provider]):
     @authenticated("admin")
     async def view(request):
         body = parse(request, VerifyIn)
-        provider = providers.endpoint(f"verify-{family.kind}", family.kind, body["url"].rstrip("/"), body.get("key") or "")
-        return JsonResponse(await provider.get_json(family.verify_path))
+        name = f"verify-{uuid.uuid4()}"  # a client of its own, closed when done
+        provider = providers.endpoint(name, family.kind, body["url"].rstrip("/"), body.get("key") or "")
+        try:
+            return JsonResponse(await provider.get_json(family.verify_path))
+        finally:
+            providers.forget([name])
 
     return view
 

@@ -28,7 +28,7 @@ OLLAMA, OPENAI = providers.KINDS["ollama"], providers.KINDS["openai"]  # the /ol
 
 
 async def relay(provider: Provider, path: str, body: dict | None, started: float, *, stream: bool, model: str,
-                 method: str = "POST"):
+                method: str = "POST"):
     """Send to the upstream and give back its answer: whole and valid JSON (else 502), or a stream
     relayed as it arrives."""
     sent = time.perf_counter()
@@ -165,7 +165,7 @@ async def ollama_show(request):
     body = parse(request, ModelNameIn)
     entry, provider = await _model_target(request, OLLAMA, body.get("model") or body["name"], None)
     return await relay(provider, "/api/show", {**body, "model": entry.upstream_id}, time.perf_counter(), stream=False,
-                        model=entry.id)
+                       model=entry.id)
 
 
 def generation(family: type[Provider], path: str, *, uses_messages: bool = False, streams: bool | None = None,

@@ -7,6 +7,8 @@ import asyncio
 import base64
 import random
 import struct
+import time
+from dataclasses import dataclass
 
 from chat import validation
 from config.common import requestlog
@@ -24,7 +26,14 @@ def _encoded(vector: list[float], encoding: str | None):
     return vector
 
 
-async def create(user, body) -> dict:
+@dataclass(frozen=True)
+class Answer:
+    body: dict
+    provider: providers.Provider
+    upstream_seconds: float  # spent waiting on the upstream (the rest is the gateway's own time)
+
+
+async def create(user, body) -> Answer:
     """The embeddings answer for an OpenAI embeddings request, or ApplicationError."""
     error = validation.embeddings_error(body)
     if error:
@@ -42,17 +51,19 @@ async def create(user, body) -> dict:
         async with limit:
             return await provider.embeddings(entry.upstream_id, part, extra=extra, timeout=None)
 
+    sent = time.perf_counter()
     tasks = [asyncio.ensure_future(batch(inputs[i:i + BATCH])) for i in range(0, len(inputs), BATCH)]
     try:
         batches = await asyncio.gather(*tasks)
     finally:  # one batch failed (or the client left): send no more
         for task in tasks:
             task.cancel()
+    upstream_seconds = time.perf_counter() - sent
     vectors = [v for b in batches for v in b.vectors]
     tokens = sum(b.tokens for b in batches)
     encoding = body.get("encoding_format")
-    return {
+    return Answer({
         "object": "list", "model": entry.id,
         "data": [{"object": "embedding", "index": i, "embedding": _encoded(v, encoding)} for i, v in enumerate(vectors)],
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }
+    }, provider, upstream_seconds)

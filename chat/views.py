@@ -62,7 +62,13 @@ async def _answer(prepared: completions.Prepared, started: float, streamed, whol
 @authenticated("user")
 async def embeddings_view(request):
     """POST /api/embeddings, /api/v1/embeddings (OpenAI's embeddings API)."""
-    return JsonResponse(await embeddings.create(request.user, parse_json(request)))
+    started = time.perf_counter()
+    answer = await embeddings.create(request.user, parse_json(request))
+    response = JsonResponse(answer.body)
+    overhead = time.perf_counter() - started - answer.upstream_seconds
+    response[OVERHEAD_HEADER] = f"{overhead * 1000:.2f}"
+    metrics.observe_overhead(answer.body["model"], answer.provider.conn, overhead)
+    return response
 
 
 def _anthropic_cut_off() -> list[bytes]:

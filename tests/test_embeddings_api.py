@@ -55,6 +55,7 @@ def test_dimensions_and_token_arrays_reach_an_openai_upstream(api, admin, upstre
     response = api.post("/api/v1/embeddings", headers=bearer(admin["token"]),
                         json={"model": "gpt-4o", "input": [[1, 2], [3]], "dimensions": 64})
     assert response.status_code == 200 and len(response.json()["data"]) == 2
+    assert float(response.headers["X-Gateway-Overhead-Ms"]) >= 0
     sent = upstreams["openai"].last("/v1/embeddings")
     assert sent["input"] == [[1, 2], [3]] and sent["dimensions"] == 64 and sent["model"] == "gpt-4o"
 

@@ -200,3 +200,14 @@ def test_upstream_failures_on_passthrough_routes_are_clean(api, admin, ollama, o
     ollama.stop()
     response = api.post("/ollama/v1/chat/completions", headers=bearer(admin["token"]), json={"model": "llama3.1:8b", "messages": HELLO})
     assert response.status_code == 502 and "unreachable" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/openai/responses", "/ollama/v1/chat/completions/0", "/ollama/v1/messages",
+                                  "/ollama/v1/embeddings", "/ollama/api/pull", "/ollama/api/unload"])
+def test_bodies_without_a_model_are_400(api, admin, ollama, path):
+    connect(ollama)
+    for body, detail in [({"input": "x"}, "model: a model id is required."), (["x"], "The request body must be a JSON object.")]:
+        response = api.post(path, headers=bearer(admin["token"]), json=body)
+        assert (response.status_code, response.json()) == (400, {"detail": detail}), path
+    response = api.post(path, headers={**bearer(admin["token"]), "Content-Type": "application/json"}, content=b"{")
+    assert response.status_code == 400

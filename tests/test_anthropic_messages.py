@@ -191,3 +191,50 @@ def test_client_disconnect_cancels_the_upstream(gateway, admin, upstreams):
                          json={"model": "llama3.1:8b", "messages": HELLO, "stream": True}) as response:
             assert next(response.iter_lines()).startswith("event: message_start")
     assert ollama.disconnected.wait(5), "the upstream never saw the connection close"
+
+
+def _chunk(delta=None, finish=None, usage=None) -> str:
+    chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta or {},
+                                                                                   "finish_reason": finish}]}
+    return json.dumps({**chunk, "usage": usage} if usage else chunk)
+
+
+def test_streamed_tool_calls_become_tool_use_blocks():
+    """The conversion alone, on the chunks an OpenAI upstream sends for a tool call."""
+    import asyncio
+
+    from chat import anthropic as convert
+
+    payloads = [_chunk({"role": "assistant", "content": "Let me look."}),
+                _chunk({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                                        "function": {"name": "weather", "arguments": ""}}]}),
+                _chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]}),
+                _chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"Oslo"}'}}]}),
+                _chunk(finish="tool_calls", usage={"prompt_tokens": 11, "completion_tokens": 5}), "[DONE]"]
+
+    async def run():
+        async def source():
+            for payload in payloads:
+                yield payload
+        return [part async for part in convert.stream(source(), "gpt-4o")]
+
+    events = [(e.split("\n")[0][7:], json.loads(e.split("\n")[1][6:])) for e in b"".join(asyncio.run(run())).decode().split("\n\n") if e]
+    blocks = [d["content_block"] for n, d in events if n == "content_block_start"]
+    assert blocks == [{"type": "text", "text": ""}, {"type": "tool_use", "id": "call_1", "name": "weather", "input": {}}]
+    partial = "".join(d["delta"]["partial_json"] for n, d in events if n == "content_block_delta" and d["index"] == 1)
+    assert json.loads(partial) == {"city": "Oslo"}
+    assert events[-2][1] == {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                             "usage": {"input_tokens": 11, "output_tokens": 5}}
+    assert [n for n, _ in events].count("content_block_stop") == 2
+
+
+def test_a_completion_with_tool_calls_becomes_a_message_with_tool_use():
+    from chat import anthropic as convert
+
+    message = convert.to_message({"choices": [{"finish_reason": "tool_calls", "message": {
+        "role": "assistant", "content": None, "reasoning_content": "Hmm.",
+        "tool_calls": [{"id": "call_9", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Oslo"}'}}]}}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 4}}, "gpt-4o")
+    assert message["content"] == [{"type": "thinking", "thinking": "Hmm.", "signature": ""},
+                                  {"type": "tool_use", "id": "call_9", "name": "weather", "input": {"city": "Oslo"}}]
+    assert message["stop_reason"] == "tool_use" and message["usage"] == {"input_tokens": 3, "output_tokens": 4}

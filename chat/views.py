@@ -1,9 +1,10 @@
+import json
 import time
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 from accounts.async_views import authenticated
-from chat import completions
+from chat import anthropic, completions, embeddings, messages
 from config import drain
 from config.common import jsonbody, metrics
 from config.common.errors import ApplicationError
@@ -36,18 +37,61 @@ async def chat_completions(request):
     """Errors (ApplicationError, UpstreamError among them) are rendered by `authenticated`."""
     started = time.perf_counter()
     prepared = await completions.prepare(request.user, parse_json(request))
+    return await _answer(prepared, started, lambda events: drain.guarded(sse(events), CUT_OFF), lambda body: body)
+
+
+async def _answer(prepared: completions.Prepared, started: float, streamed, whole, *, sources_event: bool = True):
+    """The upstream's answer: `streamed(events)` gives a stream's body, `whole(bytes)` a JSON one's."""
     if prepared.stream:
         sent = time.perf_counter()
-        events = await completions.open_stream(prepared)
-        response = StreamingHttpResponse(drain.guarded(sse(events), CUT_OFF), content_type="text/event-stream", headers=SSE_HEADERS)
+        events = await completions.open_stream(prepared, sources_event=sources_event)
+        response = StreamingHttpResponse(streamed(events), content_type="text/event-stream", headers=SSE_HEADERS)
         response[OVERHEAD_HEADER] = f"{(sent - started) * 1000:.2f}"
         metrics.observe_overhead(prepared.entry.id, prepared.provider.conn, sent - started)
         return response
     sent = time.perf_counter()
-    body = await completions.complete(prepared)
+    body = whole(await completions.complete(prepared))
     received = time.perf_counter()
     response = HttpResponse(body, content_type="application/json")
     overhead = (sent - started) + (time.perf_counter() - received)
     response[OVERHEAD_HEADER] = f"{overhead * 1000:.2f}"
     metrics.observe_overhead(prepared.entry.id, prepared.provider.conn, overhead)
     return response
+
+
+@endpoint("POST")
+@authenticated("user")
+async def embeddings_view(request):
+    """POST /api/embeddings, /api/v1/embeddings (OpenAI's embeddings API)."""
+    started = time.perf_counter()
+    answer = await embeddings.create(request.user, parse_json(request))
+    response = JsonResponse(answer.body)
+    overhead = time.perf_counter() - started - answer.upstream_seconds
+    response[OVERHEAD_HEADER] = f"{overhead * 1000:.2f}"
+    metrics.observe_overhead(answer.body["model"], answer.provider.conn, overhead)
+    return response
+
+
+def _anthropic_cut_off() -> list[bytes]:
+    return [anthropic.error_event(drain.cut_off_error().detail)]
+
+
+@endpoint("POST")
+@authenticated("user")
+async def messages_view(request):
+    """POST /api/v1/messages, /api/message (Anthropic's Messages API)."""
+    started = time.perf_counter()
+    body = parse_json(request)
+    prepared = await messages.prepare(request.user, body)
+    model = body["model"]
+    return await _answer(prepared, started,
+                         lambda events: drain.guarded(anthropic.stream(events, model), _anthropic_cut_off),
+                         lambda raw: json.dumps(anthropic.to_message(json.loads(raw), model)).encode(),
+                         sources_event=False)
+
+
+@endpoint("POST")
+@authenticated("user")
+async def count_tokens_view(request):
+    """POST /api/v1/messages/count_tokens, /api/message/count_tokens."""
+    return JsonResponse({"input_tokens": await messages.count_tokens(request.user, parse_json(request))})

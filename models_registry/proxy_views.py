@@ -8,6 +8,7 @@ import random
 import time
 
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from pydantic import BaseModel
 
 from accounts import access
 from accounts.async_views import authenticated
@@ -20,14 +21,14 @@ from config.common.http import endpoint
 from models_registry import presets, providers, registry
 from models_registry.models import Connection
 from models_registry.providers import Provider
-from models_registry.serializers import RelayedIn, ShowIn
+from models_registry.serializers import ModelNameIn, RelayedIn
 
 OVERHEAD_HEADER = "X-Gateway-Overhead-Ms"
 OLLAMA, OPENAI = providers.KINDS["ollama"], providers.KINDS["openai"]  # the /ollama/ and /openai/ routes
 
 
-async def _relay(provider: Provider, path: str, body: dict | None, started: float, *, stream: bool, model: str,
-                 method: str = "POST"):
+async def relay(provider: Provider, path: str, body: dict | None, started: float, *, stream: bool, model: str,
+                method: str = "POST"):
     """Send to the upstream and give back its answer: whole and valid JSON (else 502), or a stream
     relayed as it arrives."""
     sent = time.perf_counter()
@@ -46,7 +47,7 @@ async def _relay(provider: Provider, path: str, body: dict | None, started: floa
     return response
 
 
-def _parse(request, form: type[RelayedIn] = RelayedIn) -> dict:
+def parse(request, form: type[BaseModel] = RelayedIn) -> dict:
     """The body, checked by `form` (it is relayed as sent, not as the form would rebuild it)."""
     try:
         body = jsonbody.loads(request.body or b"{}")
@@ -58,18 +59,18 @@ def _parse(request, form: type[RelayedIn] = RelayedIn) -> dict:
     return body
 
 
-async def _connections(family: type[Provider]) -> list[Connection]:
+async def connections_of(family: type[Provider]) -> list[Connection]:
     return await db_call(lambda: list(Connection.objects.filter(kind=family.kind, enabled=True)))()
 
 
-async def _by_index(family: type[Provider], url_idx: int | None) -> Connection | None:
-    connections = await _connections(family)
+async def by_index(family: type[Provider], url_idx: int | None) -> Connection | None:
+    connections = await connections_of(family)
     if url_idx is None or not 0 <= url_idx < len(connections):
         return None
     return connections[url_idx]
 
 
-def _serves(family: type[Provider], entry: registry.Entry) -> bool:
+def serves(family: type[Provider], entry: registry.Entry) -> bool:
     """Whether a model is one of this route family's (served by connections of its kind)."""
     return entry.kind == family.kind
 
@@ -78,37 +79,38 @@ async def _model_target(request, family: type[Provider], model_id: str, url_idx:
     """(entry, provider) for a generation request."""
     requestlog.note_model(model_id)
     entry = await registry.resolve(request.user, model_id)
-    if entry is None or not _serves(family, entry):
+    if entry is None or not serves(family, entry):
         everything = await registry.base_models()
         known = any(m["id"] == model_id for m in everything)
         if entry is None and known:
             raise ApplicationError(403, "Model not found")
         raise ApplicationError(family.model_not_found_status, f"Model '{model_id}' was not found")
     if url_idx is not None:
-        conn = await _by_index(family, url_idx)
+        conn = await by_index(family, url_idx)
         if conn is None or conn not in entry.connections:
             raise ApplicationError(403, "Model not served by that connection")
         return entry, providers.provider_for(conn)
     return entry, providers.provider_for(random.choice(entry.connections))
 
 
-def _with_preset(request, entry: registry.Entry, provider: Provider, body: dict) -> dict:
-    """The request for the preset's base model, with its system prompt and params (presets.apply)."""
+def _with_preset(request, entry: registry.Entry, dialect: type[Provider], body: dict) -> dict:
+    """The request for the preset's base model, with its system prompt and params (presets.apply) in
+    the request format of `dialect`."""
     applied = presets.apply(entry, body, request.user)
     body = {**body, "model": entry.upstream_id}
     if applied.messages is not None:
         body["messages"] = applied.messages
-    return provider.with_params(body, applied.params)
+    return dialect.with_params(body, applied.params)
 
 
-async def _raw_list(request, family: type[Provider], url_idx: int) -> JsonResponse:
+async def raw_models(request, family: type[Provider], url_idx: int) -> dict:
     """One connection's own model list, unfiltered: admins only (API.md §7)."""
     if not access.is_admin(request.user):
         raise ApplicationError(401, "401 Unauthorized")
-    conn = await _by_index(family, url_idx)
+    conn = await by_index(family, url_idx)
     if conn is None:
         raise ApplicationError(404, "Connection not found")
-    return JsonResponse(await providers.provider_for(conn).get_json(family.list_path))
+    return await providers.provider_for(conn).get_json(family.list_path)
 
 
 # --- /ollama -------------------------------------------------------------------------------------
@@ -123,15 +125,15 @@ async def ollama_status(request):
 @authenticated("user")
 async def ollama_tags(request, url_idx: int | None = None):
     if url_idx is not None:
-        return await _raw_list(request, OLLAMA, url_idx)
+        return JsonResponse(await raw_models(request, OLLAMA, url_idx))
     entries = await registry.models_for(request.user)
     return JsonResponse({"models": [{**e.public["ollama"], "name": e.id, "model": e.id} for e in entries
-                                    if _serves(OLLAMA, e) and "ollama" in e.public]})
+                                    if serves(OLLAMA, e) and "ollama" in e.public]})
 
 
 async def _gather_json(path: str, connections: list[Connection] | None = None):
     """The answers of the connections (default: every enabled Ollama one) that answered."""
-    connections = await _connections(OLLAMA) if connections is None else connections
+    connections = await connections_of(OLLAMA) if connections is None else connections
     results = await asyncio.gather(*(providers.provider_for(c).get_json(path) for c in connections),
                                    return_exceptions=True)
     return [r for r in results if isinstance(r, dict)]
@@ -141,7 +143,7 @@ async def _gather_json(path: str, connections: list[Connection] | None = None):
 @authenticated("user")
 async def ollama_version(request, url_idx: int | None = None):
     if url_idx is not None:
-        conn = await _by_index(OLLAMA, url_idx)
+        conn = await by_index(OLLAMA, url_idx)
         results = await _gather_json("/api/version", [conn] if conn else [])
     else:
         results = await _gather_json("/api/version")
@@ -160,28 +162,30 @@ async def ollama_ps(request):
 @endpoint("POST")
 @authenticated("user")
 async def ollama_show(request):
-    body = _parse(request, ShowIn)
+    body = parse(request, ModelNameIn)
     entry, provider = await _model_target(request, OLLAMA, body.get("model") or body["name"], None)
-    return await _relay(provider, "/api/show", {**body, "model": entry.upstream_id}, time.perf_counter(), stream=False,
-                        model=entry.id)
+    return await relay(provider, "/api/show", {**body, "model": entry.upstream_id}, time.perf_counter(), stream=False,
+                       model=entry.id)
 
 
-def generation(family: type[Provider], path: str, *, uses_messages: bool = False, streams: bool | None = None):
+def generation(family: type[Provider], path: str, *, uses_messages: bool = False, streams: bool | None = None,
+               dialect: type[Provider] | None = None):
     """A relayed generation endpoint: resolve the model (presets to their base), then relay.
-    `streams`: whether a body without `stream` streams (None: the endpoint never streams)."""
+    `streams`: whether a body without `stream` streams (None: the endpoint never streams);
+    `dialect`: the request format when it is not the family's own (Ollama's OpenAI-compatible API)."""
 
     @endpoint("POST")
     @authenticated("user")
     async def view(request, url_idx: int | None = None):
         started = time.perf_counter()
-        body = _parse(request)
+        body = parse(request)
         entry, provider = await _model_target(request, family, body["model"], url_idx)
         if uses_messages:
-            body = _with_preset(request, entry, provider, body)
+            body = _with_preset(request, entry, dialect or family, body)
         else:
             body = {**body, "model": entry.upstream_id}
         stream = streams is not None and bool(streams if body.get("stream") is None else body["stream"])
-        return await _relay(provider, path, body, started, stream=stream, model=entry.id)
+        return await relay(provider, path, body, started, stream=stream, model=entry.id)
 
     return view
 
@@ -191,18 +195,45 @@ ollama_generate = generation(OLLAMA, "/api/generate", streams=True)
 ollama_embed = generation(OLLAMA, "/api/embed")
 ollama_embeddings = generation(OLLAMA, "/api/embeddings")
 
+# Ollama's OpenAI- and Anthropic-compatible API (/v1/*), relayed as it answers
+ollama_v1_chat = generation(OLLAMA, "/v1/chat/completions", uses_messages=True, streams=False, dialect=OPENAI)
+ollama_v1_completions = generation(OLLAMA, "/v1/completions", streams=False)
+ollama_v1_embeddings = generation(OLLAMA, "/v1/embeddings")
+ollama_v1_messages = generation(OLLAMA, "/v1/messages", streams=False)
+ollama_v1_responses = generation(OLLAMA, "/v1/responses", streams=False)
+
+
+@endpoint("GET")
+@authenticated("user")
+async def ollama_v1_models(request, url_idx: int | None = None):
+    """The models in OpenAI's list format: those the user may use, or one server's (admins)."""
+    if url_idx is not None:
+        ids = [m.get("model") or m.get("name") for m in (await raw_models(request, OLLAMA, url_idx)).get("models") or []
+               if isinstance(m, dict)]
+    else:
+        ids = [e.id for e in await registry.models_for(request.user) if serves(OLLAMA, e)]
+    created = int(time.time())
+    return JsonResponse({"object": "list", "data": [{"id": i, "object": "model", "created": created, "owned_by": "openai"}
+                                                    for i in ids if isinstance(i, str)]})
+
 
 # --- /openai -------------------------------------------------------------------------------------
 
 
 @endpoint("GET")
 @authenticated("user")
-async def openai_models(request, url_idx: int | None = None):
-    if url_idx is not None:
-        return await _raw_list(request, OPENAI, url_idx)
+async def openai_models(request):
     entries = await registry.models_for(request.user)
-    return JsonResponse({"data": [e.public for e in entries if _serves(OPENAI, e)]})
+    return JsonResponse({"data": [e.public for e in entries if serves(OPENAI, e)]})
 
 
 openai_chat = generation(OPENAI, "/chat/completions", uses_messages=True, streams=False)
 openai_embeddings = generation(OPENAI, "/embeddings")
+openai_responses = generation(OPENAI, "/responses", streams=False)  # the Responses API, relayed as it answers
+
+
+@endpoint("GET", "POST", "PUT", "DELETE")
+@authenticated("user")
+async def openai_passthrough(request, path: str):
+    """Open WebUI's deprecated catch-all /openai/{path} relay, off there by default: not offered."""
+    raise ApplicationError(403, "Direct API passthrough is disabled; use the documented /openai routes.")

@@ -102,6 +102,12 @@ async def _fetch(conn: Connection, refresh: bool) -> list[dict]:
     return await asyncio.shield(_start_fetch(conn, key))
 
 
+def forget_models(conn: Connection) -> None:
+    """Drop a connection's cached model list in this process (its models just changed): the next
+    list asks the upstream."""
+    _list_cache.pop(conn.pk, None)
+
+
 def _prefixed(conn: Connection, model_id: str) -> str:
     return f"{conn.prefix_id}.{model_id}" if conn.prefix_id else model_id
 

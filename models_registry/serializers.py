@@ -1,7 +1,8 @@
 from typing import Annotated
 
 from django.core.validators import RegexValidator
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 from rest_framework import serializers
 
 from accounts import access, grants
@@ -9,6 +10,7 @@ from accounts.serializers import ts
 from config.common.fields import StrictCharField
 from config.common.forms import says
 from models_registry.models import Model
+from models_registry.providers import header_safe
 
 
 def model_out(model: Model, access_grants: list[dict], *, with_params: bool = True) -> dict:
@@ -107,10 +109,34 @@ class RelayedIn(BaseModel):
     model: Annotated[str, Field(min_length=1), says(": a model id is required.")] = Field(None, validate_default=True)
 
 
-class ShowIn(RelayedIn):
-    """/ollama/api/show: older clients name the model `name`."""
+class ModelNameIn(RelayedIn):
+    """/ollama/api/show and Ollama's model management bodies: older clients name the model `name`."""
 
     @model_validator(mode="before")
     @classmethod
     def _name_is_model(cls, data):
         return {**data, "model": data.get("model") or data.get("name")} if isinstance(data, dict) else data
+
+
+class CopyIn(BaseModel):
+    """/ollama/api/copy."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: Annotated[str, Field(min_length=1), says(": a model id is required.")] = Field(None, validate_default=True)
+    destination: Annotated[str, Field(min_length=1), says(": a model name is required.")] = Field(None, validate_default=True)
+
+
+def _printable(value: str) -> str:
+    if not header_safe(value):
+        raise PydanticCustomError("invalid", "must be printable ASCII (it is sent in an HTTP header).")
+    return value
+
+
+class VerifyIn(BaseModel):
+    """/ollama/verify and /openai/verify: a connection to check before it is saved."""
+
+    url: Annotated[str, Field(pattern=r"^https?://\S+$"), says("must be an http(s) URL.")] = Field(None, validate_default=True)
+    key: Annotated[str | None, AfterValidator(lambda v: v if v is None else _printable(v)), says("must be printable ASCII (it is sent in an HTTP header).")] = None
+    config: Annotated[dict | None, says("must be an object.")] = None
+

@@ -295,3 +295,48 @@ def test_a_chat_with_n_files_makes_the_same_queries(ollama):
     one, ten = _chat_queries(ollama, requests)
     if one != ten:  # only this is expected to fail: any other failure fails the test
         raise QueriesGrow(f"{one} queries with one file, {ten} with ten")
+
+
+# --- provider surface: lists and embeddings -------------------------------------------------------
+
+
+def _warm_counts(path: str, token: str, bodies: list[dict | None]) -> list[int]:
+    """Queries of each request after a warm-up one (GET when the body is None)."""
+
+    async def run():
+        client, counts = AsyncClient(), []
+        headers = {"Authorization": f"Bearer {token}"}
+        for body in [bodies[0], *bodies]:
+            with AllQueries() as queries:
+                if body is None:
+                    response = await client.get(path, headers=headers)
+                else:
+                    response = await client.post(path, body, content_type="application/json", headers=headers)
+            assert response.status_code == 200, response.content
+            counts.append(len(queries))
+        return counts[1:]
+
+    return asyncio.run(run())
+
+
+def test_ollama_v1_model_list_queries_do_not_grow(ollama):
+    connect(ollama)
+    user = factories.user()
+    token = factories.session(user)["token"]
+    factories.preset(None, id="llama3.1:8b", base_model_id=None, name="Llama")
+    factories.share("model", "llama3.1:8b")
+    few = _warm_counts("/ollama/v1/models", token, [None])
+    for i in range(20):
+        factories.preset(None, id=f"preset-{i}", base_model_id="llama3.1:8b", name=f"P{i}")
+        factories.share("model", f"preset-{i}")
+    many = _warm_counts("/ollama/v1/models", token, [None])
+    assert few == many
+
+
+def test_embeddings_make_the_same_queries_for_one_input_or_hundreds(ollama):
+    connect(ollama)
+    admin = factories.admin()
+    token = factories.session(admin)["token"]
+    one, many = _warm_counts("/api/embeddings", token, [{"model": "llama3.1:8b", "input": "x"},
+                                                        {"model": "llama3.1:8b", "input": ["x"] * 600}])
+    assert one == many

@@ -87,6 +87,7 @@ class FakeUpstream:
         self.drop_after: int | None = None  # chunks sent before the connection is cut
         self.tokens = None  # fixed number of tokens to stream
         self.embedding_dims = 384  # all-MiniLM-L6-v2 size; tests set 768 or 3072 too
+        self.counted_tokens: int | None = None  # set: answers Anthropic's /v1/messages/count_tokens (OpenAI kind)
         self.requests: list[tuple[str, str, dict | None]] = []
         self.headers: list[dict[str, str]] = []  # each request's headers (lower-case names), as `requests`
         self.disconnected = threading.Event()
@@ -209,9 +210,31 @@ class FakeUpstream:
 
     async def _openai_v1_embeddings(self, send, data):
         inputs = data.get("input")
-        inputs = [inputs] if isinstance(inputs, str) else inputs
+        inputs = [inputs] if isinstance(inputs, str) or (inputs and isinstance(inputs[0], int)) else inputs
+        texts = [t if isinstance(t, str) else " ".join(f"tok{n}" for n in t) for t in inputs]
         await self._json(send, {"object": "list", "model": data.get("model"), "data": [
-            {"object": "embedding", "index": i, "embedding": bag_of_words(t, self.embedding_dims)} for i, t in enumerate(inputs)]})
+            {"object": "embedding", "index": i, "embedding": bag_of_words(t, self.embedding_dims)} for i, t in enumerate(texts)],
+            "usage": {"prompt_tokens": sum(len(t.split()) for t in texts), "total_tokens": sum(len(t.split()) for t in texts)}})
+
+    async def _openai_v1_messages_count_tokens(self, send, data):
+        if self.counted_tokens is None:  # an OpenAI-compatible server that is not Anthropic-compatible
+            return await self._json(send, {"error": "not found"}, 404)
+        await self._json(send, {"input_tokens": self.counted_tokens})
+
+    async def _openai_v1_responses(self, send, data):
+        text = "".join(self._answer_tokens({"messages": [{"role": "user", "content": data.get("input", "")}]}))
+        response = {"id": "resp_upstream", "object": "response", "created_at": int(time.time()), "status": "completed",
+                    "model": data["model"], "output": [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                                                        "content": [{"type": "output_text", "text": text, "annotations": []}]}],
+                    "usage": {"input_tokens": 7, "output_tokens": len(text.split()), "total_tokens": 7 + len(text.split())}}
+        if not data.get("stream"):
+            return await self._json(send, response)
+        events = [("response.created", {"type": "response.created", "response": {**response, "status": "in_progress", "output": []}})]
+        events += [("response.output_text.delta", {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0,
+                                                   "content_index": 0, "delta": t})
+                   for t in self._answer_tokens({"messages": [{"role": "user", "content": data.get("input", "")}]})]
+        events.append(("response.completed", {"type": "response.completed", "response": response}))
+        await self._stream(send, b"text/event-stream", [f"event: {name}\ndata: {json.dumps(body)}\n\n" for name, body in events])
 
     # --- Ollama ----------------------------------------------------------------------------------
 
@@ -254,7 +277,46 @@ class FakeUpstream:
     async def _ollama_api_embed(self, send, data):
         inputs = data.get("input")
         inputs = [inputs] if isinstance(inputs, str) else inputs
-        await self._json(send, {"model": data.get("model"), "embeddings": [bag_of_words(t, self.embedding_dims) for t in inputs]})
+        await self._json(send, {"model": data.get("model"), "embeddings": [bag_of_words(t, self.embedding_dims) for t in inputs],
+                                "prompt_eval_count": sum(len(t.split()) for t in inputs)})
+
+    # Ollama's OpenAI-compatible API (/v1/*) answers as OpenAI's does
+    _ollama_v1_chat_completions = _openai_v1_chat_completions
+    _ollama_v1_embeddings = _openai_v1_embeddings
+    _ollama_v1_responses = _openai_v1_responses
+
+    async def _ollama_v1_completions(self, send, data):
+        text = "".join(self._answer_tokens({"messages": [{"role": "user", "content": data.get("prompt", "")}]}))
+        await self._json(send, {"id": "cmpl-upstream", "object": "text_completion", "created": int(time.time()), "model": data["model"],
+                                "choices": [{"index": 0, "text": text, "finish_reason": "stop"}]})
+
+    async def _ollama_v1_messages(self, send, data):
+        text = "".join(self._answer_tokens(data))
+        await self._json(send, {"id": "msg_upstream", "type": "message", "role": "assistant", "model": data["model"],
+                                "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
+                                "usage": {"input_tokens": 7, "output_tokens": 2}})
+
+    # model management (admin routes)
+    async def _ollama_api_pull(self, send, data):
+        statuses = [{"status": "pulling manifest"}, {"status": "verifying sha256 digest"}, {"status": "success"}]
+        if data.get("stream", True):
+            return await self._stream(send, b"application/x-ndjson", [json.dumps(s) + "\n" for s in statuses])
+        await self._json(send, statuses[-1])
+
+    _ollama_api_create = _ollama_api_pull
+    _ollama_api_push = _ollama_api_pull
+
+    async def _ollama_api_copy(self, send, data):  # Ollama answers 200 with an empty body
+        self.models.append(data["destination"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _ollama_api_delete(self, send, data):
+        if data.get("model") not in self.models:
+            return await self._json(send, {"error": f"model '{data.get('model')}' not found"}, 404)
+        self.models.remove(data["model"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
 
     async def _ollama_api_embeddings(self, send, data):
         await self._json(send, {"embedding": bag_of_words(data.get("prompt", ""), self.embedding_dims)})

@@ -3,13 +3,13 @@ kind (base.py says what each provides); `endpoint(...)` one for an upstream that
 row. Pooled clients, deadlines and error mapping are shared by every kind (pools.py, http.py,
 errors.py)."""
 
-from models_registry.providers.base import Endpoint, Provider
+from models_registry.providers.base import Embedded, Endpoint, Provider
 from models_registry.providers.errors import UpstreamError, header_safe
 from models_registry.providers.ollama import OllamaProvider
 from models_registry.providers.openai import OpenAIProvider
 from models_registry.providers.pools import forget, release_stale
 
-__all__ = ["KINDS", "Endpoint", "Provider", "UpstreamError", "endpoint", "forget", "from_settings", "header_safe", "provider_for",
+__all__ = ["KINDS", "Embedded", "Endpoint", "Provider", "UpstreamError", "endpoint", "forget", "from_settings", "header_safe", "provider_for",
            "release_stale"]
 
 KINDS: dict[str, type[Provider]] = {p.kind: p for p in (OllamaProvider, OpenAIProvider)}

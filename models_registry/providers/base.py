@@ -25,6 +25,7 @@ import httpx
 
 from config.common import metrics
 from config.common.errors import STREAM_FAILED as STREAM_FAILED_MESSAGE
+from config.common.errors import ApplicationError
 from models_registry.providers import http
 from models_registry.providers.errors import UpstreamError, check_key, json_object
 from models_registry.providers.relay import relayed
@@ -34,6 +35,12 @@ from models_registry.providers.relay import relayed
 STREAM_BROKEN = (httpx.HTTPError, TimeoutError, ValueError, TypeError, AttributeError, UpstreamError)
 STREAM_FAILED = json.dumps({"error": {"message": STREAM_FAILED_MESSAGE}})
 END = object()  # yielded by `_payloads` when the upstream ended its stream properly
+
+
+@dataclass(frozen=True)
+class Embedded:
+    vectors: list[list[float]]
+    tokens: int  # input tokens, as the upstream counted them
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class Provider:
     list_field: str
     chat_path: str
     embed_path: str
+    verify_path: str
 
     def __init__(self, conn):
         self.conn = conn
@@ -141,7 +149,8 @@ class Provider:
         usage in streams when asked."""
         raise NotImplementedError
 
-    def with_params(self, body: dict, params: dict) -> dict:
+    @staticmethod
+    def with_params(body: dict, params: dict) -> dict:
         """A passthrough request in the upstream's own format with the preset's `params` under it."""
         raise NotImplementedError
 
@@ -187,20 +196,44 @@ class Provider:
         """Chunk JSON texts from the upstream's stream lines, then END if it ended properly."""
         raise NotImplementedError
 
+    async def count_message_tokens(self, body: dict) -> int | None:
+        """The input tokens of an Anthropic Messages request (`model` the upstream id), when the
+        upstream can count them; None when it cannot."""
+        return None
+
     # --- embeddings ------------------------------------------------------------------------------
 
-    def embed_body(self, model: str, texts: list[str], extra: dict) -> dict:
+    token_input = False  # accepts token arrays (lists of integers) as embedding input
+
+    def embed_body(self, model: str, texts: list, extra: dict) -> dict:
         return {"model": model, "input": texts, **extra}
 
     def vectors(self, data: dict, expected: int) -> list[list[float]]:
         raise NotImplementedError
 
+    def embed_tokens(self, data: dict) -> int:
+        """The input tokens the upstream reports for an embedding answer (0 when it does not say)."""
+        raise NotImplementedError
+
+    async def embeddings(self, model: str, inputs: list, *, extra: dict | None = None,
+                         timeout: float | None = None) -> Embedded:
+        """Vectors for `inputs` (texts, or token arrays where `token_input`) in one call on the pooled
+        async client, with the tokens the upstream counted; `timeout`: the connection's deadline."""
+        if not self.token_input and not all(isinstance(i, str) for i in inputs):
+            raise ApplicationError(400, "This model's connection takes text input only, not token arrays.")
+        data = await http.fetch_json(self.conn, "POST", self.embed_path,
+                                     json_body=self.embed_body(model, inputs, extra or {}), timeout=timeout)
+        vectors = self._checked(data, len(inputs))
+        try:
+            tokens = int(self.embed_tokens(data) or 0)
+        except (TypeError, ValueError, AttributeError):
+            tokens = 0
+        return Embedded(vectors, tokens)
+
     async def aembed(self, model: str, texts: list[str], *, extra: dict | None = None,
                      timeout: float = 10) -> list[list[float]]:
-        """Vectors for `texts` in one call (the request path), on the pooled async client."""
-        data = await http.fetch_json(self.conn, "POST", self.embed_path,
-                                     json_body=self.embed_body(model, texts, extra or {}), timeout=timeout)
-        return self._checked(data, len(texts))
+        """Vectors for `texts` in one call (the request path's query embedding)."""
+        return (await self.embeddings(model, texts, extra=extra, timeout=timeout)).vectors
 
     def embed(self, model: str, texts: list[str], *, extra: dict | None = None,
               timeout: float = 120) -> list[list[float]]:

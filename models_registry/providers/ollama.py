@@ -183,6 +183,7 @@ class OllamaProvider(Provider):
     endpoint_settings = ("RAG_OLLAMA_BASE_URL", "RAG_OLLAMA_API_KEY")
     list_path, list_field = "/api/tags", "models"
     chat_path = "/api/chat"
+    verify_path = "/api/version"  # what /verify asks a URL and key before they are saved
     embed_path = "/api/embed"
 
     def model_id(self, raw: dict):
@@ -225,7 +226,8 @@ class OllamaProvider(Provider):
     def chat_request(self, request: dict, params: dict, upstream_id: str, *, usage: bool) -> dict:
         return to_ollama(request, upstream_id, params)
 
-    def with_params(self, body: dict, params: dict) -> dict:
+    @staticmethod
+    def with_params(body: dict, params: dict) -> dict:
         options = {OPTION_NAMES[k]: v for k, v in params.items() if k in OPTION_NAMES}
         if options or "options" in body:
             body = {**body, "options": {**options, **(body.get("options") or {})}}  # the request's own win
@@ -250,8 +252,11 @@ class OllamaProvider(Provider):
                 yield END
                 return
 
-    def embed_body(self, model: str, texts: list[str], extra: dict) -> dict:
+    def embed_body(self, model: str, texts: list, extra: dict) -> dict:
         return {**super().embed_body(model, texts, extra), "truncate": True}
 
     def vectors(self, data: dict, expected: int) -> list[list[float]]:
         return data.get("embeddings") or []
+
+    def embed_tokens(self, data: dict) -> int:
+        return data.get("prompt_eval_count") or 0

@@ -3,6 +3,7 @@ checked to be a chunk), /embeddings."""
 
 from collections.abc import AsyncGenerator, AsyncIterator
 
+from models_registry.providers import http
 from models_registry.providers.base import END, ConfigFields, Provider
 from models_registry.providers.errors import UpstreamError, json_object, status_error, transport_error
 
@@ -19,6 +20,7 @@ class OpenAIProvider(Provider):
     endpoint_settings = ("RAG_OPENAI_API_BASE_URL", "RAG_OPENAI_API_KEY")
     list_path, list_field = "/models", "data"
     chat_path = "/chat/completions"
+    verify_path = "/models"  # what /verify asks a URL and key before they are saved
     embed_path = "/embeddings"
 
     def model_id(self, raw: dict):
@@ -68,8 +70,23 @@ class OpenAIProvider(Provider):
             payload["stream_options"] = {"include_usage": True}
         return payload
 
-    def with_params(self, body: dict, params: dict) -> dict:
+    @staticmethod
+    def with_params(body: dict, params: dict) -> dict:
         return {**{k: v for k, v in params.items() if k not in body}, **body}  # the request's own win
+
+    async def count_message_tokens(self, body: dict) -> int | None:
+        """Anthropic-compatible upstreams (Anthropic, LiteLLM, vLLM) count at /messages/count_tokens,
+        as Open WebUI asks them; others answer that path with 404 (or 405, 501)."""
+        try:
+            data = await http.fetch_json(self.conn, "POST", "/messages/count_tokens", json_body=body)
+        except UpstreamError as exc:
+            if exc.status in (404, 405, 501):
+                return None
+            raise
+        tokens = data.get("input_tokens")
+        if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 0:
+            raise UpstreamError(502, "Invalid token-count response from the upstream")
+        return tokens
 
     async def complete(self, payload: dict, model: str, sources: list) -> bytes:
         if sources:
@@ -92,5 +109,10 @@ class OpenAIProvider(Provider):
             json_object(data.encode())  # never relay a line that is not a chunk
             yield data
 
+    token_input = True
+
     def vectors(self, data: dict, expected: int) -> list[list[float]]:
         return [item["embedding"] for item in sorted(data.get("data", []), key=lambda i: i.get("index", 0))]
+
+    def embed_tokens(self, data: dict) -> int:
+        return (data.get("usage") or {}).get("prompt_tokens") or 0

@@ -184,6 +184,8 @@ class OllamaProvider(Provider):
     list_path, list_field = "/api/tags", "models"
     chat_path = "/api/chat"
     embed_path = "/api/embed"
+    metered_paths = frozenset({"/api/chat", "/api/generate", "/api/embed", "/api/embeddings"})
+    embedding_paths = frozenset({"/api/embed", "/api/embeddings"})
 
     def model_id(self, raw: dict):
         return raw.get("model") or raw.get("name")
@@ -249,6 +251,15 @@ class OllamaProvider(Provider):
             if data.get("done"):
                 yield END
                 return
+
+    def max_tokens_of(self, payload: dict) -> int | None:
+        options = payload.get("options")
+        value = options.get("num_predict") if isinstance(options, dict) else None
+        return value if isinstance(value, int) and value > 0 else None
+
+    def with_cap(self, payload: dict, max_tokens: int) -> dict:
+        options = payload.get("options")
+        return {**payload, "options": {**(options if isinstance(options, dict) else {}), "num_predict": max_tokens}}
 
     def embed_body(self, model: str, texts: list[str], extra: dict) -> dict:
         return {**super().embed_body(model, texts, extra), "truncate": True}

@@ -31,6 +31,9 @@ class Price:
     output_per_million: Decimal
     default_max_tokens: int | None
 
+    def usd(self, prompt: int, completion: int) -> Decimal:
+        return (prompt * self.input_per_million + completion * self.output_per_million) / 1_000_000
+
     def micro_usd(self, prompt: int, completion: int) -> int:
         """Millionths of a dollar, rounded up (prices are per million tokens, so this is exact math)."""
         return math.ceil(prompt * self.input_per_million + completion * self.output_per_million)
@@ -254,13 +257,6 @@ async def acharge(*, caller: Caller, model: str, tokens: int, cost: int) -> None
     if applicable(current, caller, model):
         config = runtime.cached_snapshot() or await db_call(runtime.snapshot)()
         _charge(current, config, caller, model, tokens, cost)
-
-
-def charge(*, caller: Caller, model: str, tokens: int, cost: int) -> None:
-    """Usage that was not reserved (embeddings), added to the token and budget counters that apply."""
-    current = rules()
-    if applicable(current, caller, model):
-        _charge(current, runtime.snapshot(), caller, model, tokens, cost)
 
 
 def _charge(current: Rules, config: dict, caller: Caller, model: str, tokens: int, cost: int) -> None:

@@ -6,7 +6,6 @@ reservation and queues one ledger row (usage_ledger.py). USAGE_METERING=false tu
 
 import time
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from django.conf import settings
 
@@ -54,15 +53,15 @@ class Call:
         estimated = prompt_tokens is None or completion_tokens is None
         prompt = prompt_tokens if prompt_tokens is not None else self.prompt_estimate
         completion = completion_tokens if completion_tokens is not None else estimated_completion
-        cost = self.price.micro_usd(prompt, completion) if self.price else None
+        cost = self.price.usd(prompt, completion) if self.price else None
         if self.reservation is not None:
-            self.reservation.settle(prompt + completion, cost or 0)
+            self.reservation.settle(prompt + completion, self.price.micro_usd(prompt, completion) if self.price else 0)
         who = self.caller
         usage_ledger.record(UsageRecord(
             created_at=datetime.now(UTC), user_id=who.user_id if who else None, api_key_id=who.key_id if who else None,
             model=self.model[:256], connection=self.connection[:256], endpoint=self.endpoint,
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
-            cost=Decimal(cost) / 1_000_000 if cost is not None else None, status=status,
+            cost=cost, status=status,
             duration_ms=(time.perf_counter() - self.started) * 1000,
             ttft_ms=self.ttft * 1000 if self.ttft is not None else None, streamed=self.streamed, estimated=estimated))
 
@@ -105,20 +104,16 @@ async def charged(*, model: str, connection: str, endpoint: str, prompt_tokens: 
 
 def charged_sync(*, model: str, connection: str, endpoint: str, prompt_tokens: int | None, estimate: int,
                  started: float) -> None:
-    """The same for synchronous callers (the ingestion worker, sync views)."""
-    if not settings.USAGE_METERING:
-        return
-    call = _unreserved(limits.rules(), model, connection, endpoint, estimate, started)
-    _finish_unreserved(call, prompt_tokens)
-    if call.caller is not None and call.caller.user_id is not None:
-        tokens = prompt_tokens if prompt_tokens is not None else estimate
-        limits.charge(caller=call.caller, model=model, tokens=tokens,
-                      cost=call.price.micro_usd(tokens, 0) if call.price else 0)
+    """The same for synchronous callers (the ingestion worker, sync views), with no database work on
+    their thread: the ledger row only (its cost is priced when it is written); the counters are not
+    charged."""
+    if settings.USAGE_METERING:
+        _finish_unreserved(_unreserved(None, model, connection, endpoint, estimate, started), prompt_tokens)
 
 
-def _unreserved(rules: limits.Rules, model, connection, endpoint, estimate, started) -> Call:
+def _unreserved(rules: limits.Rules | None, model, connection, endpoint, estimate, started) -> Call:
     call = Call(who=caller.current(), model=model, connection=connection, endpoint=endpoint, streamed=False,
-                prompt_estimate=estimate, price=rules.prices.get(model), reservation=None)
+                prompt_estimate=estimate, price=rules.prices.get(model) if rules else None, reservation=None)
     call.started = started
     return call
 

@@ -12,7 +12,7 @@ from collections import deque
 from django.conf import settings
 from django.db import DatabaseError, connections
 
-from accounts.models import UsageRecord
+from accounts.models import ModelPrice, UsageRecord
 from config import drain
 
 log = logging.getLogger("gateway.usage")
@@ -66,6 +66,7 @@ def flush() -> int:
             while _queue:
                 batch = [_queue.popleft() for _ in range(min(BATCH, len(_queue)))]
                 try:
+                    _price(batch)
                     UsageRecord.objects.bulk_create(batch)
                 except DatabaseError as exc:
                     _queue.extendleft(reversed(batch))
@@ -75,6 +76,18 @@ def flush() -> int:
         finally:
             connections.close_all()  # this thread's connection, back to the pool
     return written
+
+
+def _price(batch: list[UsageRecord]) -> None:
+    """The cost of rows recorded without one (synchronous callers price nothing on their thread)."""
+    unpriced = {row.model for row in batch if row.cost is None}
+    if not unpriced:
+        return
+    prices = {p.model: p for p in ModelPrice.objects.filter(model__in=unpriced)}
+    for row in batch:
+        price = prices.get(row.model) if row.cost is None else None
+        if price is not None:
+            row.cost = (row.prompt_tokens * price.input_per_million + row.completion_tokens * price.output_per_million) / 1_000_000
 
 
 def pending() -> int:

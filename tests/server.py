@@ -41,6 +41,7 @@ class LiveServer:
             "INGEST_HEARTBEAT_SECONDS": "0.5",  # so a killed worker is noticed within seconds
             "INGEST_STALLED_SECONDS": "2",
             "INGEST_RECOVERY_SECONDS": "1",
+            "USAGE_FLUSH_SECONDS": "0.1",  # ledger rows in the database soon after each call
             "PYTHONUNBUFFERED": "1",
             # tests/support holds a tiktoken encoding plugin (tiktoken_ext.gateway_bytes) for the token splitter
             "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tests" / "support"), os.environ.get("PYTHONPATH")) if p),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import usage_views, views
 
 auths = [
     path("", views.SessionView.as_view()),
@@ -21,3 +21,6 @@ users = [
     path("<uuid:user_id>/update", views.UserUpdateView.as_view()),
     path("<uuid:user_id>/profile/image", views.ProfileImageView.as_view()),
 ]
+
+analytics = [path(report, usage_views.AnalyticsView.as_view(report=report))
+             for report in ("models", "users", "tokens", "daily", "summary")]

@@ -53,7 +53,11 @@ class LiveServer:
                                      preexec_fn=die_with_parent)
         self.env = full_env
         self.worker = self.start_worker()
-        self._wait()
+        try:
+            self._wait()
+        except RuntimeError:
+            self.stop()  # nothing left running behind a server that did not come up
+            raise
 
     def start_worker(self) -> subprocess.Popen:
         """An ingestion worker, as `manage.py serve` runs one beside the web process."""
@@ -61,7 +65,7 @@ class LiveServer:
                                 cwd=ROOT, env=self.env, stdout=(self.data_dir / "worker.log").open("a"),
                                 stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
-    def _wait(self, timeout: float = 30) -> None:
+    def _wait(self, timeout: float = 90) -> None:  # a loaded machine (several suites at once) starts slowly
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

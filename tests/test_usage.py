@@ -278,3 +278,57 @@ def test_a_read_only_key_cannot_change_a_collection(api, admin):
     assert response.status_code in (403, 404)
     kb.refresh_from_db()
     assert kb.name == "Handbook"
+
+
+# --- reading it back -----------------------------------------------------------------------------
+
+
+def _rows(user_id, model="gpt-4o", count=2, api_key_id=None):
+    from datetime import UTC, datetime
+
+    UsageRecord.objects.bulk_create(UsageRecord(
+        created_at=datetime.now(UTC), user_id=user_id, api_key_id=api_key_id, model=model, endpoint="chat",
+        prompt_tokens=7, completion_tokens=3, total_tokens=10, status="ok") for _ in range(count))
+
+
+def test_a_user_reads_only_their_own_usage(api, admin, user):
+    _rows(user["id"])
+    _rows(admin["id"], model="llama3.1:8b")
+    body = api.get("/api/v1/usage", headers=bearer(user["token"])).json()
+    assert [(r["model"], r["requests"], r["total_tokens"]) for r in body["items"]] == [("gpt-4o", 2, 20)]
+    assert body["total"]["total_tokens"] == 20
+    refused = api.get("/api/v1/usage", params={"user_id": admin["id"]}, headers=bearer(user["token"]))
+    assert refused.status_code == 403
+
+
+def test_an_admin_reads_anyones_usage_by_model_and_as_csv(api, admin, user):
+    _rows(user["id"])
+    _rows(admin["id"], model="llama3.1:8b", count=3)
+    body = api.get("/api/v1/usage", params={"group_by": "model"}, headers=bearer(admin["token"])).json()
+    assert {r["model"]: r["requests"] for r in body["items"]} == {"gpt-4o": 2, "llama3.1:8b": 3}
+    one = api.get("/api/v1/usage", params={"user_id": user["id"], "group_by": "user"}, headers=bearer(admin["token"])).json()
+    assert one["items"] == [{**one["items"][0], "user_id": user["id"], "requests": 2}]
+    exported = api.get("/api/v1/usage", params={"export": "csv", "group_by": "day,model"}, headers=bearer(admin["token"]))
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.splitlines()[0] == "day,model,requests,prompt_tokens,completion_tokens,total_tokens,cost,errors"
+
+
+def test_bad_usage_queries_are_refused_with_a_detail(api, admin):
+    response = api.get("/api/v1/usage", params={"group_by": "planet"}, headers=bearer(admin["token"]))
+    assert response.status_code == 400 and "group_by" in response.json()["detail"]
+    assert api.get("/api/v1/usage", params={"user_id": "nope"}, headers=bearer(admin["token"])).status_code == 400
+
+
+def test_open_webui_analytics_read_the_ledger(api, admin, user):
+    _rows(user["id"], count=2)
+    _rows(admin["id"], model="llama3.1:8b", count=1)
+    tokens = api.get("/api/v1/analytics/tokens", headers=bearer(admin["token"])).json()
+    assert tokens["total_tokens"] == 30 and tokens["models"][0] == {
+        "model_id": "gpt-4o", "input_tokens": 14, "output_tokens": 6, "total_tokens": 20, "message_count": 2}
+    users = api.get("/api/v1/analytics/users", params={"metric": "tokens"}, headers=bearer(admin["token"])).json()["users"]
+    assert [u["user_id"] for u in users] == [user["id"], admin["id"]] and users[0]["email"]
+    daily = api.get("/api/v1/analytics/daily", headers=bearer(admin["token"])).json()["data"]
+    assert daily[0]["models"] == {"gpt-4o": 2, "llama3.1:8b": 1}
+    assert api.get("/api/v1/analytics/summary", headers=bearer(admin["token"])).json()["total_users"] == 2
+    assert api.get("/api/v1/analytics/models", headers=bearer(user["token"])).status_code == 401
+    assert api.get("/api/usage", headers=bearer(user["token"])).json() == {"model_ids": ["gpt-4o", "llama3.1:8b"], "user_count": 2}

@@ -7,9 +7,9 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts import api_keys, services
+from accounts import api_keys, limits, services
 from accounts.authentication import forget_credentials
-from accounts.models import AccessGrant, ApiKey, Role, User
+from accounts.models import AccessGrant, ApiKey, ModelPrice, Role, UsageLimit, UsageRecord, User
 from config.common.admin_widgets import SafeAutocomplete
 
 admin.site.unregister(Group)  # roles, not groups, decide access here
@@ -110,7 +110,8 @@ class ApiKeyForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ("user", "name", "expires_at", "allowed_paths")
+        fields = ("user", "name", "expires_at", "allowed_paths", "allowed_models", "allowed_collections", "allowed_files",
+                  "read_only")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -194,3 +195,51 @@ class AccessGrantAdmin(admin.ModelAdmin):
     list_display = ("resource_type", "resource_id", "principal_type", "principal_id", "permission", "created_at")
     list_filter = ("resource_type", "permission")
     search_fields = ("resource_id", "principal_id")
+
+
+class ForgetLimitsOnChange:
+    """Admin edits of limits and prices take effect in this process at once (others: STATE_CACHE_SECONDS)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        limits.forget()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        limits.forget()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        limits.forget()
+
+
+@admin.register(UsageLimit)
+class UsageLimitAdmin(ForgetLimitsOnChange, admin.ModelAdmin):
+    list_display = ("scope_type", "scope_id", "requests_per_minute", "tokens_per_minute", "max_concurrent",
+                    "token_budget", "cost_budget", "budget_period")
+    list_filter = ("scope_type", "budget_period")
+    search_fields = ("scope_id",)
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(ForgetLimitsOnChange, admin.ModelAdmin):
+    list_display = ("model", "input_per_million", "output_per_million", "default_max_tokens", "updated_at")
+    search_fields = ("model",)
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(admin.ModelAdmin):
+    """The ledger, read-only: rows are written by the metering seam only."""
+
+    list_display = ("created_at", "model", "endpoint", "user_id", "api_key_id", "prompt_tokens", "completion_tokens",
+                    "cost", "status", "streamed", "estimated", "duration_ms")
+    list_filter = ("endpoint", "status", "streamed", "estimated")
+    search_fields = ("model", "=user_id", "=api_key_id")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from accounts.models import ModelPrice, UsageLimit, UsageRecord
 from tests import factories
@@ -332,3 +333,19 @@ def test_open_webui_analytics_read_the_ledger(api, admin, user):
     assert api.get("/api/v1/analytics/summary", headers=bearer(admin["token"])).json()["total_users"] == 2
     assert api.get("/api/v1/analytics/models", headers=bearer(user["token"])).status_code == 401
     assert api.get("/api/usage", headers=bearer(user["token"])).json() == {"model_ids": ["gpt-4o", "llama3.1:8b"], "user_count": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_dashboard_charts_usage_and_shows_top_users_against_their_limits():
+    from django.test import Client
+
+    root = factories.admin(name="Root")
+    heavy = factories.user(name="Heavy")
+    _rows(heavy.id, count=3)
+    limit("user", heavy.id, token_budget=5000, budget_period="week")
+    client = Client()
+    client.force_login(root)
+    page = client.get("/admin/").content.decode()
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" role="img" class="usage-chart"') == 2
+    assert "gpt-4o" in page and "<script" not in page.split('id="usage"')[1].split("</div>\n  <div")[0]
+    assert heavy.email in page and "5000 tokens / week" in page

@@ -152,7 +152,7 @@ class Provider:
         estimate = 0 if prompt is not None else metered.count(metered.completion_text(data))
         call.finish(metering.OK, prompt, completion, estimate)
 
-    async def _metered_chunks(self, events: AsyncIterator[str], call: metering.Call, strip: bool) -> AsyncIterator[str]:
+    async def _metered_chunks(self, events: AsyncGenerator[str], call: metering.Call, strip: bool) -> AsyncIterator[str]:
         """Chat chunk payloads relayed, their usage recorded when the stream ends however it ends."""
         prompt = completion = None
         texts = 0
@@ -177,7 +177,7 @@ class Provider:
             call.finish(status, prompt, completion, texts)
             await events.aclose()
 
-    async def _metered_bytes(self, chunks: AsyncIterator[bytes], call: metering.Call, strip: bool) -> AsyncIterator[bytes]:
+    async def _metered_bytes(self, chunks: AsyncGenerator[bytes], call: metering.Call, strip: bool) -> AsyncIterator[bytes]:
         """A relayed stream's bytes (whole lines), its usage recorded when it ends."""
         prompt = completion = None
         lines = 0
@@ -202,7 +202,7 @@ class Provider:
             status = metering.OK if status == metering.CANCELLED else status
         finally:
             call.finish(status, prompt, completion, lines)
-            await chunks.aclose()  # type: ignore[attr-defined]
+            await chunks.aclose()
 
     async def get_json(self, path: str) -> dict:
         """A small JSON answer (lists, versions) within the connection's list timeout."""
@@ -293,7 +293,7 @@ class Provider:
             raise
         return self._metered_chunks(self._events(response, model), call, strip)
 
-    async def _events(self, response: httpx.Response, model: str) -> AsyncIterator[str]:
+    async def _events(self, response: httpx.Response, model: str) -> AsyncGenerator[str]:
         finished = False
         try:
             async with contextlib.aclosing(self._payloads(http.within(response.aiter_lines()), model)) as payloads:

@@ -17,6 +17,7 @@ class Caller:
     role: str | None = None
     key: ApiKey | None = None
     headers: dict[str, str] = field(default_factory=dict)  # x-ratelimit-* for this request's response
+    rules: object = None  # the limits and prices this request's calls were checked against (read once per request)
 
     @property
     def key_id(self) -> str | None:

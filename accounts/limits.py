@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from accounts import counters
+from accounts import caller, counters
 from accounts.caller import Caller
 from accounts.models import ModelPrice, UsageLimit
 from config import runtime
@@ -66,8 +66,16 @@ def rules() -> Rules:
 
 
 async def arules() -> Rules:
+    """The rules, read at most once per request (its calls — a RAG embedding, then the chat — share
+    them) and once per STATE_CACHE_SECONDS in a process."""
+    who = caller.current()
+    if who is not None and isinstance(who.rules, Rules):
+        return who.rules
     cached = _rules.peek("rules")
-    return cached if cached is not MISSING else await db_call(rules)()
+    found = cached if cached is not MISSING else await db_call(rules)()
+    if who is not None:
+        who.rules = found
+    return found
 
 
 def group_ids(user_id: str) -> list[str]:

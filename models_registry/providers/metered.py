@@ -46,19 +46,19 @@ def _texts(content) -> list[str]:
     return []
 
 
-def prompt_estimate(body: dict | None) -> int:
+def prompt_estimate(payload: dict | None) -> int:
     """The prompt tokens of a chat, completion or embedding request (messages, prompt, system, input)."""
-    if not isinstance(body, dict):
+    if not isinstance(payload, dict):
         return 0
     tokens = 0
-    messages = body.get("messages")
+    messages = payload.get("messages")
     if isinstance(messages, list):
         for message in messages:
             if isinstance(message, dict):
                 tokens += PER_MESSAGE + sum(count(t) for t in _texts(message.get("content")))
         tokens += PER_REPLY
     for key in ("prompt", "system", "input"):
-        tokens += sum(count(t) for t in _texts(body.get(key)))
+        tokens += sum(count(t) for t in _texts(payload.get(key)))
     return tokens
 
 

@@ -11,7 +11,6 @@ from django.conf import settings
 
 from accounts import access, caller, limits, usage_ledger
 from accounts.caller import Caller
-from accounts.models import UsageRecord
 from config.common.errors import ApplicationError
 
 OK, ERROR, CANCELLED = "ok", "error", "cancelled"
@@ -57,7 +56,7 @@ class Call:
         if self.reservation is not None:
             self.reservation.settle(prompt + completion, self.price.micro_usd(prompt, completion) if self.price else 0)
         who = self.caller
-        usage_ledger.record(UsageRecord(
+        usage_ledger.record(dict(  # a plain dict: the model instance is built by the writer thread
             created_at=datetime.now(UTC), user_id=who.user_id if who else None, api_key_id=who.key_id if who else None,
             model=self.model[:256], connection=self.connection[:256], endpoint=self.endpoint,
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,

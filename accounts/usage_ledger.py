@@ -18,15 +18,15 @@ from config import drain
 log = logging.getLogger("gateway.usage")
 BATCH = 500
 
-_queue: deque[UsageRecord] = deque()
+_queue: deque[dict] = deque()
 _wake = threading.Event()
 _lock = threading.Lock()  # one writer at a time (the thread, or `flush` at exit)
 _thread: threading.Thread | None = None
 dropped = 0
 
 
-def record(row: UsageRecord) -> None:
-    """Queue a row (an unsaved UsageRecord); it is written within USAGE_FLUSH_SECONDS."""
+def record(row: dict) -> None:
+    """Queue a row (UsageRecord's fields); it is written within USAGE_FLUSH_SECONDS."""
     global dropped
     if len(_queue) >= settings.USAGE_QUEUE_MAX:
         _queue.popleft()
@@ -64,12 +64,13 @@ def flush() -> int:
     with _lock:
         try:
             while _queue:
-                batch = [_queue.popleft() for _ in range(min(BATCH, len(_queue)))]
+                rows = [_queue.popleft() for _ in range(min(BATCH, len(_queue)))]
+                batch = [UsageRecord(**row) for row in rows]
                 try:
                     _price(batch)
                     UsageRecord.objects.bulk_create(batch)
                 except DatabaseError as exc:
-                    _queue.extendleft(reversed(batch))
+                    _queue.extendleft(reversed(rows))
                     log.warning("usage ledger: write failed, %s rows kept for the next try: %s", len(batch), exc)
                     break
                 written += len(batch)

@@ -349,3 +349,17 @@ def test_the_admin_dashboard_charts_usage_and_shows_top_users_against_their_limi
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg" role="img" class="usage-chart"') == 2
     assert "gpt-4o" in page and "<script" not in page.split('id="usage"')[1].split("</div>\n  <div")[0]
     assert heavy.email in page and "5000 tokens / week" in page
+
+
+def test_budgets_reset_on_calendar_boundaries_in_the_configured_zone():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from accounts.limits import period_bounds, reset_text
+
+    zone = ZoneInfo("America/New_York")
+    now = datetime(2026, 3, 1, 3, 30, tzinfo=ZoneInfo("UTC"))  # still Feb 28th, 22:30, in New York
+    assert [d.isoformat() for d in period_bounds("day", now, zone)] == ["2026-02-28T00:00:00-05:00", "2026-03-01T00:00:00-05:00"]
+    assert [d.date().isoformat() for d in period_bounds("week", now, zone)] == ["2026-02-23", "2026-03-02"]
+    assert [d.date().isoformat() for d in period_bounds("month", now, zone)] == ["2026-02-01", "2026-03-01"]
+    assert (reset_text(0.2), reset_text(360), reset_text(7384)) == ("1s", "6m0s", "2h3m4s")

@@ -13,7 +13,10 @@ consumer and the admin ask here; no other module looks at roles or at the bypass
 - Files have no grants: they are their owner's (and the admins').
 - Chats are their owner's: a share link's grants (kind CHAT) let others read its snapshot; admins read
   (only read) other users' chats while the runtime setting ENABLE_ADMIN_CHAT_ACCESS is on, whatever
-  BYPASS_ADMIN_ACCESS_CONTROL says. Folders are their owner's alone, admins included."""
+  BYPASS_ADMIN_ACCESS_CONTROL says. Folders are their owner's alone, admins included.
+- An API key may be narrower than its user (DECISIONS #21): named models, collections and files
+  only, and read-only. Those scopes come from the request's caller (accounts/caller.py) and cut
+  every answer below, whoever asks."""
 
 from dataclasses import dataclass
 
@@ -21,7 +24,7 @@ from django.conf import settings
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 
-from accounts import permission_tree
+from accounts import caller, permission_tree
 from accounts.models import AccessGrant, GroupMember
 from accounts.models import Group as GroupRow
 from config import runtime
@@ -76,6 +79,48 @@ def is_admin(user) -> bool:
     return bool(getattr(user, "is_admin", False))
 
 
+# --- API key scopes -------------------------------------------------------------------------------
+
+_SCOPE_FIELDS = {MODEL: "allowed_models", KNOWLEDGE: "allowed_collections", FILE: "allowed_files"}
+
+
+def _key_scope(kind: str, permission: str) -> set[str] | None:
+    """The ids of `kind` the request's API key is limited to (empty: none at all), or None when it
+    is not limited (no key, or a key without that scope)."""
+    current = caller.current()
+    key = current.key if current is not None else None
+    if key is None:
+        return None
+    if permission == WRITE and kind != MODEL and key.read_only:
+        return set()
+    allowed = getattr(key, _SCOPE_FIELDS[kind])
+    return {str(i) for i in allowed} if allowed else None
+
+
+def key_allows(kind: str, object_id, permission: str = USE) -> bool:
+    """Whether the request's API key (if any) may reach object `object_id` of `kind` at all."""
+    scope = _key_scope(kind, permission)
+    return scope is None or str(object_id) in scope
+
+
+def _scoped(q: Q, kind: str, permission: str) -> Q:
+    scope = _key_scope(kind, permission)
+    if scope is None:
+        return q
+    ids = scope if kind == MODEL else [i for i in scope if _is_uuid(i)]
+    return q & Q(pk__in=ids)
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 # --- objects --------------------------------------------------------------------------------------
 
 
@@ -109,7 +154,12 @@ def _grants(user, kind: str, permission: str) -> QuerySet[AccessGrant]:
 
 
 def visible(user, kind: str, permission: str = READ) -> Q:
-    """The objects of `kind` that `user` may `permission`, as a filter on the kind's queryset."""
+    """The objects of `kind` that `user` (with the request's API key) may `permission`, as a filter
+    on the kind's queryset."""
+    return _scoped(_visible(user, kind, permission), kind, permission)
+
+
+def _visible(user, kind: str, permission: str) -> Q:
     if sees_all(user, kind, permission):
         return Q()
     if not is_verified(user):
@@ -121,7 +171,14 @@ def visible(user, kind: str, permission: str = READ) -> Q:
 
 
 def permitted_ids(user, kind: str, permission: str, objects) -> set[str]:
-    """The ids (as strings) of those `objects` (rows of `kind`) that `user` may `permission`: at most one query."""
+    """The ids (as strings) of those `objects` (rows of `kind`) that `user` (with the request's API
+    key) may `permission`: at most one query."""
+    ids = _permitted_ids(user, kind, permission, objects)
+    scope = _key_scope(kind, permission)
+    return ids if scope is None else ids & scope
+
+
+def _permitted_ids(user, kind: str, permission: str, objects) -> set[str]:
     objects = list(objects)
     if sees_all(user, kind, permission):
         return {str(o.pk) for o in objects}

@@ -8,9 +8,9 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from accounts import access, api_keys, groups, permission_tree, services
+from accounts import access, api_keys, groups, limits, permission_tree, services
 from accounts.authentication import forget_credentials
-from accounts.models import AccessGrant, ApiKey, Group, GroupMember, Role, User
+from accounts.models import AccessGrant, ApiKey, Group, GroupMember, ModelPrice, Role, UsageLimit, UsageRecord, User
 from config.common.admin_widgets import SafeAutocomplete
 
 admin.site.unregister(DjangoGroup)  # Django's own groups: ours (accounts.Group) are Open WebUI's
@@ -136,7 +136,8 @@ class ApiKeyForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ("user", "name", "expires_at", "allowed_paths")
+        fields = ("user", "name", "expires_at", "allowed_paths", "allowed_models", "allowed_collections", "allowed_files",
+                  "read_only")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -297,3 +298,51 @@ class GroupAdmin(ForgetCredentialsOnChange, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for group in queryset:
             groups.delete_group(group=group)
+
+
+class ForgetLimitsOnChange:
+    """Admin edits of limits and prices take effect in this process at once (others: STATE_CACHE_SECONDS)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        limits.forget()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        limits.forget()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        limits.forget()
+
+
+@admin.register(UsageLimit)
+class UsageLimitAdmin(ForgetLimitsOnChange, admin.ModelAdmin):
+    list_display = ("scope_type", "scope_id", "requests_per_minute", "tokens_per_minute", "max_concurrent",
+                    "token_budget", "cost_budget", "budget_period")
+    list_filter = ("scope_type", "budget_period")
+    search_fields = ("scope_id",)
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(ForgetLimitsOnChange, admin.ModelAdmin):
+    list_display = ("model", "input_per_million", "output_per_million", "default_max_tokens", "updated_at")
+    search_fields = ("model",)
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(admin.ModelAdmin):
+    """The ledger, read-only: rows are written by the metering seam only."""
+
+    list_display = ("created_at", "model", "endpoint", "user_id", "api_key_id", "prompt_tokens", "completion_tokens",
+                    "cost", "status", "streamed", "estimated", "duration_ms")
+    list_filter = ("endpoint", "status", "streamed", "estimated")
+    search_fields = ("model", "=user_id", "=api_key_id")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

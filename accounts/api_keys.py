@@ -27,9 +27,16 @@ def create(
     expires_at: datetime | None = None,
     allowed_paths: list[str] | None = None,
     is_default: bool = False,
+    allowed_models: list[str] | None = None,
+    allowed_collections: list[str] | None = None,
+    allowed_files: list[str] | None = None,
+    read_only: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its plaintext (which is never stored or shown again)."""
-    key = ApiKey(user=user, name=name, is_default=is_default, expires_at=expires_at, allowed_paths=allowed_paths or [])
+    """Create a key and return it with its plaintext (which is never stored or shown again). The
+    `allowed_*` lists and `read_only` narrow it below its user (empty lists: no narrowing)."""
+    key = ApiKey(user=user, name=name, is_default=is_default, expires_at=expires_at, allowed_paths=allowed_paths or [],
+                 allowed_models=allowed_models or [], allowed_collections=allowed_collections or [],
+                 allowed_files=allowed_files or [], read_only=read_only)
     plaintext = assign_secret(key)
     key.save()
     return key, plaintext

@@ -12,7 +12,7 @@ from django.db.models import Exists
 from rest_framework.authentication import BaseAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 
-from accounts import access, api_keys
+from accounts import access, api_keys, caller
 from accounts.models import ApiKey, RevokedToken, User
 from accounts.permissions import Forbidden, Unauthorized
 from accounts.tokens import SessionToken
@@ -146,8 +146,9 @@ async def aauthenticate_token(raw: str, path: str) -> tuple[User, AuthInfo]:
 
 
 def _noted(result: tuple[User, AuthInfo]) -> tuple[User, AuthInfo]:
-    """`result`, its user now in the log context."""
+    """`result`, its user now in the log context and the caller of this request's model calls."""
     requestlog.note_user(result[0].pk)
+    caller.note(result[0], result[1].api_key)
     return result
 
 

@@ -6,7 +6,7 @@ import uuid
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
-from accounts import grants, permission_tree
+from accounts import grants, limits, permission_tree
 from accounts.authentication import forget_credentials
 from accounts.models import Group, GroupMember, User
 
@@ -58,6 +58,7 @@ def update_group(*, group: Group, data: dict) -> Group:
         group.data = _merged_data(group.data, data["data"])
     group.save()
     forget_credentials()
+    limits.forget()  # group limits follow membership
     return group
 
 
@@ -78,6 +79,7 @@ def add_members(*, group: Group, user_ids: list[str] | None) -> Group:
                                     ignore_conflicts=True)
     group.save(update_fields=["updated_at"])
     forget_credentials()
+    limits.forget()  # group limits follow membership
     return group
 
 
@@ -86,6 +88,7 @@ def remove_members(*, group: Group, user_ids: list[str] | None) -> Group:
     GroupMember.objects.filter(group=group, user_id__in=_user_ids(user_ids)).delete()
     group.save(update_fields=["updated_at"])
     forget_credentials()
+    limits.forget()  # group limits follow membership
     return group
 
 
@@ -94,3 +97,4 @@ def delete_group(*, group: Group) -> None:
     grants.delete_to_group(group.pk)
     group.delete()
     forget_credentials()
+    limits.forget()  # group limits follow membership

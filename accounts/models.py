@@ -112,6 +112,12 @@ class ApiKey(models.Model):
         default=list, blank=True, help_text="Path prefixes this key may call, e.g. /api/chat/completions. Empty: any."
     )
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Resource scopes (DECISIONS #21): empty lists allow everything the user may use.
+    allowed_models = models.JSONField(default=list, blank=True, help_text="Model ids this key may call. Empty: any.")
+    allowed_collections = models.JSONField(default=list, blank=True,
+                                           help_text="Knowledge base ids this key may reach. Empty: any.")
+    allowed_files = models.JSONField(default=list, blank=True, help_text="File ids this key may reach. Empty: any.")
+    read_only = models.BooleanField(default=False, help_text="The key may read collections and files, never change them.")
     last_used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -199,3 +205,100 @@ class GroupMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.group_id}"
+
+
+# --- usage: the ledger, limits and prices (accounts owns who may do how much) ---------------------
+
+
+class UsageRecord(models.Model):
+    """One model call (chat, embedding, passthrough), written in batches off the request path
+    (usage_ledger.py). Users and keys are kept as plain ids so deleting one keeps its history."""
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(db_index=True)
+    user_id = models.UUIDField(null=True, blank=True)
+    api_key_id = models.UUIDField(null=True, blank=True)
+    model = models.CharField(max_length=256)
+    connection = models.CharField(max_length=256, blank=True)
+    endpoint = models.CharField(max_length=32, help_text="chat, embedding, passthrough")
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    total_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True, help_text="USD; empty: no price set")
+    status = models.CharField(max_length=16, help_text="ok, error, cancelled")
+    duration_ms = models.FloatField(default=0)
+    ttft_ms = models.FloatField(null=True, blank=True)
+    streamed = models.BooleanField(default=False)
+    estimated = models.BooleanField(default=False, help_text="tokens counted by a tokenizer, not reported by the upstream")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user_id", "created_at"], name="usage_user_time"),
+            models.Index(fields=["api_key_id", "created_at"], name="usage_key_time"),
+            models.Index(fields=["model", "created_at"], name="usage_model_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.total_tokens} tokens ({self.status})"
+
+
+class UsageLimit(models.Model):
+    """Limits for one scope: an API key, a user, a group, a model, or the default of a role (used for
+    users of that role without a limit row of their own). Empty fields: no limit of that kind."""
+
+    class Scope(models.TextChoices):
+        KEY = "key", "API key"
+        USER = "user", "User"
+        GROUP = "group", "Group"
+        MODEL = "model", "Model"
+        ROLE = "role", "Role (default)"
+
+    class Period(models.TextChoices):
+        DAY = "day"
+        WEEK = "week"
+        MONTH = "month"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    scope_type = models.CharField(max_length=8, choices=Scope.choices)
+    scope_id = models.CharField(max_length=256, help_text="The key's, user's or group's id, the model id, or the role name")
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    tokens_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    max_concurrent = models.PositiveIntegerField(null=True, blank=True, help_text="Requests in flight at once")
+    token_budget = models.PositiveBigIntegerField(null=True, blank=True, help_text="Tokens per budget period")
+    cost_budget = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True, help_text="USD per budget period")
+    budget_period = models.CharField(max_length=8, choices=Period.choices, default=Period.MONTH,
+                                     help_text="Calendar period in USAGE_TIME_ZONE")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scope_type", "scope_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["scope_type", "scope_id"], name="usage_limit_one_per_scope"),
+            models.CheckConstraint(condition=models.Q(scope_type__in=["key", "user", "group", "model", "role"]),
+                                   name="usage_limit_scope_valid"),
+            models.CheckConstraint(condition=models.Q(budget_period__in=["day", "week", "month"]),
+                                   name="usage_limit_period_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_type_display()} {self.scope_id}"
+
+
+class ModelPrice(models.Model):
+    """What a model costs (USD per million tokens) and how many completion tokens a request that names
+    no max_tokens reserves against budgets (it is also sent upstream as the cap)."""
+
+    model = models.CharField(max_length=256, primary_key=True, help_text="The model id as clients name it")
+    input_per_million = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    output_per_million = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    default_max_tokens = models.PositiveIntegerField(null=True, blank=True,
+                                                     help_text="Empty: USAGE_DEFAULT_MAX_TOKENS")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+
+    def __str__(self) -> str:
+        return self.model

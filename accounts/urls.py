@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import group_views, user_views, views
+from accounts import group_views, usage_views, user_views, views
 
 auths = [
     path("", views.SessionView.as_view()),
@@ -54,3 +54,6 @@ groups = [
     path("id/<str:group_id>/users/remove", group_views.GroupRemoveUsersView.as_view()),
     path("id/<str:group_id>/delete", group_views.GroupDeleteView.as_view()),
 ]
+
+analytics = [path(report, usage_views.AnalyticsView.as_view(report=report))
+             for report in ("models", "users", "tokens", "daily", "summary")]

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from rest_framework.exceptions import APIException
 
-from accounts import access
+from accounts import access, caller
 from accounts.authentication import aauthenticate_token
 from accounts.permissions import Unauthorized
 from chat import completions
@@ -67,6 +67,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         requestlog.begin()  # this message's (a chat's task runs in a copy of this context)
+        caller.begin()  # its caller too, noted again by the credential check below
         if self.user is not None:
             requestlog.note_user(self.user.pk)
         try:

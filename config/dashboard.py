@@ -6,6 +6,7 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from accounts import usage_dashboard
 from accounts.models import ApiKey, Role, User
 from config import runtime
 from files.models import File
@@ -41,6 +42,7 @@ def summary() -> dict:
             "workers": _live_workers(now),
             "database": _database_version(),
             "embedding": _embedding(),
+            "usage": usage_dashboard.summary(),
         }
     }
 

@@ -40,6 +40,13 @@ _streams: set["_Stream"] = set()
 _loop: asyncio.AbstractEventLoop | None = None
 _installed = False
 _cut_off = False  # the drain time is over: a stream that only starts now ends at once
+_at_exit: list[Callable[[], object]] = []  # run once drained, before uvicorn is let stop (the usage ledger's flush)
+
+
+def at_exit(callback: Callable[[], object]) -> None:
+    """Run `callback` (blocking, off the event loop) once the drain is over, before the process stops."""
+    if callback not in _at_exit:
+        _at_exit.append(callback)
 
 
 class _Stream:
@@ -96,6 +103,11 @@ def _drain_then_exit(uvicorn_exit: Callable, signum: int) -> None:
         deadline = time.monotonic() + AFTER_CUTOFF_SECONDS
         while _in_flight and time.monotonic() < deadline:
             time.sleep(0.05)
+    for callback in _at_exit:
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 (a failing hook must not stop the shutdown)
+            log.exception("drain: an exit hook failed")
     uvicorn_exit(signum, None)
 
 

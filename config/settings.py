@@ -63,12 +63,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.common.middleware.RequestIdMiddleware",
+    "accounts.caller.RateLimitHeadersMiddleware",
     "config.common.middleware.JsonErrorsMiddleware",
     "config.common.db_outage.DatabaseOutageMiddleware",
     "config.common.middleware.SiteOnlyMiddleware",
 ]
 SITE_MIDDLEWARE = [
     "config.common.middleware.RequestIdMiddleware",
+    "accounts.caller.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.common.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -187,6 +189,13 @@ SIMPLE_JWT = {
 # credentials (API keys, sessions), model rows and grants. Writes made in a process clear its cache
 # at once; other processes see them within this period. 0 turns it off.
 STATE_CACHE_SECONDS = env_float("STATE_CACHE_SECONDS", 5.0)
+
+# --- usage ledger and limits (accounts/usage_ledger.py, accounts/limits.py) ----------------------
+
+USAGE_METERING = env_bool("USAGE_METERING", True)  # off: no ledger, no limits (the benchmark's baseline)
+USAGE_FLUSH_SECONDS = env_float("USAGE_FLUSH_SECONDS", 1.0)  # ledger rows are written at least this often
+USAGE_QUEUE_MAX = env_int("USAGE_QUEUE_MAX", 50_000)  # rows waiting in memory at most (more: oldest dropped, logged)
+USAGE_REDIS_PREFIX = env_str("USAGE_REDIS_PREFIX", "gw:usage:")  # counter keys in REDIS_URL's database
 
 # --- REST framework ----------------------------------------------------------------------------
 

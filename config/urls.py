@@ -3,7 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from accounts.public_config import PublicConfigView
-from accounts.urls import auths, groups, users
+from accounts.urls import analytics, auths, groups, users
+from accounts.usage_views import CurrentUsageView, UsageView
 from chat import history_urls
 from chat import views as chat_views
 from chat.page import chat_page
@@ -41,6 +42,9 @@ urlpatterns = [
     path("api/v1/auths/", include(auths)),
     path("api/v1/users/", include(users)),
     path("api/v1/groups/", include(groups)),
+    path("api/usage", CurrentUsageView.as_view()),
+    path("api/v1/usage", UsageView.as_view()),
+    path("api/v1/analytics/", include(analytics)),
     path("api/v1/files/", include("files.urls")),
     path("api/v1/knowledge/", include("knowledge.urls")),
     path("api/v1/retrieval/", include("knowledge.retrieval_urls")),

@@ -3,6 +3,7 @@ batches. The engine's endpoint (RAG_OLLAMA_BASE_URL or RAG_OPENAI_API_BASE_URL a
 be a connection: it gets a provider of its own with pooled clients. No engine configured means
 keyword-only retrieval (DECISIONS #17)."""
 
+import contextvars
 from collections import deque
 from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -71,7 +72,8 @@ def stream(engine: Engine, texts: list[str], *, timeout: float = 120, purpose: s
         def send_next() -> None:
             start = next(starts, None)
             if start is not None:
-                in_flight.append(pool.submit(_batch, engine, texts[start:start + engine.batch_size], timeout, purpose))
+                in_flight.append(pool.submit(contextvars.copy_context().run, _batch, engine,  # the caller, for the ledger
+                                             texts[start:start + engine.batch_size], timeout, purpose))
 
         for _ in range(engine.concurrent):
             send_next()

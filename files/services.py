@@ -13,6 +13,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.types import TimeDeltaParams
 from rest_framework.exceptions import APIException, ValidationError
 
+from accounts import caller
 from config import events, runtime
 from files import chunk_copy, chunking, embeddings, progress, vector_index
 from files.extract import ExtractionError, extract
@@ -72,6 +73,7 @@ def process(file_id: str) -> None:
     file = File.objects.filter(id=file_id).first()
     if file is None:
         return  # deleted before its turn
+    caller.acting_as(file.user_id)  # its embedding calls are its owner's usage
     File.objects.filter(id=file.id).update(status=File.Status.PROCESSING, error="")
     try:
         with default_storage.open(file.storage_name, "rb") as handle:

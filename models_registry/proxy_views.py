@@ -32,7 +32,7 @@ async def relay(provider: Provider, path: str, body: dict | None, started: float
     """Send to the upstream and give back its answer: whole and valid JSON (else 502), or a stream
     relayed as it arrives."""
     sent = time.perf_counter()
-    upstream, content = await provider.passthrough(method, path, body, stream=stream)
+    upstream, content = await provider.passthrough(method, path, body, stream=stream, model=model)
     content_type = upstream.headers.get("content-type", "application/json")
     if stream:
         content = metrics.timed_stream(content, model, provider.conn, sent)

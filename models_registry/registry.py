@@ -205,7 +205,8 @@ async def models_for(user, *, refresh: bool = False) -> list[Entry]:
     """Every model `user` may see and use, in upstream order (OpenAI connections first)."""
     snapshot = await _snapshot(user)
     lists = await asyncio.gather(*(_fetch(c, refresh) for c in snapshot.connections))
-    entries = _apply_rows(_merge(snapshot.connections, lists), snapshot.rows)
+    entries = [e for e in _apply_rows(_merge(snapshot.connections, lists), snapshot.rows)
+               if access.key_allows(access.MODEL, e.id)]  # an API key limited to some models sees those only
     if access.sees_all(user, access.MODEL, access.USE):  # provider models without a row too
         return entries
     return [e for e in entries if e.row is not None and e.row.id in snapshot.readable]

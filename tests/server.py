@@ -43,6 +43,7 @@ class LiveServer:
             "INGEST_RECOVERY_SECONDS": "1",
             "EVENTS_RETRY_SECONDS": "0.2",  # webhook retries at once, then within a few seconds
             "EVENTS_POLL_SECONDS": "0.1",
+            "USAGE_FLUSH_SECONDS": "0.1",  # ledger rows in the database soon after each call
             "PYTHONUNBUFFERED": "1",
             # tests/support holds a tiktoken encoding plugin (tiktoken_ext.gateway_bytes) for the token splitter
             "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tests" / "support"), os.environ.get("PYTHONPATH")) if p),
@@ -54,7 +55,11 @@ class LiveServer:
                                      preexec_fn=die_with_parent)
         self.env = full_env
         self.worker = self.start_worker()
-        self._wait()
+        try:
+            self._wait()
+        except RuntimeError:
+            self.stop()  # nothing left running behind a server that did not come up
+            raise
 
     def start_worker(self) -> subprocess.Popen:
         """An ingestion worker, as `manage.py serve` runs one beside the web process."""

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import api_keys, grants
-from accounts.models import Group, GroupMember, User
+from accounts.models import Group, GroupMember, ModelPrice, UsageLimit, UsageRecord, User
 from config.runtime.models import RuntimeSetting
 from files.models import File
 from knowledge.models import KnowledgeBase, KnowledgeFile
@@ -19,8 +19,8 @@ PAGES = [
     "/admin/", "/admin/accounts/user/", "/admin/accounts/apikey/", "/admin/accounts/accessgrant/",
     "/admin/models_registry/connection/", "/admin/models_registry/model/", "/admin/files/file/",
     "/admin/knowledge/knowledgebase/", "/admin/config/runtimesetting/", "/admin/chat/prompt/",
-    "/admin/knowledge/knowledgebase/", "/admin/config/runtimesetting/", "/admin/accounts/group/",
-    "/admin/accounts/group/?q=u1",
+    "/admin/accounts/group/", "/admin/accounts/group/?q=u1",
+    "/admin/accounts/usagelimit/", "/admin/accounts/modelprice/", "/admin/accounts/usagerecord/",
 ]
 
 
@@ -40,6 +40,12 @@ def _rows(admin, n, start):
         factories.prompt(user, command=f"/p{i}")
         group = Group.objects.create(name=f"Group {i}", permissions={"features": {"api_keys": True}})
         GroupMember.objects.bulk_create([GroupMember(group=group, user=user), GroupMember(group=group, user=admin)])
+        key = user.api_keys.get()
+        UsageRecord.objects.create(created_at=timezone.now(), user_id=user.id, api_key_id=key.id, model=f"preset-{i}",
+                                   endpoint="chat", prompt_tokens=5, completion_tokens=5, total_tokens=10, status="ok")
+        UsageLimit.objects.create(scope_type="user", scope_id=str(user.id), token_budget=1000)
+        UsageLimit.objects.create(scope_type="key", scope_id=str(key.id), requests_per_minute=10)
+        ModelPrice.objects.create(model=f"preset-{i}", input_per_million=1, output_per_million=2)
 
 
 def _counts(client):

@@ -24,6 +24,16 @@ _NUMBER = (int, float)
 _OPTIONAL_NUMBER = (int, float, type(None))
 
 
+def _is_time_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+    return True
+
+
 def is_valid_duration(value: str) -> bool:
     return value in ("-1", "0") or bool(_DURATION.match(value))
 
@@ -153,6 +163,9 @@ DECLARED: dict[str, Setting] = {s.name: s for s in (
     # chat history: admins read (never change) users' chats; admins export every chat (/chats/all/db)
     _flag("ENABLE_ADMIN_CHAT_ACCESS", True),
     _flag("ENABLE_ADMIN_EXPORT", True),
+    # usage limits (accounts/limits.py): budgets reset at midnight, Monday, the 1st in this zone
+    _text("USAGE_TIME_ZONE", "UTC", lambda v: _is_time_zone(v)),
+    _int("USAGE_DEFAULT_MAX_TOKENS", 4096, lambda v: 1 <= v <= 10_000_000),
     # shown to clients (/api/config)
     _flag("SHOW_ADMIN_DETAILS", True),
     _text("ADMIN_EMAIL"),

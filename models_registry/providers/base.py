@@ -16,17 +16,20 @@ Where the official SDKs are used, and where not (measured on a local upstream):
   OpenAI-compatible embedders often lack (the check works around it); the Ollama SDK's `embed` cannot send the instruction
   prefix field (RAG_EMBEDDING_PREFIX_FIELD_NAME)."""
 
+import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 
+from accounts import metering
 from config.common import metrics
 from config.common.errors import STREAM_FAILED as STREAM_FAILED_MESSAGE
 from config.common.errors import ApplicationError
-from models_registry.providers import http
+from models_registry.providers import http, metered
 from models_registry.providers.errors import UpstreamError, check_key, json_object
 from models_registry.providers.relay import relayed
 
@@ -92,16 +95,122 @@ class Provider:
         """A whole answer within the connection's deadline."""
         return await http.fetch(self.conn, method, path, json_body=body)
 
-    async def passthrough(self, method: str, path: str, body: dict | None, *,
-                          stream: bool) -> tuple[httpx.Response, bytes | AsyncIterator[bytes]]:
+    async def passthrough(self, method: str, path: str, body: dict | None, *, stream: bool,
+                          model: str | None = None) -> tuple[httpx.Response, bytes | AsyncIterator[bytes]]:
         """The upstream's answer to relay: its response and either its whole body, known to be
-        valid JSON (else 502), or its bytes as they arrive."""
+        valid JSON (else 502), or its bytes as they arrive. Generations and embeddings (the
+        `metered_paths`) are metered, under `model` (the id the client named)."""
+        if path not in self.metered_paths or body is None:
+            if stream:
+                response = await self.open(method, path, body)
+                return response, relayed(response, self.conn)
+            response, content = await self.fetch(method, path, body)
+            json_object(content)
+            return response, content
+        embedding = path in self.embedding_paths
+        strip = False
         if stream:
-            response = await self.open(method, path, body)
-            return response, relayed(response, self.conn)
-        response, content = await self.fetch(method, path, body)
-        json_object(content)
+            body, strip = self.ask_usage(body)
+        call = await self._begin(body, model or str(body.get("model")), "embedding" if embedding else "passthrough",
+                                 streamed=stream, max_tokens=0 if embedding else None)
+        try:
+            if stream:
+                response = await self.open(method, path, body)
+                return response, self._metered_bytes(relayed(response, self.conn), call, strip)
+            response, content = await self.fetch(method, path, body)
+            data = json_object(content)
+        except BaseException as exc:
+            call.finish(_ended_by(exc))
+            raise
+        self._finish(call, data)
         return response, content
+
+    # --- metering (accounts/metering.py: admission, then one ledger row per call) ----------------
+
+    # request paths of the passthrough routes that are model calls
+    metered_paths: frozenset[str] = frozenset()
+    embedding_paths: frozenset[str] = frozenset()
+
+    def max_tokens_of(self, payload: dict) -> int | None:
+        """The completion tokens a request in this kind's format asks for at most, if it says."""
+        raise NotImplementedError
+
+    def with_cap(self, payload: dict, max_tokens: int) -> dict:
+        """The request, its completion capped at `max_tokens` (what its admission reserved)."""
+        raise NotImplementedError
+
+    def ask_usage(self, payload: dict) -> tuple[dict, bool]:
+        """The stream request asking the upstream to report usage, and whether that was added (the
+        usage-only chunk is then not relayed: the client did not ask for it)."""
+        return payload, False
+
+    async def _begin(self, payload: dict, model: str, endpoint: str, *, streamed: bool,
+                     max_tokens: int | None = None) -> metering.Call:
+        return await metering.begin(
+            model=model, connection=metrics.connection_label(self.conn), endpoint=endpoint, streamed=streamed,
+            prompt_estimate=metered.prompt_estimate(payload),
+            max_tokens=self.max_tokens_of(payload) if max_tokens is None else max_tokens)
+
+    def _capped(self, payload: dict, call: metering.Call) -> dict:
+        return self.with_cap(payload, call.cap) if call.cap else payload
+
+    @staticmethod
+    def _finish(call: metering.Call, data) -> None:
+        prompt, completion = metered.tokens_in(data)
+        estimate = 0 if prompt is not None else metered.count(metered.completion_text(data))
+        call.finish(metering.OK, prompt, completion, estimate)
+
+    async def _metered_chunks(self, events: AsyncGenerator[str], call: metering.Call, strip: bool) -> AsyncIterator[str]:
+        """Chat chunk payloads relayed, their usage recorded when the stream ends however it ends."""
+        prompt = completion = None
+        texts = 0
+        status = metering.CANCELLED
+        try:
+            async for payload in events:
+                if payload == "[DONE]":
+                    status = metering.OK if status == metering.CANCELLED else status
+                elif payload is STREAM_FAILED:
+                    status = metering.ERROR
+                else:
+                    call.first_token()
+                    if '"usage"' in payload:
+                        found_prompt, found_completion, usage_only = metered.chunk_usage(payload)
+                        if found_prompt is not None:
+                            prompt, completion = found_prompt, found_completion
+                        if usage_only and strip:
+                            continue
+                    texts += metered.has_text(payload)
+                yield payload
+        finally:
+            call.finish(status, prompt, completion, texts)
+            await events.aclose()
+
+    async def _metered_bytes(self, chunks: AsyncGenerator[bytes], call: metering.Call, strip: bool) -> AsyncIterator[bytes]:
+        """A relayed stream's bytes (whole lines), its usage recorded when it ends."""
+        prompt = completion = None
+        lines = 0
+        status = metering.CANCELLED
+        try:
+            async for chunk in chunks:
+                call.first_token()
+                if b"usage" in chunk or b"eval_count" in chunk:
+                    kept = []
+                    for line in chunk.split(b"\n"):
+                        found_prompt, found_completion, usage_only = metered.chunk_usage(line) if line.strip() else (None, None, False)
+                        if found_prompt is not None:
+                            prompt, completion = found_prompt, found_completion
+                            if usage_only and strip:
+                                continue
+                        kept.append(line)
+                    chunk = b"\n".join(kept)
+                if b'"error"' in chunk:
+                    status = metering.ERROR
+                lines += sum(1 for line in chunk.split(b"\n") if line.strip() and line.strip() != b"data: [DONE]")
+                yield chunk
+            status = metering.OK if status == metering.CANCELLED else status
+        finally:
+            call.finish(status, prompt, completion, lines)
+            await chunks.aclose()
 
     async def get_json(self, path: str) -> dict:
         """A small JSON answer (lists, versions) within the connection's list timeout."""
@@ -154,12 +263,23 @@ class Provider:
         """A passthrough request in the upstream's own format with the preset's `params` under it."""
         raise NotImplementedError
 
+    relays_json = False  # a non-streamed answer is already a chat.completion: relayed unchanged
+
     async def complete(self, payload: dict, model: str, sources: list) -> bytes:
         """A non-streamed completion as chat.completion JSON bytes (`sources` added when any): whole
-        and valid within the connection's deadline, else UpstreamError."""
-        _, body = await self.fetch("POST", self.chat_path, payload)
-        data = self.completion(body, model)
+        and valid within the connection's deadline, else UpstreamError. Metered: admitted first
+        (429 before any upstream call), its usage in the ledger."""
+        call = await self._begin(payload, model, "chat", streamed=False)
+        try:
+            _, body = await self.fetch("POST", self.chat_path, self._capped(payload, call))
+            data = self.completion(body, model)
+        except BaseException as exc:
+            call.finish(_ended_by(exc))
+            raise
+        self._finish(call, data)
         metrics.observe_usage(model, data.get("usage"))
+        if self.relays_json and not sources:
+            return body
         if sources:
             data["sources"] = sources
         return json.dumps(data).encode()
@@ -171,10 +291,18 @@ class Provider:
     async def stream(self, payload: dict, model: str) -> AsyncIterator[str]:
         """Start the upstream stream (so failures before the first byte keep their status) and
         return an iterator of chat.completion.chunk JSON texts, then "[DONE]"; STREAM_FAILED before
-        it when the stream broke. Closing the iterator closes the upstream request."""
-        return self._events(await self.open("POST", self.chat_path, payload), model)
+        it when the stream broke. Closing the iterator closes the upstream request. Metered: admitted
+        first, its usage (reported, else counted) in the ledger however the stream ends."""
+        payload, strip = self.ask_usage(payload)
+        call = await self._begin(payload, model, "chat", streamed=True)
+        try:
+            response = await self.open("POST", self.chat_path, self._capped(payload, call))
+        except BaseException as exc:
+            call.finish(_ended_by(exc))
+            raise
+        return self._metered_chunks(self._events(response, model), call, strip)
 
-    async def _events(self, response: httpx.Response, model: str) -> AsyncIterator[str]:
+    async def _events(self, response: httpx.Response, model: str) -> AsyncGenerator[str]:
         finished = False
         try:
             async with contextlib.aclosing(self._payloads(http.within(response.aiter_lines()), model)) as payloads:
@@ -211,24 +339,21 @@ class Provider:
     def vectors(self, data: dict, expected: int) -> list[list[float]]:
         raise NotImplementedError
 
-    def embed_tokens(self, data: dict) -> int:
-        """The input tokens the upstream reports for an embedding answer (0 when it does not say)."""
-        raise NotImplementedError
-
     async def embeddings(self, model: str, inputs: list, *, extra: dict | None = None,
                          timeout: float | None = None) -> Embedded:
         """Vectors for `inputs` (texts, or token arrays where `token_input`) in one call on the pooled
-        async client, with the tokens the upstream counted; `timeout`: the connection's deadline."""
+        async client, with the tokens the upstream counted; `timeout`: the connection's deadline. Its
+        usage goes in the ledger (embeddings reserve nothing: their tokens are charged when they end)."""
         if not self.token_input and not all(isinstance(i, str) for i in inputs):
             raise ApplicationError(400, "This model's connection takes text input only, not token arrays.")
+        started = time.perf_counter()
         data = await http.fetch_json(self.conn, "POST", self.embed_path,
                                      json_body=self.embed_body(model, inputs, extra or {}), timeout=timeout)
         vectors = self._checked(data, len(inputs))
-        try:
-            tokens = int(self.embed_tokens(data) or 0)
-        except (TypeError, ValueError, AttributeError):
-            tokens = 0
-        return Embedded(vectors, tokens)
+        prompt, _ = metered.tokens_in(data)
+        await metering.charged(model=model, connection=metrics.connection_label(self.conn), endpoint="embedding",
+                               prompt_tokens=prompt, estimate=_estimate(prompt, inputs), started=started)
+        return Embedded(vectors, prompt or 0)
 
     async def aembed(self, model: str, texts: list[str], *, extra: dict | None = None,
                      timeout: float = 10) -> list[list[float]]:
@@ -238,9 +363,14 @@ class Provider:
     def embed(self, model: str, texts: list[str], *, extra: dict | None = None,
               timeout: float = 120) -> list[list[float]]:
         """Vectors for `texts` in one call, for synchronous callers (the worker, sync views)."""
+        started = time.perf_counter()
         data = http.post_json_sync(self.conn, self.embed_path, self.embed_body(model, texts, extra or {}),
                                    timeout=timeout)
-        return self._checked(data, len(texts))
+        vectors = self._checked(data, len(texts))
+        prompt, _ = metered.tokens_in(data)
+        metering.charged_sync(model=model, connection=metrics.connection_label(self.conn), endpoint="embedding",
+                              prompt_tokens=prompt, estimate=_estimate(prompt, texts), started=started)
+        return vectors
 
     def _checked(self, data: dict, expected: int) -> list[list[float]]:
         try:
@@ -250,3 +380,14 @@ class Provider:
         if not isinstance(vectors, list) or len(vectors) != expected:
             raise UpstreamError(502, "The embedding upstream returned an unexpected answer.")
         return vectors
+
+
+def _ended_by(exc: BaseException) -> str:
+    return metering.CANCELLED if isinstance(exc, asyncio.CancelledError | GeneratorExit) else metering.ERROR
+
+
+def _estimate(reported: int | None, inputs: list) -> int:
+    """Tokens to charge when the upstream reported none: counted (a token array is its own count)."""
+    if reported is not None:
+        return 0
+    return sum(len(i) if isinstance(i, list) else metered.count(i) for i in inputs)

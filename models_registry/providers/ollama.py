@@ -185,6 +185,8 @@ class OllamaProvider(Provider):
     chat_path = "/api/chat"
     verify_path = "/api/version"  # what /verify asks a URL and key before they are saved
     embed_path = "/api/embed"
+    metered_paths = frozenset({"/api/chat", "/api/generate", "/api/embed", "/api/embeddings"})
+    embedding_paths = frozenset({"/api/embed", "/api/embeddings"})
 
     def model_id(self, raw: dict):
         return raw.get("model") or raw.get("name")
@@ -252,11 +254,18 @@ class OllamaProvider(Provider):
                 yield END
                 return
 
+    def max_tokens_of(self, payload: dict) -> int | None:
+        options = payload.get("options")
+        value = options.get("num_predict") if isinstance(options, dict) else None
+        return value if isinstance(value, int) and value > 0 else None
+
+    def with_cap(self, payload: dict, max_tokens: int) -> dict:
+        options = payload.get("options")
+        return {**payload, "options": {**(options if isinstance(options, dict) else {}), "num_predict": max_tokens}}
+
     def embed_body(self, model: str, texts: list, extra: dict) -> dict:
         return {**super().embed_body(model, texts, extra), "truncate": True}
 
     def vectors(self, data: dict, expected: int) -> list[list[float]]:
         return data.get("embeddings") or []
 
-    def embed_tokens(self, data: dict) -> int:
-        return data.get("prompt_eval_count") or 0

@@ -22,6 +22,9 @@ class OpenAIProvider(Provider):
     chat_path = "/chat/completions"
     verify_path = "/models"  # what /verify asks a URL and key before they are saved
     embed_path = "/embeddings"
+    metered_paths = frozenset({"/chat/completions", "/completions", "/embeddings"})
+    embedding_paths = frozenset({"/embeddings"})
+    relays_json = True
 
     def model_id(self, raw: dict):
         return raw.get("id")
@@ -88,12 +91,18 @@ class OpenAIProvider(Provider):
             raise UpstreamError(502, "Invalid token-count response from the upstream")
         return tokens
 
-    async def complete(self, payload: dict, model: str, sources: list) -> bytes:
-        if sources:
-            return await super().complete(payload, model, sources)
-        _, body = await self.fetch("POST", self.chat_path, payload)
-        json_object(body)  # relayed unchanged, once known to be whole
-        return body
+    def max_tokens_of(self, payload: dict) -> int | None:
+        value = payload.get("max_completion_tokens") or payload.get("max_tokens")
+        return value if isinstance(value, int) and value > 0 else None
+
+    def with_cap(self, payload: dict, max_tokens: int) -> dict:
+        return {**payload, "max_tokens": max_tokens}
+
+    def ask_usage(self, payload: dict) -> tuple[dict, bool]:
+        options = payload.get("stream_options")
+        if not payload.get("stream") or (isinstance(options, dict) and options.get("include_usage")):
+            return payload, False
+        return {**payload, "stream_options": {**(options if isinstance(options, dict) else {}), "include_usage": True}}, True
 
     def completion(self, body: bytes, model: str) -> dict:
         return json_object(body)
@@ -114,5 +123,3 @@ class OpenAIProvider(Provider):
     def vectors(self, data: dict, expected: int) -> list[list[float]]:
         return [item["embedding"] for item in sorted(data.get("data", []), key=lambda i: i.get("index", 0))]
 
-    def embed_tokens(self, data: dict) -> int:
-        return (data.get("usage") or {}).get("prompt_tokens") or 0

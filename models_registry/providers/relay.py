@@ -1,7 +1,7 @@
 """The passthrough routes' relay: upstream bytes as received, whole lines at a time."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import httpx
 
@@ -10,7 +10,7 @@ from models_registry.providers.errors import transport_error
 from models_registry.providers.http import within
 
 
-async def relayed(upstream: httpx.Response, conn=None) -> AsyncIterator[bytes]:
+async def relayed(upstream: httpx.Response, conn=None) -> AsyncGenerator[bytes]:
     """The stream's bytes, whole lines at a time, so that when the upstream fails mid-stream it can
     end with an error line in the stream's own format (SSE `data:` or Ollama's NDJSON)."""
     sse = upstream.headers.get("content-type", "").startswith("text/event-stream")

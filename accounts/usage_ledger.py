@@ -1,0 +1,95 @@
+"""The usage ledger's writer: `record` puts a row in a bounded in-memory queue (no I/O on the request
+path); a daemon thread writes what is queued in one bulk INSERT every USAGE_FLUSH_SECONDS, or sooner
+when BATCH rows wait. At exit (the drain on SIGTERM, a normal shutdown, the worker stopping) what is
+left is written, so a crash loses at most the last USAGE_FLUSH_SECONDS of rows. More than
+USAGE_QUEUE_MAX rows waiting (the database unreachable for long): the oldest are dropped, logged."""
+
+import atexit
+import logging
+import threading
+from collections import deque
+
+from django.conf import settings
+from django.db import DatabaseError, connections
+
+from accounts.models import ModelPrice, UsageRecord
+from config import drain
+
+log = logging.getLogger("gateway.usage")
+BATCH = 500
+
+_queue: deque[dict] = deque()
+_wake = threading.Event()
+_lock = threading.Lock()  # one writer at a time (the thread, or `flush` at exit)
+_thread: threading.Thread | None = None
+dropped = 0
+
+
+def record(row: dict) -> None:
+    """Queue a row (UsageRecord's fields); it is written within USAGE_FLUSH_SECONDS."""
+    global dropped
+    if len(_queue) >= settings.USAGE_QUEUE_MAX:
+        _queue.popleft()
+        dropped += 1
+        if dropped % 1000 == 1:
+            log.error("usage ledger: the queue is full; %s rows dropped so far", dropped)
+    _queue.append(row)
+    if _thread is None:
+        _start()
+    if len(_queue) >= BATCH:
+        _wake.set()
+
+
+def _start() -> None:
+    global _thread
+    with _lock:
+        if _thread is None:
+            _thread = threading.Thread(target=_run, name="usage-ledger", daemon=True)
+            _thread.start()
+            atexit.register(flush)
+            drain.at_exit(flush)
+
+
+def _run() -> None:
+    while True:
+        _wake.wait(settings.USAGE_FLUSH_SECONDS)
+        _wake.clear()
+        flush()
+
+
+def flush() -> int:
+    """Write every queued row now; returns how many were written. Rows that fail to write go back to
+    the queue (the next flush tries again)."""
+    written = 0
+    with _lock:
+        try:
+            while _queue:
+                rows = [_queue.popleft() for _ in range(min(BATCH, len(_queue)))]
+                batch = [UsageRecord(**row) for row in rows]
+                try:
+                    _price(batch)
+                    UsageRecord.objects.bulk_create(batch)
+                except DatabaseError as exc:
+                    _queue.extendleft(reversed(rows))
+                    log.warning("usage ledger: write failed, %s rows kept for the next try: %s", len(batch), exc)
+                    break
+                written += len(batch)
+        finally:
+            connections.close_all()  # this thread's connection, back to the pool
+    return written
+
+
+def _price(batch: list[UsageRecord]) -> None:
+    """The cost of rows recorded without one (synchronous callers price nothing on their thread)."""
+    unpriced = {row.model for row in batch if row.cost is None}
+    if not unpriced:
+        return
+    prices = {p.model: p for p in ModelPrice.objects.filter(model__in=unpriced)}
+    for row in batch:
+        price = prices.get(row.model) if row.cost is None else None
+        if price is not None:
+            row.cost = (row.prompt_tokens * price.input_per_million + row.completion_tokens * price.output_per_million) / 1_000_000
+
+
+def pending() -> int:
+    return len(_queue)

@@ -27,7 +27,7 @@ NO_PAGE_POLICY = ("/docs",)  # drf-spectacular's Swagger page: an inline script 
 
 def _as_json(request, response):
     """Errors under the API paths that Django produced as HTML/empty (404, 405, 500, ...) become
-    `{"detail": ...}` JSON with the same status."""
+    `{"detail": ...}` JSON with the same status; a URL no route matches is `No route: <METHOD> <path>`."""
     if (
         response.status_code >= 400
         and request.path_info.startswith(API_PREFIXES)
@@ -39,7 +39,10 @@ def _as_json(request, response):
         except ValueError:
             detail = "Error"
         if response.status_code == 404:
-            detail = "Not Found"
+            # No URL pattern matched (Django never picked a view): said apart from a view's own
+            # "not found" for an object, so clients and tests/test_route_coverage.py can tell.
+            matched = getattr(request, "resolver_match", None) is not None
+            detail = "Not Found" if matched else f"No route: {request.method} {request.path}"
         replacement = errors.json_response(errors.ApplicationError(response.status_code, detail))
         if response.has_header("Allow"):
             replacement["Allow"] = response["Allow"]

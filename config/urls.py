@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from accounts.public_config import PublicConfigView
 from accounts.urls import auths, users
@@ -33,7 +33,8 @@ urlpatterns = [
     path("api/v1/knowledge/", include("knowledge.urls")),
     path("api/v1/retrieval/", include("knowledge.retrieval_urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
+    # The split view serves its start-up script as a file (`/docs?script`): no inline script to allow.
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema")),
     path("admin/", admin.site.urls),
     path("", chat_page, name="chat"),
 ]

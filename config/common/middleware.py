@@ -22,7 +22,6 @@ PAGE_POLICY = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src
                "frame-ancestors 'self'")
 STRICT_PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
                       "form-action 'self'; frame-ancestors 'none'")
-NO_PAGE_POLICY = ("/docs",)  # drf-spectacular's Swagger page: an inline script and assets from a CDN
 
 
 def _as_json(request, response):
@@ -138,7 +137,7 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         request.csp_nonce = secrets.token_urlsafe(16)
         response = self.get_response(request)
-        if response.get("Content-Type", "").startswith("text/html") and not request.path_info.startswith(NO_PAGE_POLICY):
+        if response.get("Content-Type", "").startswith("text/html"):
             response.headers.setdefault("Content-Security-Policy", PAGE_POLICY.format(nonce=request.csp_nonce))
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response

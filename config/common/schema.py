@@ -34,6 +34,12 @@ class GatewayAutoSchema(AutoSchema):
         name = re.sub(r"[^0-9a-zA-Z]+", "_", self.path.strip("/")).strip("_") or "root"
         return f"{self.method.lower()}_{name}{'_index' if self.path.endswith('/') and len(self.path) > 1 else ''}"
 
+    def get_tags(self):
+        """The route's family (`/api/v1/files/...` files, `/api/chat/...` chat, `/ollama/...` ollama)."""
+        parts = [p for p in self.path.split("/") if p]
+        rest = parts[2:] if parts[:2] == ["api", "v1"] else parts[1:] if parts[:1] == ["api"] else parts
+        return [(rest or parts or ["root"])[0]]
+
     def _get_serializer(self):
         view = self.view
         declared = any(callable(getattr(view, name, None)) for name in ("get_serializer", "get_serializer_class"))

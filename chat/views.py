@@ -6,8 +6,8 @@ from accounts.async_views import authenticated
 from chat import completions
 from config import drain
 from config.common import jsonbody, metrics
-from config.common.errors import ApplicationError
 from config.common import wire_schema as wire
+from config.common.errors import ApplicationError
 from config.common.http import endpoint
 from config.common.schema import documented
 

@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 
 from config import drain, readiness
 from config.common import db_outage, errors
+from config.common import wire_schema as wire
 from config.common.db import db_call
 from config.common.errors import ApplicationError
-from config.common import wire_schema as wire
 from config.common.http import endpoint
 from config.common.schema import documented
 

@@ -7,8 +7,10 @@ from accounts.async_views import authenticated
 from chat import anthropic, completions, embeddings, messages
 from config import drain
 from config.common import jsonbody, metrics
+from config.common import wire_schema as wire
 from config.common.errors import ApplicationError
 from config.common.http import endpoint
+from config.common.schema import documented
 
 OVERHEAD_HEADER = "X-Gateway-Overhead-Ms"
 CUT_OFF = drain.sse_ending(done=True)  # the drain ends a chat stream as a failed one: error event, [DONE]
@@ -31,6 +33,8 @@ async def sse(events):
         await events.aclose()  # client gone: close the upstream request too
 
 
+@documented(post={"request": wire.ChatCompletionRequest, "responses": wire.answers(wire.ChatCompletion, stream="sse"),
+                   "summary": "Chat completion (OpenAI format), streamed when `stream` is true"})
 @endpoint("POST")
 @authenticated("user")
 async def chat_completions(request):

@@ -8,12 +8,15 @@ import hmac
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from prometheus_client.core import GaugeMetricFamily
 
 from accounts.async_views import authenticated
 from config.common import metrics
+from config.common import wire_schema as wire
 from config.common.db import db_call
 from config.common.http import endpoint
+from config.common.schema import documented
 
 QUEUE_SQL = """
 SELECT count(*), coalesce(extract(epoch FROM now() - min(
@@ -64,6 +67,8 @@ async def _scrape(request):
 _for_admin = authenticated("admin")(_scrape)
 
 
+@documented(get={"responses": {(200, "text/plain"): OpenApiTypes.STR, (401, "application/json"): wire.Detail},
+                  "summary": "Prometheus metrics (an admin's bearer token, or METRICS_TOKEN)"})
 @endpoint("GET")
 async def metrics_view(request):
     token = settings.METRICS_TOKEN

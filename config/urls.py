@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from accounts.public_config import PublicConfigView
 from accounts.urls import analytics, auths, groups, users
@@ -53,7 +53,8 @@ urlpatterns = [
     path("api/v1/prompts/", include("chat.prompt_urls")),
     path("api/v1/tasks/", include("chat.task_urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
+    # The split view serves its start-up script as a file (`/docs?script`): no inline script to allow.
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema")),
     path("admin/", admin.site.urls),
     path("", chat_page, name="chat"),
 ]

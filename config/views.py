@@ -8,11 +8,14 @@ from rest_framework.views import APIView
 
 from config import drain, readiness
 from config.common import db_outage, errors
+from config.common import wire_schema as wire
 from config.common.db import db_call
 from config.common.errors import ApplicationError
 from config.common.http import endpoint
+from config.common.schema import documented
 
 
+@documented(get={"responses": {200: wire.Status}, "auth": [], "summary": "The process answers"})
 @endpoint("GET", "HEAD")
 async def health(request):
     return JsonResponse({"status": True})
@@ -23,6 +26,7 @@ def _ping_db() -> None:
         cursor.execute("SELECT 1")
 
 
+@documented(get={"responses": {200: wire.Status, 503: wire.Detail}, "auth": [], "summary": "The database answers"})
 @endpoint("GET", "HEAD")
 async def health_db(request):
     if db_outage.database_down():
@@ -34,6 +38,8 @@ async def health_db(request):
     return JsonResponse({"status": True})
 
 
+@documented(get={"responses": {200: wire.Status, 503: wire.Readiness}, "auth": [],
+                  "summary": "Ready for traffic (database, migrations, not draining)"})
 @endpoint("GET", "HEAD")
 async def ready(request):
     if drain.draining:  # SIGTERM received: the load balancer is to stop sending requests here
@@ -46,6 +52,7 @@ async def ready(request):
     return JsonResponse({"status": True})
 
 
+@documented(get={"responses": {200: wire.Version}, "auth": []})
 @endpoint("GET", "HEAD")
 async def version(request):
     return JsonResponse({"version": settings.VERSION, "deployment_id": ""})

@@ -8,16 +8,19 @@ import random
 import time
 
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from pydantic import BaseModel
 
 from accounts import access
 from accounts.async_views import authenticated
 from config import drain
 from config.common import jsonbody, metrics, requestlog
+from config.common import wire_schema as wire
 from config.common.db import db_call
 from config.common.errors import ApplicationError
 from config.common.forms import first_error
 from config.common.http import endpoint
+from config.common.schema import documented
 from models_registry import presets, providers, registry
 from models_registry.models import Connection
 from models_registry.providers import Provider
@@ -116,11 +119,14 @@ async def raw_models(request, family: type[Provider], url_idx: int) -> dict:
 # --- /ollama -------------------------------------------------------------------------------------
 
 
+@documented(get={"responses": {200: wire.Status}, "auth": [], "summary": "Ollama's liveness route"})
 @endpoint("GET", "HEAD")
 async def ollama_status(request):
     return JsonResponse({"status": True})
 
 
+@documented(get={"responses": wire.answers(wire.OllamaTags),
+                  "summary": "The caller's Ollama models (with `url_idx`: that connection's own list, admin)"})
 @endpoint("GET")
 @authenticated("user")
 async def ollama_tags(request, url_idx: int | None = None):
@@ -139,6 +145,7 @@ async def _gather_json(path: str, connections: list[Connection] | None = None):
     return [r for r in results if isinstance(r, dict)]
 
 
+@documented(get={"responses": wire.answers(wire.OllamaVersion), "summary": "The lowest version the Ollama servers report"})
 @endpoint("GET")
 @authenticated("user")
 async def ollama_version(request, url_idx: int | None = None):
@@ -153,12 +160,15 @@ async def ollama_version(request, url_idx: int | None = None):
     return JsonResponse({"version": min(versions, key=lambda v: [int(p) if p.isdigit() else 0 for p in v.split(".")])})
 
 
+@documented(get={"responses": wire.answers(wire.OllamaTags), "summary": "Models loaded in memory (admin)"})
 @endpoint("GET")
 @authenticated("admin")
 async def ollama_ps(request):
     return JsonResponse({"models": [m for r in await _gather_json("/api/ps") for m in r.get("models", [])]})
 
 
+@documented(post={"request": wire.OllamaShowRequest, "responses": wire.answers(OpenApiTypes.OBJECT),
+                   "summary": "A model's details, as its Ollama server answers"})
 @endpoint("POST")
 @authenticated("user")
 async def ollama_show(request):
@@ -190,10 +200,17 @@ def generation(family: type[Provider], path: str, *, uses_messages: bool = False
     return view
 
 
-ollama_chat = generation(OLLAMA, "/api/chat", uses_messages=True, streams=True)
-ollama_generate = generation(OLLAMA, "/api/generate", streams=True)
-ollama_embed = generation(OLLAMA, "/api/embed")
-ollama_embeddings = generation(OLLAMA, "/api/embeddings")
+ollama_chat = documented(post={"request": wire.OllamaChatRequest, "summary": "Ollama chat (NDJSON stream unless `stream` is false)",
+                               "responses": wire.answers(wire.OllamaChatResponse, stream="ndjson")})(
+    generation(OLLAMA, "/api/chat", uses_messages=True, streams=True))
+ollama_generate = documented(post={"request": wire.OllamaGenerateRequest, "summary": "Ollama generate (NDJSON stream unless `stream` is false)",
+                                   "responses": wire.answers(wire.OllamaGenerateResponse, stream="ndjson")})(
+    generation(OLLAMA, "/api/generate", streams=True))
+ollama_embed = documented(post={"request": wire.OllamaEmbedRequest, "responses": wire.answers(wire.OllamaEmbedResponse)})(
+    generation(OLLAMA, "/api/embed"))
+ollama_embeddings = documented(post={"request": wire.OllamaEmbeddingsRequest, "summary": "Ollama's older embeddings route",
+                                     "responses": wire.answers(wire.OllamaEmbeddingsResponse)})(
+    generation(OLLAMA, "/api/embeddings"))
 
 # Ollama's OpenAI- and Anthropic-compatible API (/v1/*), relayed as it answers
 ollama_v1_chat = generation(OLLAMA, "/v1/chat/completions", uses_messages=True, streams=False, dialect=OPENAI)
@@ -220,6 +237,8 @@ async def ollama_v1_models(request, url_idx: int | None = None):
 # --- /openai -------------------------------------------------------------------------------------
 
 
+@documented(get={"responses": wire.answers(wire.OpenAIModelList),
+                  "summary": "The caller's OpenAI-connection models (with `url_idx`: that connection's own list, admin)"})
 @endpoint("GET")
 @authenticated("user")
 async def openai_models(request):
@@ -227,8 +246,11 @@ async def openai_models(request):
     return JsonResponse({"data": [e.public for e in entries if serves(OPENAI, e)]})
 
 
-openai_chat = generation(OPENAI, "/chat/completions", uses_messages=True, streams=False)
-openai_embeddings = generation(OPENAI, "/embeddings")
+openai_chat = documented(post={"request": wire.ChatCompletionRequest, "summary": "Relayed to an OpenAI connection as sent",
+                               "responses": wire.answers(wire.ChatCompletion, stream="sse")})(
+    generation(OPENAI, "/chat/completions", uses_messages=True, streams=False))
+openai_embeddings = documented(post={"request": wire.EmbeddingsRequest, "responses": wire.answers(wire.EmbeddingsResponse)})(
+    generation(OPENAI, "/embeddings"))
 openai_responses = generation(OPENAI, "/responses", streams=False)  # the Responses API, relayed as it answers
 
 

@@ -21,11 +21,17 @@ def test_validation_error_names_the_field(api, user):
     assert response.json()["detail"].startswith("allowed_paths")
 
 
-@pytest.mark.parametrize("path", ["/api/nothing-here", "/api/v1/nothing", "/ollama/x/y", "/openai/unknown/route"])
-def test_unknown_routes_are_json_404(api, path):
+@pytest.mark.parametrize("path", ["/api/nothing-here", "/api/v1/nothing", "/ollama/x/y", "/api/v1/files/a/b/c/d"])
+def test_unknown_routes_are_json_404_naming_the_route(api, path):
     response = api.get(path)
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not Found"}
+    assert response.json() == {"detail": f"No route: GET {path}"}
+
+
+def test_an_unknown_object_is_not_reported_as_an_unknown_route(api, admin):
+    response = api.get("/api/v1/files/00000000-0000-4000-8000-000000000000", headers=bearer(admin["token"]))
+    assert response.status_code == 404
+    assert not response.json()["detail"].startswith("No route")
 
 
 def test_wrong_method_is_json_405(api):
@@ -44,7 +50,9 @@ def test_unsupported_media_type_is_415(api):
 
 
 def test_bad_uuid_in_path_is_404(api, admin):
-    assert api.get("/api/v1/users/not-a-uuid", headers=bearer(admin["token"])).json() == {"detail": "Not Found"}
+    response = api.get("/api/v1/users/not-a-uuid", headers=bearer(admin["token"]))
+    assert response.status_code == 404
+    assert "detail" in response.json()
 
 
 def test_openapi_schema_and_docs_are_served(api):

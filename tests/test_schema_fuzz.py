@@ -22,10 +22,12 @@ from tests.conftest import bearer
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 # Signing out would revoke the session every later case authenticates with (tests/test_auth.py covers it).
-EXCLUDED_PATHS = ["/api/v1/auths/signout"]
+# /ollama/api/version answers 502 by design when no Ollama server answers (none is configured here;
+# README, "Differences" 20; tests/test_proxies.py covers it).
+EXCLUDED_PATHS = ["/api/v1/auths/signout", "/ollama/api/version", "/ollama/api/version/{url_idx}"]
 
 
-@pytest.mark.timeout(600)  # hundreds of operations (chat history alone adds ~60): more than the suite's 120 s
+@pytest.mark.timeout(600)  # grows with the number of operations (every route is documented)
 def test_no_operation_answers_a_server_error(gateway, admin):
     schema = schemathesis.openapi.from_url(f"{gateway.url}/openapi.json", timeout=30).exclude(path=EXCLUDED_PATHS)
     headers = bearer(admin["token"])

@@ -23,12 +23,11 @@ PAGE_POLICY = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src
                "frame-ancestors 'self'")
 STRICT_PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
                       "form-action 'self'; frame-ancestors 'none'")
-NO_PAGE_POLICY = ("/docs",)  # drf-spectacular's Swagger page: an inline script and assets from a CDN
 
 
 def _as_json(request, response):
     """Errors under the API paths that Django produced as HTML/empty (404, 405, 500, ...) become
-    `{"detail": ...}` JSON with the same status."""
+    `{"detail": ...}` JSON with the same status; a URL no route matches is `No route: <METHOD> <path>`."""
     if (
         response.status_code >= 400
         and request.path_info.startswith(API_PREFIXES)
@@ -40,7 +39,10 @@ def _as_json(request, response):
         except ValueError:
             detail = "Error"
         if response.status_code == 404:
-            detail = "Not Found"
+            # No URL pattern matched (Django never picked a view): said apart from a view's own
+            # "not found" for an object, so clients and tests/test_route_coverage.py can tell.
+            matched = getattr(request, "resolver_match", None) is not None
+            detail = "Not Found" if matched else f"No route: {request.method} {request.path}"
         replacement = errors.json_response(errors.ApplicationError(response.status_code, detail))
         if response.has_header("Allow"):
             replacement["Allow"] = response["Allow"]
@@ -140,7 +142,7 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         request.csp_nonce = secrets.token_urlsafe(16)
         response = self.get_response(request)
-        if response.get("Content-Type", "").startswith("text/html") and not request.path_info.startswith(NO_PAGE_POLICY):
+        if response.get("Content-Type", "").startswith("text/html"):
             response.headers.setdefault("Content-Security-Policy", PAGE_POLICY.format(nonce=request.csp_nonce))
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response

@@ -11,13 +11,13 @@ auths = [
     path("update/profile", views.ProfileUpdateView.as_view()),
     path("api_key", views.DefaultApiKeyView.as_view()),
     path("api_keys", views.ApiKeyListView.as_view()),
-    path("api_keys/<uuid:key_id>", views.ApiKeyDetailView.as_view()),
+    path("api_keys/<id:key_id>", views.ApiKeyDetailView.as_view()),
     path("admin/config", views.AdminConfigView.as_view()),
 ]
 
 users = [
     path("", views.UserListView.as_view()),
-    path("<uuid:user_id>", views.UserDetailView.as_view()),
-    path("<uuid:user_id>/update", views.UserUpdateView.as_view()),
-    path("<uuid:user_id>/profile/image", views.ProfileImageView.as_view()),
+    path("<id:user_id>", views.UserDetailView.as_view()),
+    path("<id:user_id>/update", views.UserUpdateView.as_view()),
+    path("<id:user_id>/profile/image", views.ProfileImageView.as_view()),
 ]

@@ -170,6 +170,13 @@ def reindex_stale() -> int:
                    .order_by().values_list("file_id", flat=True).distinct())
 
 
+def rename(*, file: File, filename: str) -> File:
+    """Only the name changes (storage keeps its own name): Open WebUI's /{id}/rename."""
+    file.filename = filename
+    file.save(update_fields=["filename", "updated_at"])
+    return file
+
+
 def delete(*, file: File) -> None:
     """The row, its chunks and its stored bytes."""
     name = file.storage_name

@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from accounts import access
 from config.common.exceptions import validated
 from config.common.pagination import page_slice
-from config.common.routers import UUID
 from files.serializers import file_out
 from knowledge import selectors, services
 from knowledge.serializers import AccessIn, FileIdIn, KnowledgeIn, list_items, with_files
@@ -25,7 +24,6 @@ class KnowledgeViewSet(viewsets.ViewSet):
     """One collection resource; Open WebUI's verb-style paths are its actions."""
 
     lookup_field = "kb_id"
-    lookup_value_regex = UUID
 
     def list(self, request):
         qs = selectors.readable(request.user)

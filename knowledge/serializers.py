@@ -55,6 +55,40 @@ class CleanupIn(serializers.Serializer):
                                     default=list)
 
 
+class ProcessFileIn(serializers.Serializer):
+    file_id = serializers.CharField(max_length=100)
+    content = serializers.CharField(required=False, allow_null=True, trim_whitespace=False)
+    collection_name = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+
+    def validate_content(self, content):
+        if content is not None and not content.strip():
+            raise serializers.ValidationError("must not be empty.")
+        return content
+
+
+class ProcessTextIn(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    content = serializers.CharField(trim_whitespace=False)
+    collection_name = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+
+
+class _BatchFile(serializers.Serializer):
+    """A file record as the client has it (Open WebUI's FileModel): its id, and `data.content` to index."""
+
+    id = serializers.CharField(max_length=100)
+    data = serializers.DictField(required=False, allow_null=True)
+
+
+class ProcessBatchIn(serializers.Serializer):
+    files = _BatchFile(many=True, max_length=1000)
+    collection_name = serializers.CharField(max_length=100, allow_blank=True)
+
+
+class DeleteEntriesIn(serializers.Serializer):
+    collection_name = serializers.CharField(max_length=100)
+    file_id = serializers.CharField(max_length=100)
+
+
 class _Query(serializers.Serializer):
     """POST /retrieval/query/*: absent (or 0) k, r and hybrid_bm25_weight fall back to the settings."""
 

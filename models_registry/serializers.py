@@ -62,6 +62,12 @@ class ModelFormIn(ModelAccessIn):
     is_active = serializers.BooleanField(required=False, allow_null=True)
 
 
+class ModelsIn(serializers.Serializer):
+    """POST /models/import and /models/sync: a list of models (each then checked as ModelFormIn)."""
+
+    models = serializers.ListField(child=serializers.DictField(), max_length=10000)
+
+
 class ConnectionOptionsIn(serializers.Serializer):
     """One connection's entry in `*_API_CONFIGS` (other fields Open WebUI sends are ignored)."""
 

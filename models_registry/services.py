@@ -91,6 +91,51 @@ def delete(*, user, model_id: str) -> None:
     registry.forget()
 
 
+def _upsert(user, data: dict, existing: Model | None) -> Model:
+    return update(user=user, data=data) if existing else create(user=user, data=data)
+
+
+@transaction.atomic
+def import_models(*, user, models: list[dict]) -> list[str]:
+    """POST /models/import: each model (validated as ModelFormIn) created, or updated when it exists,
+    through `create`/`update` and their checks; all or nothing. Returns the ids."""
+    existing = {m.id: m for m in Model.objects.filter(id__in=[m["id"] for m in models])}
+    for data in models:
+        _upsert(user, data, existing.get(data["id"]))
+    return [m["id"] for m in models]
+
+
+@transaction.atomic
+def sync(*, user, models: list[dict]) -> list[Model]:
+    """POST /models/sync (admin): the rows become exactly `models` (with their access grants when
+    sent); every other row goes."""
+    existing = {m.id: m for m in Model.objects.select_for_update()}
+    written = []
+    for data in models:
+        model = _upsert(user, data, existing.get(data["id"]))
+        if "access_grants" in data:
+            grants.replace(access.MODEL, model.id, grants.parse(data["access_grants"]))
+        written.append(model)
+    gone = set(existing) - {m.id for m in written}
+    for model_id in gone:
+        grants.delete_all(access.MODEL, model_id)
+    Model.objects.filter(id__in=gone).delete()
+    registry.forget()
+    return written
+
+
+@transaction.atomic
+def delete_all(*, user) -> int:
+    """DELETE /models/delete/all (admin): every row the caller may change (an admin: all), with grants."""
+    rows = list(Model.objects.select_for_update())
+    ids = access.permitted_ids(user, access.MODEL, access.WRITE, rows)
+    for model_id in ids:
+        grants.delete_all(access.MODEL, model_id)
+    Model.objects.filter(id__in=ids).delete()
+    registry.forget()
+    return len(ids)
+
+
 def make_public(*, model_ids: list[str], actor) -> int:
     """The admin's one-click "make public" (DECISIONS #3): read for everyone, override rows created."""
     for model_id in model_ids:

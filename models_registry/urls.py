@@ -41,6 +41,13 @@ presets = [
     path("model/access/update", p.AccessUpdateView.as_view()),
     path("model/toggle", p.ToggleView.as_view()),
     path("model/delete", p.DeleteView.as_view()),
+    path("model/profile/image", p.ProfileImageView.as_view()),
     path("base", p.BaseView.as_view()),
+    path("base/tags", p.BaseTagsView.as_view()),
+    path("all", p.AllView.as_view()),
     path("tags", p.TagsView.as_view()),
+    path("export", p.ExportView.as_view()),
+    path("import", p.ImportView.as_view()),
+    path("sync", p.SyncView.as_view()),
+    path("delete/all", p.DeleteAllView.as_view()),
 ]

@@ -137,6 +137,7 @@ class FileViewSet(viewsets.ViewSet):
             raise NotFound(NOT_FOUND)
         return FileResponse(_stored(file), filename=file.filename)
 
+    @extend_schema(operation_id="api_v1_files_content_named")
     @action(detail=True, methods=["get"], url_path="content/<str:file_name>")
     def content_named(self, request, file_id, file_name):
         """A download under any name in the URL (Open WebUI's); the extracted text when the bytes are gone."""

@@ -184,6 +184,7 @@ class DeleteEntriesView(APIView):
 class ResetIndexView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(request=None, responses=OpenApiTypes.BOOL)
     def post(self, request):
         indexing.reset_index(user=request.user)
         return Response(True)
@@ -192,6 +193,7 @@ class ResetIndexView(APIView):
 class ResetUploadsView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(request=None, responses=OpenApiTypes.BOOL)
     def post(self, request):
         indexing.reset_uploads(user=request.user)
         return Response(True)

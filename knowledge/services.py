@@ -70,7 +70,7 @@ def add_files(*, user, knowledge_id, file_ids: list[str], directories: dict | No
     linked are skipped; a file whose text duplicates another file of the collection is skipped with a warning."""
     kb = writable(user, knowledge_id)
     directories = directories or {}
-    canonical = {i: as_uuid(i) for i in file_ids}
+    canonical = {i: as_uuid(i) or "" for i in file_ids}
     found = {str(f.id): f for f in listed(user).filter(id__in=[u for u in canonical.values() if u])}
     missing = [i for i in file_ids if canonical[i] not in found]
     if missing:

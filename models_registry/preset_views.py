@@ -118,6 +118,7 @@ class BaseView(APIView):
 class BaseTagsView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses={200: {"type": "array", "items": {"type": "string"}}})
     def get(self, request):
         return Response(_tags(Model.objects.filter(base_model_id__isnull=True).only("meta")))
 
@@ -125,6 +126,7 @@ class BaseTagsView(APIView):
 class AllView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(_list_out(list(Model.objects.all())))
 
@@ -137,6 +139,7 @@ class TagsView(APIView):
 class ExportView(APIView):
     """The models the caller may change (an admin: all), or those of `?ids=` (403 unless all are)."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         _may_export(request.user)
         rows = list(Model.objects.filter(access.visible(request.user, access.MODEL, access.WRITE)))
@@ -167,6 +170,7 @@ class SyncView(APIView):
 class DeleteAllView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.BOOL)
     def delete(self, request):
         services.delete_all(user=request.user)
         return Response(True)
@@ -177,6 +181,7 @@ class ProfileImageView(APIView):
     served; else (none, another kind, or a model the caller may not read) a default icon, so model
     ids cannot be probed."""
 
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
     def get(self, request):
         model = Model.objects.filter(id=request.query_params.get("id", "")).first()
         url = ""

@@ -14,7 +14,16 @@ from config.common.exceptions import validated
 from config.common.pagination import page_slice
 from models_registry import selectors, services
 from models_registry.models import Model
-from models_registry.serializers import ModelAccessIn, ModelFormIn, ModelIdIn, ModelsIn, model_out, models_out
+from models_registry.serializers import (
+    ModelAccessIn,
+    ModelFormIn,
+    ModelIdIn,
+    ModelsIn,
+    VersionIn,
+    model_out,
+    models_out,
+    version_out,
+)
 
 # a neutral model icon, when a model has no image of its own (or the caller may not see it)
 DEFAULT_IMAGE = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" '
@@ -174,6 +183,38 @@ class DeleteAllView(APIView):
     def delete(self, request):
         services.delete_all(user=request.user)
         return Response(True)
+
+
+def _model_id(request) -> str:
+    return request.query_params.get("id", "")
+
+
+class HistoryView(APIView):
+    """A model's versions, newest first, 20 a page (its writers only)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        versions = services.history(user=request.user, model_id=_model_id(request))
+        return Response([version_out(v) for v in versions[page_slice(request, per_page=20)]])
+
+
+class VersionView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, history_id):
+        found = services.version(user=request.user, model_id=_model_id(request), version_id=history_id)
+        return Response(version_out(found, with_snapshot=True))
+
+    @extend_schema(responses=OpenApiTypes.BOOL)
+    def delete(self, request, history_id):
+        services.delete_version(user=request.user, model_id=_model_id(request), version_id=history_id)
+        return Response(True)
+
+
+class RestoreVersionView(APIView):
+    @extend_schema(request=VersionIn, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        version_id = _body(request, VersionIn)["version_id"]
+        return Response(_out(services.restore_version(user=request.user, model_id=_model_id(request), version_id=version_id)))
 
 
 class ProfileImageView(APIView):

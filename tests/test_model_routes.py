@@ -103,3 +103,49 @@ def test_profile_image_serves_the_models_image_to_readers_only(api, admin, user)
     unknown = api.get("/api/v1/models/model/profile/image", params={"id": "ghost"}, headers=bearer(user["token"]))
     assert hidden.headers["content-type"] == unknown.headers["content-type"] == "image/svg+xml"
     assert hidden.content == unknown.content
+
+
+def test_each_change_is_a_version_and_an_older_one_can_be_restored(api, admin):
+    headers = bearer(admin["token"])
+    api.post("/api/v1/models/create", json={**PRESET, "commit_message": "first"}, headers=headers)
+    api.post("/api/v1/models/model/update", json={**PRESET, "name": "Second"}, headers=headers)
+    api.post("/api/v1/models/model/update", json={**PRESET, "name": "Second"}, headers=headers)  # no change: no version
+    versions = api.get("/api/v1/models/model/history", params={"id": "support-bot"}, headers=headers).json()
+    assert [v["commit_message"] for v in versions] == [None, "first"]
+    assert versions[0]["parent_id"] == versions[1]["id"] and versions[0]["user"] == {"name": "Admin"}
+    first = api.get(f"/api/v1/models/model/history/{versions[1]['id']}", params={"id": "support-bot"}, headers=headers).json()
+    assert first["snapshot"]["name"] == "Support Bot" and first["snapshot"]["params"]["system"] == "Be kind."
+    restored = api.post("/api/v1/models/model/update/version", params={"id": "support-bot"},
+                        json={"version_id": versions[1]["id"]}, headers=headers)
+    assert restored.status_code == 200
+    assert restored.json()["name"] == "Support Bot" and restored.json()["version_id"] == versions[1]["id"]
+    assert Model.objects.get(id="support-bot").name == "Support Bot"
+
+
+def test_the_version_in_force_cannot_be_deleted_and_others_relink(api, admin):
+    headers = bearer(admin["token"])
+    api.post("/api/v1/models/create", json=PRESET, headers=headers)
+    for name in ("Two", "Three"):
+        api.post("/api/v1/models/model/update", json={**PRESET, "name": name}, headers=headers)
+    three, two, one = api.get("/api/v1/models/model/history", params={"id": "support-bot"}, headers=headers).json()
+    current = api.delete(f"/api/v1/models/model/history/{three['id']}", params={"id": "support-bot"}, headers=headers)
+    assert current.status_code == 400 and current.json() == {"detail": "Cannot delete the current version"}
+    assert api.delete(f"/api/v1/models/model/history/{two['id']}", params={"id": "support-bot"}, headers=headers).json() is True
+    left = api.get("/api/v1/models/model/history", params={"id": "support-bot"}, headers=headers).json()
+    assert [v["id"] for v in left] == [three["id"], one["id"]] and left[0]["parent_id"] == one["id"]
+    gone = api.get(f"/api/v1/models/model/history/{two['id']}", params={"id": "support-bot"}, headers=headers)
+    assert gone.status_code == 404 and gone.json() == {"detail": "Model version not found"}
+
+
+def test_history_is_for_the_models_writers_only(api, admin, user):
+    api.post("/api/v1/models/create", json=PRESET, headers=bearer(admin["token"]))
+    version_id = str(Model.objects.get(id="support-bot").version_id)
+    factories.share("model", "support-bot")  # read for everyone
+    reader = bearer(user["token"])
+    assert api.get("/api/v1/models/model/history", params={"id": "support-bot"}, headers=reader).status_code == 403
+    assert api.get(f"/api/v1/models/model/history/{version_id}", params={"id": "support-bot"}, headers=reader).status_code == 403
+    assert api.delete(f"/api/v1/models/model/history/{version_id}", params={"id": "support-bot"}, headers=reader).status_code == 403
+    restore = api.post("/api/v1/models/model/update/version", params={"id": "support-bot"}, json={"version_id": version_id},
+                       headers=reader)
+    assert restore.status_code == 403
+    assert api.get("/api/v1/models/model/history", params={"id": "ghost"}, headers=reader).status_code == 404

@@ -98,3 +98,20 @@ def test_model_lists_queries_do_not_grow(client, url):
     queries, body = _same(client, url, session_headers(admin), lambda: add(2, 20))
     assert len(body) == 22 and all(m["access_grants"] for m in body)
     assert queries == 3  # the session's user, the rows, their grants
+
+
+def test_model_history_queries_do_not_grow(client):
+    from models_registry import services
+
+    admin = factories.admin()
+    factories.preset(admin, id="bot")
+
+    def change(n):
+        for i in range(n):
+            model = services.update(user=admin, data={"id": "bot", "name": f"Bot {i}", "meta": {}, "params": {"n": i}})
+            assert model.name == f"Bot {i}"
+
+    change(2)
+    queries, body = _same(client, "/api/v1/models/model/history?id=bot", session_headers(admin), lambda: change(15))
+    assert len(body) == 17 and body[0]["user"] == {"name": "Admin"}
+    assert queries == 3  # the session's user, the model, the page of versions with their authors

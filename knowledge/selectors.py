@@ -19,11 +19,12 @@ def _ordered(qs, order_by: str | None, direction: str | None):
     return qs.order_by(f"{'' if direction == 'asc' else '-'}{order_by}", "id")
 
 
-def search(user, *, query: str = "", view_option: str = "", order_by: str | None = None,
+def search(user, *, query: str = "", view_option: str = "", source: str = "", order_by: str | None = None,
            direction: str | None = None) -> QuerySet[KnowledgeBase]:
     """GET /knowledge/search: the name, description, owner's name or email holds `query`;
-    `view_option` created (the user's own) or shared (others')."""
-    qs = readable(user)
+    `view_option` created (the user's own) or shared (others'); `source` external: none (every
+    collection here is local, knowledge.external)."""
+    qs = readable(user) if source != "external" else readable(user).none()
     if query:
         qs = qs.filter(Q(name__icontains=query) | Q(description__icontains=query)
                        | Q(user__name__icontains=query) | Q(user__email__icontains=query))

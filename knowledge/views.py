@@ -71,6 +71,7 @@ class KnowledgeViewSet(viewsets.ViewSet):
         params = request.query_params
         return _listing(request, selectors.search(request.user, query=params.get("query", ""),
                                                   view_option=params.get("view_option", ""),
+                                                  source=params.get("source", ""),
                                                   order_by=params.get("order_by"), direction=params.get("direction")))
 
     @action(detail=False, methods=["get"], url_path="search/files")

@@ -207,3 +207,21 @@ def test_reindex_queues_every_member_file_for_admins_only(api, admin, user):
         cursor.execute("SELECT count(*) FROM procrastinate_jobs WHERE queueing_lock = %s", [f"file:{file.id}"])
         assert cursor.fetchone()[0] >= 1
     assert api.post("/api/v1/knowledge/metadata/reindex", headers=bearer(admin["token"])).json() == {"total": 1, "success": 1}
+
+
+def test_external_sources_are_answered_as_absent_not_as_unknown_routes(api, admin, user):
+    headers = bearer(admin["token"])
+    assert api.get("/api/v1/knowledge/external/connections", headers=headers).json() == {"items": [], "total": 0}
+    for method, path in (("POST", "external/connections"), ("POST", "external/knowledge/create"),
+                         ("POST", "external/source/create"), ("POST", "external/source/test")):
+        response = api.request(method, f"/api/v1/knowledge/{path}", json={}, headers=headers)
+        assert response.status_code == 400 and "not supported" in response.json()["detail"], path
+    for method, path in (("GET", "external/connections/c1"), ("PATCH", "external/connections/c1"),
+                         ("DELETE", "external/connections/c1"), ("POST", "external/connections/c1/test"),
+                         ("POST", "external/connections/c1/retrieve-test"), ("PATCH", "external/source/s1")):
+        response = api.request(method, f"/api/v1/knowledge/{path}", json={}, headers=headers)
+        assert response.status_code == 404 and response.json()["detail"] != "Not Found", path
+    assert api.get("/api/v1/knowledge/external/connections", headers=bearer(user["token"])).status_code == 401
+    factories.collection(_account(admin))
+    assert api.get("/api/v1/knowledge/search", params={"source": "external"}, headers=headers).json()["total"] == 0
+    assert api.get("/api/v1/knowledge/search", params={"source": "local"}, headers=headers).json()["total"] == 1

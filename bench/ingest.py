@@ -1,7 +1,8 @@
 """Ingestion and retrieval benchmark: time from upload to `completed` for 1 MB and 10 MB of text and
-a 50-page PDF (embedding through a local Ollama-protocol upstream), and retrieval latency.
+a 200-page PDF (embedding through a local Ollama-protocol upstream), the peak memory of the server
+and the worker while they ingest, and retrieval latency.
 
-    .venv/bin/python -m bench.ingest [--dims 384] [--sizes 1,10] [--no-pdf] [--no-retrieval]
+    .venv/bin/python -m bench.ingest [--dims 384] [--sizes 1,10] [--pages 200] [--no-pdf] [--no-retrieval]
 """
 
 import argparse
@@ -17,7 +18,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import bench_environment, migrate_and_create_key, pct, start, stop_all, wait_http  # noqa: E402
+from bench.run import bench_environment, migrate_and_create_key, pct, peak_rss_mb, start, stop_all, wait_http  # noqa: E402
 from tests.documents import pdf  # noqa: E402
 from tests.server import free_port  # noqa: E402
 
@@ -50,7 +51,8 @@ def arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dims", type=int, default=384, help="embedding dimensions (realistic: 384, 768)")
     parser.add_argument("--sizes", default="1,10", help="text file sizes in MB, comma-separated")
-    parser.add_argument("--no-pdf", action="store_true", help="skip the 50-page PDF")
+    parser.add_argument("--pages", type=int, default=200, help="pages of the PDF")
+    parser.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval latency part")
     return parser.parse_args()
 
@@ -78,7 +80,9 @@ async def main():
         f"'RAG_OLLAMA_BASE_URL':'http://127.0.0.1:{emb_port}'}})"))
     procs.append(start([py, "-m", "uvicorn", "config.asgi:application", "--port", str(gw_port), "--lifespan", "off",
                         "--log-level", "warning"], env, data / "gateway.log"))
-    procs.append(start([py, "manage.py", "worker", "-q", "ingest"], env, data / "worker.log"))
+    worker = start([py, "manage.py", "worker", "-q", "ingest"], env, data / "worker.log")
+    procs.append(worker)
+    server = procs[1]
     gw, auth = f"http://127.0.0.1:{gw_port}", {"Authorization": f"Bearer {key}"}
     results = {}
     try:
@@ -87,7 +91,7 @@ async def main():
         async with httpx.AsyncClient(base_url=gw, headers=auth, timeout=300) as client:
             ids = []
             inputs = [(f"{mb:g}mb.txt", text_of(int(mb * (1 << 20)))) for mb in map(float, args.sizes.split(","))]
-            inputs += [] if args.no_pdf else [("50pages.pdf", pdf_pages(50))]
+            inputs += [] if args.no_pdf else [(f"{args.pages}pages.pdf", pdf_pages(args.pages))]
             results["embedding dimensions"] = args.dims
             for name, body in inputs:
                 started = time.perf_counter()
@@ -98,6 +102,7 @@ async def main():
                 status = (await client.get(f"/api/v1/files/{file_id}/process/status")).json()["status"]
                 results[f"ingest {name} (upload to {status}, s)"] = time.perf_counter() - started
                 ids.append(file_id)
+            results["peak RSS MB while ingesting: server / worker"] = f"{peak_rss_mb(server.pid):.0f} / {peak_rss_mb(worker.pid):.0f}"
             if not args.no_retrieval:
                 results["retrieval over the last text file's chunks, HTTP round trip"] = await retrieval(client, ids[len(ids) - 1 - (not args.no_pdf)])
     finally:

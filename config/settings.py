@@ -264,5 +264,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 INGEST_HEARTBEAT_SECONDS = env_float("INGEST_HEARTBEAT_SECONDS", 10.0)  # worker liveness signal
 INGEST_STALLED_SECONDS = env_float("INGEST_STALLED_SECONDS", 30.0)  # silence after which its jobs are requeued
 INGEST_RECOVERY_SECONDS = env_int("INGEST_RECOVERY_SECONDS", 15)  # how often workers look for such jobs
+VECTOR_INDEX_BUILD_MEMORY = env_str("VECTOR_INDEX_BUILD_MEMORY", "512MB")  # maintenance_work_mem while an HNSW index is built
+INGEST_CONCURRENCY = env_int("INGEST_CONCURRENCY", 2)  # files one worker processes at once: a big one never holds up the rest
 DRAIN_SECONDS = env_float("DRAIN_SECONDS", 30.0)  # on SIGTERM: how long running requests and streams may go on
 PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": INGEST_HEARTBEAT_SECONDS}

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from rest_framework.exceptions import APIException
 
 from config.common.admin_widgets import SafeAutocomplete
-from files import embeddings, services
+from files import embeddings, progress, services
 from files.models import Chunk, File
 
 
@@ -71,8 +71,8 @@ class FileAdmin(SafeAutocomplete, admin.ModelAdmin):
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
     readonly_fields = ("id", "user", "filename", "storage_name", "content_type", "size", "file_hash", "hash",
-                       "status", "error", "download", "created_at", "updated_at")
-    exclude = ("content", "meta")
+                       "status", "progress", "error", "download", "created_at", "updated_at")
+    exclude = ("content", "meta", "progress_done", "progress_total", "processing_started_at")
     actions = ["reprocess"]
 
     def get_queryset(self, request):
@@ -117,8 +117,19 @@ class FileAdmin(SafeAutocomplete, admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
         colour = {"completed": "#15803d", "failed": "#b91c1c"}.get(obj.status, "#a16207")
-        return format_html('<span class="file-status file-status-{}" style="color:{}">{}</span>',
-                           obj.status or "stored", colour, obj.status or "stored")
+        badge = format_html('<span class="file-status file-status-{}" style="color:{}">{}</span>',
+                            obj.status or "stored", colour, obj.status or "stored")
+        done = self.progress(obj)
+        return format_html("{} <small>{}</small>", badge, done) if done else badge
+
+    @admin.display(description="progress")
+    def progress(self, obj) -> str:
+        """Chunks written of the total and the time left, while processing (the page refreshes itself)."""
+        done = progress.describe(obj)
+        if done is None:
+            return ""
+        eta = "" if done["eta_seconds"] is None else f", about {done['eta_seconds']:.0f} s left"
+        return f"{done['done']:,} of {done['total']:,} chunks ({done['percent']:.0f}%){eta}"
 
     @admin.display(description="error")
     def short_error(self, obj):

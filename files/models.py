@@ -28,6 +28,11 @@ class File(models.Model):
     status = models.CharField(max_length=16, blank=True, help_text="Empty when uploaded with process=false")
     error = models.TextField(blank=True)
     content = models.TextField(blank=True)
+    # How far processing is (chunks embedded and written of the file's total), written by the job
+    # from a side connection while its own transaction is open; the ETA is derived from these.
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from accounts.serializers import ts
 from config.common import jsonbody
 from config.common.errors import ApplicationError
+from files import progress
 from files.models import File
 from files.streaming import Text
 
@@ -67,6 +68,8 @@ def file_out(file: File, *, content: bool = True, path: bool = True) -> dict:
     data = {"status": file.status or "pending"}
     if file.status == File.Status.FAILED:
         data["error"] = file.error
+    if (done := progress.describe(file)) is not None:
+        data["progress"] = done
     if content and file.status == File.Status.COMPLETED:
         data["content"] = Text(file.id)
     out = {

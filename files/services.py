@@ -14,7 +14,7 @@ from procrastinate.types import TimeDeltaParams
 from rest_framework.exceptions import APIException, ValidationError
 
 from config import runtime
-from files import chunk_copy, chunking, embeddings, vector_index
+from files import chunk_copy, chunking, embeddings, progress, vector_index
 from files.extract import ExtractionError, extract
 from files.models import Chunk, File
 
@@ -119,14 +119,17 @@ def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece],
             "hash": text_hash, "content_type": file.content_type, "size": file.size}
     model = engine.model if engine else ""
     first: list[int] = []
+    progress.start(file.id, len(pieces))
+    reporter = progress.Reporter(file.id)
 
     def rows(vectors: Iterator[list[float] | None]) -> Iterator[chunk_copy.Row]:
         for i, (piece, vector) in enumerate(zip(pieces, vectors, strict=True)):
             if vector is not None and not first:
                 first.append(len(vector))
             yield chunk_copy.row(file.id, i, piece.text, {**base, **piece.headers, "start_index": piece.start}, vector, model)
+            reporter.advance()
 
-    with transaction.atomic():
+    with closing(reporter), transaction.atomic():
         Chunk.objects.filter(file=file).delete()
         if engine is None:
             chunk_copy.write(rows(iter([None] * len(pieces))))

@@ -6,6 +6,7 @@ dimension in use gets a partial expression index `(embedding::vector(N)) WHERE d
 import logging
 from contextlib import nullcontext
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Func
 from pgvector import HalfVector
@@ -70,10 +71,17 @@ def _build(cursor, name: str, dimensions: int) -> None:
             if state is False:
                 logger.warning("Rebuilding the invalid vector index %s (a build was interrupted)", name)
                 cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {name}")
-            cursor.execute(
-                f"CREATE INDEX {concurrently} IF NOT EXISTS {name} ON files_chunk "
-                f"USING hnsw ((embedding::{_type(dimensions)}) {ops}) WHERE dimensions = {int(dimensions)}"
-            )
+            # pgvector builds the graph in memory when it fits in maintenance_work_mem, many times
+            # faster than the on-disk build Postgres's 64 MB default forces from ~20k × 768 vectors on
+            cursor.execute("SELECT set_config('maintenance_work_mem', %s, %s)", [settings.VECTOR_INDEX_BUILD_MEMORY, in_transaction])
+            try:
+                cursor.execute(
+                    f"CREATE INDEX {concurrently} IF NOT EXISTS {name} ON files_chunk "
+                    f"USING hnsw ((embedding::{_type(dimensions)}) {ops}) WHERE dimensions = {int(dimensions)}"
+                )
+            finally:
+                if not in_transaction:
+                    cursor.execute("RESET maintenance_work_mem")
     except DatabaseError as exc:  # the next ingestion (or `repair`) tries again; searches are exact until then
         logger.warning("Could not build the vector index %s: %s", name, exc)
 

@@ -19,7 +19,7 @@ from config.common.db import db_call, hand_back
 from config.common.exceptions import validated
 from config.common.jsonbody import JSONParser
 from config.common.pagination import page_slice
-from files import selectors, services
+from files import progress, selectors, services
 from files.models import File
 from files.serializers import ContentIn, RenameIn, SearchIn, UploadIn, file_out
 from files.streaming import Text, json_response
@@ -171,7 +171,7 @@ class FileViewSet(viewsets.ViewSet):
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"
             return response
-        return Response({"status": file.status or "pending"})
+        return Response(_status(file))
 
 
 async def _encoded(text: Text):
@@ -179,8 +179,19 @@ async def _encoded(text: Text):
         yield piece.encode()
 
 
-def _read_status(file_id):
-    return File.objects.filter(id=file_id).values_list("status", "error").first()
+def _status(file: File) -> dict:
+    """Open WebUI's `{"status"}`, with the error when failed and how far it is while processing."""
+    event = {"status": file.status or "pending"}
+    if file.status == File.Status.FAILED:
+        event["error"] = file.error
+    if (done := progress.describe(file)) is not None:
+        event["progress"] = done
+    return event
+
+
+def _read_status(file_id) -> File | None:
+    return File.objects.filter(id=file_id).only(
+        "status", "error", "progress_done", "progress_total", "processing_started_at").first()
 
 
 async def _status_events(file_id, status: str):
@@ -189,12 +200,11 @@ async def _status_events(file_id, status: str):
         yield b'data: {"status": "pending"}\n\n'
         return
     for _ in range(7200):
-        row = await db_call(_read_status)(file_id)
-        if row is None:
+        file = await db_call(_read_status)(file_id)
+        if file is None:
             yield b'data: {"status": "not_found"}\n\n'
             return
-        event = {"status": row[0]} if row[0] != File.Status.FAILED else {"status": row[0], "error": row[1]}
-        yield f"data: {json.dumps(event)}\n\n".encode()
-        if row[0] in (File.Status.COMPLETED, File.Status.FAILED):
+        yield f"data: {json.dumps(_status(file))}\n\n".encode()
+        if file.status in (File.Status.COMPLETED, File.Status.FAILED):
             return
         await asyncio.sleep(1)

@@ -122,3 +122,20 @@ def test_retrieval_settings_page_saves_validates_and_reindexes():
     assert b"nomic-embed-text" in client.get("/admin/").content  # the dashboard names the engine
     with connection.cursor() as cursor:  # no worker runs for this in-process test: drop the queued job
         cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'files.tasks.process_file' AND status = 'todo'")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_files_list_and_page_show_how_far_a_processing_file_is():
+    from django.utils import timezone
+
+    from files.models import File
+
+    admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
+    file = File.objects.create(user=admin, filename="big.txt", storage_name="big.txt", file_hash="0" * 64, status="processing",
+                               progress_done=250, progress_total=1000,
+                               processing_started_at=timezone.now() - timezone.timedelta(seconds=10))
+    client = Client()
+    client.force_login(admin)
+    for url in ("/admin/files/file/", f"/admin/files/file/{file.id}/change/"):
+        page = client.get(url).content.decode()
+        assert "250 of 1,000 chunks (25%), about 30 s left" in page, url

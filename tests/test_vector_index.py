@@ -72,3 +72,19 @@ def test_an_index_being_built_is_left_alone_and_repair_rebuilds_a_leftover(admin
     oid, valid = _state()
     assert valid is True and oid != leftover
     assert vector_index.repair() == []
+
+
+def test_a_build_leaves_the_connection_with_its_own_maintenance_memory(admin):
+    """The build raises maintenance_work_mem (VECTOR_INDEX_BUILD_MEMORY) for itself only: a pooled
+    connection must not keep 512 MB for every later sort and vacuum."""
+    def setting():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW maintenance_work_mem")
+            return cursor.fetchone()[0]
+
+    before = setting()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {NAME}")
+    vector_index.ensure(384)
+    assert _state()[1] is True
+    assert setting() == before

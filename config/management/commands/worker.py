@@ -2,6 +2,7 @@ import asyncio
 import logging
 import signal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from config import startup
@@ -15,7 +16,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("-q", "--queue", action="append", dest="queues", help="queue(s) to serve (default: ingest)")
-        parser.add_argument("-c", "--concurrency", type=int, default=1, help="jobs run at once")
+        parser.add_argument("-c", "--concurrency", type=int, default=settings.INGEST_CONCURRENCY,
+                            help="jobs run at once (default: INGEST_CONCURRENCY)")
         parser.add_argument("--no-check", action="store_true", help="skip the pgvector self-check")
 
     def handle(self, *args, queues, concurrency, no_check, **options):

@@ -166,6 +166,14 @@ def requeue(file_ids) -> int:
     return len(ids)
 
 
+def reset_index(file_ids) -> int:
+    """Drop these files' chunks and process them again from their stored bytes (POST /retrieval/reset/db)."""
+    ids = [str(i) for i in file_ids]
+    with transaction.atomic():
+        Chunk.objects.filter(file_id__in=ids).delete()
+        return requeue(ids)
+
+
 def reindex_stale() -> int:
     """Re-embed every file whose chunks come from another model (or none) than the current engine's."""
     engine = embeddings.engine()

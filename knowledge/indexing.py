@@ -4,13 +4,12 @@ memberships (DECISIONS #8). A `collection_name` that names a knowledge base adds
 `file-<id>` is the file's own index."""
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 
 from accounts import access
 from config.common.errors import ApplicationError
 from config.common.values import as_uuid
 from files import services as file_services
-from files.models import Chunk, File
+from files.models import File
 from files.selectors import files_for, listed
 from knowledge import selectors, services
 from knowledge.models import KnowledgeFile
@@ -103,10 +102,7 @@ def reset_index(*, user) -> None:
     collections = list(selectors.readable(user))
     for kb_id in access.permitted_ids(user, access.KNOWLEDGE, access.WRITE, collections):
         services.delete(user=user, knowledge_id=kb_id)
-    ids = list(files_for(user).exclude(status="").values_list("id", flat=True))
-    with transaction.atomic():
-        Chunk.objects.filter(file_id__in=ids).delete()
-        file_services.requeue(ids)
+    file_services.reset_index(files_for(user).exclude(status="").values_list("id", flat=True))
 
 
 def reset_uploads(*, user) -> int:

@@ -189,7 +189,12 @@ def rename(*, file: File, filename: str) -> File:
 
 
 def delete(*, file: File) -> None:
-    """The row, its chunks and its stored bytes."""
+    """The row, its chunks and its stored bytes. The row is locked first: a worker writing the file's
+    chunks holds a key-share lock on it until it commits, so the chunks it wrote are deleted too
+    instead of failing the delete on their foreign key."""
     name = file.storage_name
-    file.delete()
+    with transaction.atomic():
+        locked = File.objects.select_for_update().filter(id=file.id).only("id").first()
+        if locked is not None:
+            locked.delete()
     transaction.on_commit(lambda: default_storage.delete(name))

@@ -10,7 +10,7 @@ class ConfigConfig(AppConfig):
         from django.core import signals
         from django.db import close_old_connections
 
-        from config.common import schema  # noqa: F401 (registers the schema's bearer authentication)
+        from config.common import routers, schema  # noqa: F401 (register the <id:> path converter, the schema's bearer authentication)
 
         # Under ASGI each signal receiver that touches the database costs a thread hop per request.
         # Connections are pooled and given back when requests finish (and after every unit of async

@@ -49,6 +49,19 @@ class ContentIn(serializers.Serializer):
         return content
 
 
+class RenameIn(serializers.Serializer):
+    filename = serializers.CharField(max_length=255, error_messages={"blank": "must not be empty."})
+
+
+class SearchIn(serializers.Serializer):
+    """GET /files/search and /files/user/search (query parameters, as Open WebUI's)."""
+
+    filename = serializers.CharField(max_length=1000, trim_whitespace=False)
+    content = serializers.BooleanField()
+    skip = serializers.IntegerField(min_value=0, max_value=10**9, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=1000)
+
+
 def file_out(file: File, *, content: bool = True, path: bool = True) -> dict:
     """API.md §4.1 (`path` is the storage name relative to the storage root: DECISIONS #19). The text,
     when included, is a `Text` placeholder: send the result with `streaming.json_response`."""

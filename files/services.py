@@ -179,6 +179,14 @@ def requeue(file_ids) -> int:
     return len(ids)
 
 
+def reset_index(file_ids) -> int:
+    """Drop these files' chunks and process them again from their stored bytes (POST /retrieval/reset/db)."""
+    ids = [str(i) for i in file_ids]
+    with transaction.atomic():
+        Chunk.objects.filter(file_id__in=ids).delete()
+        return requeue(ids)
+
+
 def reindex_stale() -> int:
     """Re-embed every file whose chunks come from another model (or none) than the current engine's."""
     engine = embeddings.engine()
@@ -186,8 +194,20 @@ def reindex_stale() -> int:
                    .order_by().values_list("file_id", flat=True).distinct())
 
 
+def rename(*, file: File, filename: str) -> File:
+    """Only the name changes (storage keeps its own name): Open WebUI's /{id}/rename."""
+    file.filename = filename
+    file.save(update_fields=["filename", "updated_at"])
+    return file
+
+
 def delete(*, file: File) -> None:
-    """The row, its chunks and its stored bytes."""
+    """The row, its chunks and its stored bytes. The row is locked first: a worker writing the file's
+    chunks holds a key-share lock on it until it commits, so the chunks it wrote are deleted too
+    instead of failing the delete on their foreign key."""
     name = file.storage_name
-    file.delete()
+    with transaction.atomic():
+        locked = File.objects.select_for_update().filter(id=file.id).only("id").first()
+        if locked is not None:
+            locked.delete()
     transaction.on_commit(lambda: default_storage.delete(name))

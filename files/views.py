@@ -5,6 +5,7 @@ import json
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -12,15 +13,15 @@ from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from accounts import access
 from accounts.permissions import IsAdmin
 from config.common.db import db_call, hand_back
 from config.common.exceptions import validated
 from config.common.jsonbody import JSONParser
 from config.common.pagination import page_slice
-from config.common.routers import UUID
 from files import progress, selectors, services
 from files.models import File
-from files.serializers import ContentIn, UploadIn, file_out
+from files.serializers import ContentIn, RenameIn, SearchIn, UploadIn, file_out
 from files.streaming import Text, json_response
 
 NOT_FOUND = "We could not find what you're looking for :/"
@@ -31,18 +32,31 @@ def _flag(request, name: str, default: bool) -> bool:
     return default if value is None else value.lower() in {"1", "true", "yes"}
 
 
-def _file(request, file_id):
-    file = selectors.listed(request.user).filter(id=file_id).first()
+def _file(request, file_id, *related: str):
+    file = selectors.listed(request.user).select_related(*related).filter(id=file_id).first()
     if file is None:
         raise NotFound(NOT_FOUND)
     return file
+
+
+def _search(request, *, own: bool, defaults: dict):
+    params = validated(SearchIn, {**defaults, **request.query_params.dict()}, status=400)
+    files = selectors.search(request.user, params["filename"], own=own)
+    page = list(files[params["skip"]:params["skip"] + params["limit"]])
+    return page, params["content"]
+
+
+def _stored(file: File):
+    try:
+        return default_storage.open(file.storage_name, "rb")
+    except OSError:
+        raise NotFound(NOT_FOUND)
 
 
 class FileViewSet(viewsets.ViewSet):
     """One file resource; Open WebUI's verb-style paths are its actions."""
 
     lookup_field = "file_id"
-    lookup_value_regex = UUID
     parser_classes = [MultiPartParser, JSONParser]
 
     def get_permissions(self):
@@ -78,18 +92,64 @@ class FileViewSet(viewsets.ViewSet):
             services.delete(file=file)
         return Response({"message": "All files deleted successfully"})
 
+    @action(detail=False, methods=["get"])
+    def search(self, request):
+        files, content = _search(request, own=False, defaults={"content": "true", "limit": "100"})
+        if not files:
+            raise NotFound("No files found matching the pattern.")
+        return json_response([file_out(f, content=content) for f in files])
+
+    @action(detail=False, methods=["get"], url_path="user/search")
+    def user_search(self, request):
+        files, content = _search(request, own=True, defaults={"filename": "*", "content": "false", "limit": "50"})
+        return json_response([file_out(f, content=content) for f in files])
+
+    @action(detail=False, methods=["get"])
+    def count(self, request):
+        return Response(selectors.files_for(request.user).count())
+
+    @action(detail=False, methods=["get"], url_path="user/count")
+    def user_count(self, request):
+        return Response(selectors.files_for(request.user).filter(user=request.user).count())
+
+    @extend_schema(request=RenameIn)
+    @action(detail=True, methods=["post"])
+    def rename(self, request, file_id):
+        filename = validated(RenameIn, request.data, status=400)["filename"]
+        return json_response(file_out(services.rename(file=_file(request, file_id), filename=filename)))
+
     @action(detail=True, methods=["get"])
     def content(self, request, file_id):
         file = _file(request, file_id)
-        try:
-            handle = default_storage.open(file.storage_name, "rb")
-        except OSError:
-            raise NotFound(NOT_FOUND)
+        handle = _stored(file)
         inline = file.content_type == "application/pdf" and not _flag(request, "attachment", False)
         response = FileResponse(handle, content_type=file.content_type, as_attachment=not inline, filename=file.filename)
         if file.content_type == "text/plain" and not _flag(request, "attachment", False):
             del response["Content-Disposition"]
         return response
+
+    @action(detail=True, methods=["get"], url_path="content/html")
+    def content_html(self, request, file_id):
+        """The bytes as their own type, for files an admin uploaded only (as Open WebUI: HTML from
+        anyone else must not be served from our origin; every API answer is sandboxed besides)."""
+        file = _file(request, file_id, "user")
+        if not access.is_admin(file.user):
+            raise NotFound(NOT_FOUND)
+        return FileResponse(_stored(file), filename=file.filename)
+
+    @extend_schema(operation_id="api_v1_files_content_named")
+    @action(detail=True, methods=["get"], url_path="content/<str:file_name>")
+    def content_named(self, request, file_id, file_name):
+        """A download under any name in the URL (Open WebUI's); the extracted text when the bytes are gone."""
+        file = _file(request, file_id)
+        try:
+            handle = default_storage.open(file.storage_name, "rb")
+        except OSError:
+            hand_back()
+            response = StreamingHttpResponse(_encoded(Text(file.id)), content_type="text/plain; charset=utf-8")
+            response["Content-Disposition"] = content_disposition_header(True, file.filename)
+            return response
+        return FileResponse(handle, as_attachment=True, filename=file.filename)
 
     @action(detail=True, methods=["get"], url_path="data/content")
     def data_content(self, request, file_id):
@@ -112,6 +172,11 @@ class FileViewSet(viewsets.ViewSet):
             response["X-Accel-Buffering"] = "no"
             return response
         return Response(_status(file))
+
+
+async def _encoded(text: Text):
+    async for piece in text.slices():
+        yield piece.encode()
 
 
 def _status(file: File) -> dict:

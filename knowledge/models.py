@@ -26,9 +26,31 @@ class KnowledgeBase(models.Model):
         return self.name
 
 
+class KnowledgeDirectory(models.Model):
+    """A folder inside a collection, for organising its files (no effect on search)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    knowledge = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="directories")
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
+    name = models.CharField(max_length=255)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["knowledge", "parent", "name"], nulls_distinct=False,
+                                               name="knowledge_directory_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class KnowledgeFile(models.Model):
     knowledge = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="memberships")
     file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="memberships")
+    directory = models.ForeignKey(KnowledgeDirectory, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="memberships")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,4 +10,10 @@ urlpatterns = [
     path("reindex", v.ReindexView.as_view()),
     path("query/doc", v.QueryDocView.as_view()),
     path("query/collection", v.QueryCollectionView.as_view()),
+    path("process/file", v.ProcessFileView.as_view()),
+    path("process/text", v.ProcessTextView.as_view()),
+    path("process/files/batch", v.ProcessBatchView.as_view()),
+    path("delete", v.DeleteEntriesView.as_view()),
+    path("reset/db", v.ResetIndexView.as_view()),
+    path("reset/uploads", v.ResetUploadsView.as_view()),
 ]

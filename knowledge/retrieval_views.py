@@ -16,9 +16,19 @@ from config.common.values import as_uuid, mask_secret
 from files import embeddings
 from files import services as file_services
 from files.selectors import files_for
-from knowledge import rag_config, retrieval, selectors
+from files.streaming import Text, json_response
+from knowledge import indexing, rag_config, retrieval, selectors
 from knowledge.models import KnowledgeFile
-from knowledge.serializers import EmbeddingConfigIn, QueryCollectionIn, QueryDocIn, RetrievalConfigIn
+from knowledge.serializers import (
+    DeleteEntriesIn,
+    EmbeddingConfigIn,
+    ProcessBatchIn,
+    ProcessFileIn,
+    ProcessTextIn,
+    QueryCollectionIn,
+    QueryDocIn,
+    RetrievalConfigIn,
+)
 
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 EMBEDDING_KEYS = ("RAG_EMBEDDING_ENGINE", "RAG_EMBEDDING_MODEL", "RAG_EMBEDDING_BATCH_SIZE", "RAG_EMBEDDING_CONCURRENT_REQUESTS")
@@ -126,3 +136,64 @@ class RetrievalConfigView(APIView):
     def post(self, request):
         rag_config.update(validated(RetrievalConfigIn, request.data, status=400))
         return Response(rag_config.config_out())
+
+
+class ProcessFileView(APIView):
+    """Index a file now (from `content` when sent) and, with a knowledge id as `collection_name`, add it there."""
+
+    @extend_schema(request=ProcessFileIn, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        data = validated(ProcessFileIn, request.data, status=400)
+        file = indexing.process_file(user=request.user, file_id=data["file_id"], content=data.get("content"),
+                                     collection_name=data.get("collection_name"))
+        return json_response({"status": True, "collection_name": data.get("collection_name") or f"file-{file.id}",
+                              "filename": file.filename, "content": Text(file.id)})
+
+
+class ProcessTextView(APIView):
+    """The text becomes a file of the caller's, indexed now; its `file-<id>` is the collection to query."""
+
+    @extend_schema(request=ProcessTextIn, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        data = validated(ProcessTextIn, request.data, status=400)
+        file = indexing.process_text(user=request.user, name=data["name"], content=data["content"],
+                                     collection_name=data.get("collection_name"))
+        return Response({"status": True, "collection_name": data.get("collection_name") or f"file-{file.id}",
+                         "content": data["content"]})
+
+
+class ProcessBatchView(APIView):
+    @extend_schema(request=ProcessBatchIn, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        data = validated(ProcessBatchIn, request.data, status=400)
+        results, errors = indexing.process_batch(user=request.user, items=data["files"],
+                                                 collection_name=data["collection_name"])
+        return Response({"results": results, "errors": errors})
+
+
+class DeleteEntriesView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=DeleteEntriesIn, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        data = validated(DeleteEntriesIn, request.data, status=400)
+        return Response({"status": indexing.remove(user=request.user, collection_name=data["collection_name"],
+                                                   file_id=data["file_id"])})
+
+
+class ResetIndexView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses=OpenApiTypes.BOOL)
+    def post(self, request):
+        indexing.reset_index(user=request.user)
+        return Response(True)
+
+
+class ResetUploadsView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses=OpenApiTypes.BOOL)
+    def post(self, request):
+        indexing.reset_uploads(user=request.user)
+        return Response(True)

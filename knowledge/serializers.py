@@ -20,7 +20,73 @@ class AccessIn(serializers.Serializer):
 
 
 class FileIdIn(serializers.Serializer):
-    file_id = serializers.UUIDField()
+    """A file id (any text: one that names no file is answered as not found, never as malformed)."""
+
+    file_id = serializers.CharField(max_length=100)
+    directory_id = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+
+
+class DirectoryIn(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    parent_id = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+
+
+class DirectoryUpdateIn(serializers.Serializer):
+    """`parent_id` absent: the directory stays where it is; null: it moves to the root."""
+
+    name = serializers.CharField(max_length=255, required=False, allow_null=True)
+    parent_id = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+
+
+class _ManifestEntry(serializers.Serializer):
+    filename = serializers.CharField(max_length=255)
+    path = serializers.CharField(max_length=4000, allow_blank=True)  # "docs/api", "" for the root
+    checksum = serializers.CharField(max_length=128)  # SHA-256 of the bytes
+    size = serializers.IntegerField(min_value=0)
+
+
+class ManifestIn(serializers.Serializer):
+    manifest = _ManifestEntry(many=True, max_length=100000)
+
+
+class CleanupIn(serializers.Serializer):
+    file_ids = serializers.ListField(child=serializers.CharField(max_length=100), max_length=10000)
+    dir_ids = serializers.ListField(child=serializers.CharField(max_length=100), max_length=10000, required=False,
+                                    default=list)
+
+
+class ProcessFileIn(serializers.Serializer):
+    file_id = serializers.CharField(max_length=100)
+    content = serializers.CharField(required=False, allow_null=True, trim_whitespace=False)
+    collection_name = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+
+    def validate_content(self, content):
+        if content is not None and not content.strip():
+            raise serializers.ValidationError("must not be empty.")
+        return content
+
+
+class ProcessTextIn(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    content = serializers.CharField(trim_whitespace=False)
+    collection_name = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+
+
+class _BatchFile(serializers.Serializer):
+    """A file record as the client has it (Open WebUI's FileModel): its id, and `data.content` to index."""
+
+    id = serializers.CharField(max_length=100)
+    data = serializers.DictField(required=False, allow_null=True)
+
+
+class ProcessBatchIn(serializers.Serializer):
+    files = _BatchFile(many=True, max_length=1000)
+    collection_name = serializers.CharField(max_length=100, allow_blank=True)
+
+
+class DeleteEntriesIn(serializers.Serializer):
+    collection_name = serializers.CharField(max_length=100)
+    file_id = serializers.CharField(max_length=100)
 
 
 class _Query(serializers.Serializer):
@@ -80,6 +146,33 @@ RetrievalConfigIn = settings_serializer("RetrievalConfigIn", rag_config.SETTINGS
 def knowledge_out(kb: KnowledgeBase, access_grants: list[dict]) -> dict:
     return {"id": str(kb.id), "user_id": str(kb.user_id), "name": kb.name, "description": kb.description,
             "meta": kb.meta, "access_grants": access_grants, "created_at": ts(kb.created_at), "updated_at": ts(kb.updated_at)}
+
+
+def directory_out(directory) -> dict:
+    return {"id": str(directory.id), "knowledge_id": str(directory.knowledge_id),
+            "parent_id": str(directory.parent_id) if directory.parent_id else None, "name": directory.name,
+            "user_id": str(directory.user_id), "created_at": ts(directory.created_at), "updated_at": ts(directory.updated_at)}
+
+
+def _owner(user) -> dict | None:
+    return {"id": str(user.id), "name": user.name, "role": user.role, "email": user.email} if user else None
+
+
+def member_file_out(membership, paths: dict) -> dict:
+    """An item of /knowledge/{id}/files: the file (without its text), where it sits and who owns it."""
+    file = membership.file
+    return file_out(file, content=False, path=False) | {
+        "directory_id": str(membership.directory_id) if membership.directory_id else None,
+        "directory_path": paths.get(membership.directory_id, ""), "has_original": bool(file.storage_name),
+        "user": _owner(file.user)}
+
+
+def found_files_out(memberships: list) -> list[dict]:
+    """Items of /knowledge/search/files: each file and the collection it was found in (grants: one query)."""
+    shared = grants.by_resource(access.KNOWLEDGE, list({m.knowledge_id for m in memberships}))
+    return [file_out(m.file, content=False, path=False)
+            | {"user": _owner(m.file.user), "collection": knowledge_out(m.knowledge, shared[str(m.knowledge_id)])}
+            for m in memberships]
 
 
 def file_metadata(file) -> dict:

@@ -6,12 +6,13 @@ from rest_framework.exceptions import APIException, ValidationError
 
 from accounts import access, grants
 from config.common.errors import ApplicationError
+from config.common.values import as_uuid
 from files import embeddings
 from files import services as file_services
 from files.models import File
 from files.selectors import listed
 from knowledge import selectors
-from knowledge.models import KnowledgeBase, KnowledgeFile
+from knowledge.models import KnowledgeBase, KnowledgeDirectory, KnowledgeFile
 from models_registry import registry
 from models_registry.models import Model
 
@@ -63,14 +64,18 @@ def update_access(*, user, knowledge_id, access_grants) -> KnowledgeBase:
     return kb
 
 
-def add_files(*, user, knowledge_id, file_ids: list[str]) -> tuple[KnowledgeBase, list[str]]:
-    """Link files (even while they are still processing: DECISIONS #7). Files already linked are
-    skipped; a file whose text duplicates another file of the collection is skipped with a warning."""
+def add_files(*, user, knowledge_id, file_ids: list[str], directories: dict | None = None) -> tuple[KnowledgeBase, list[str]]:
+    """Link files (even while they are still processing: DECISIONS #7), each into its directory of
+    `directories` (file id -> a KnowledgeDirectory of this collection; else the root). Files already
+    linked are skipped; a file whose text duplicates another file of the collection is skipped with a warning."""
     kb = writable(user, knowledge_id)
-    files = {str(f.id): f for f in listed(user).filter(id__in=file_ids)}
-    missing = [i for i in file_ids if i not in files]
+    directories = directories or {}
+    canonical = {i: as_uuid(i) or "" for i in file_ids}
+    found = {str(f.id): f for f in listed(user).filter(id__in=[u for u in canonical.values() if u])}
+    missing = [i for i in file_ids if canonical[i] not in found]
     if missing:
         raise ValidationError(f"File not found: {missing[0]}")
+    files = {i: found[canonical[i]] for i in file_ids}
     linked = set(KnowledgeFile.objects.filter(knowledge=kb).values_list("file_id", flat=True))
     hashes = {h: n for h, n in kb.files.exclude(hash=None).values_list("hash", "filename")}
     warnings, new = [], []
@@ -81,7 +86,7 @@ def add_files(*, user, knowledge_id, file_ids: list[str]) -> tuple[KnowledgeBase
         if file.hash and file.hash in hashes:
             warnings.append(f"Duplicate content: {file.filename} has the same text as {hashes[file.hash]}; skipped.")
             continue
-        new.append(KnowledgeFile(knowledge=kb, file=file))
+        new.append(KnowledgeFile(knowledge=kb, file=file, directory=directories.get(file_id)))
         linked.add(file.id)
         if file.hash:
             hashes[file.hash] = file.filename
@@ -93,10 +98,11 @@ def add_files(*, user, knowledge_id, file_ids: list[str]) -> tuple[KnowledgeBase
 @transaction.atomic
 def remove_file(*, user, knowledge_id, file_id, delete_file: bool) -> KnowledgeBase:
     kb = writable(user, knowledge_id)
-    deleted, _ = KnowledgeFile.objects.filter(knowledge=kb, file_id=file_id).delete()
+    canonical = as_uuid(file_id)
+    deleted, _ = KnowledgeFile.objects.filter(knowledge=kb, file_id=canonical).delete()
     if not deleted:
         raise ValidationError(f"File not found in this knowledge base: {file_id}")
-    own = listed(user).filter(id=file_id).first()
+    own = listed(user).filter(id=canonical).first()
     if delete_file and own is not None:
         file_services.delete(file=own)
     kb.save(update_fields=["updated_at"])
@@ -104,10 +110,12 @@ def remove_file(*, user, knowledge_id, file_id, delete_file: bool) -> KnowledgeB
 
 
 @transaction.atomic
-def reset(*, user, knowledge_id) -> KnowledgeBase:
+def reset(*, user, knowledge_id, include_directories: bool = True) -> KnowledgeBase:
     kb = writable(user, knowledge_id)
     ids = list(KnowledgeFile.objects.filter(knowledge=kb).values_list("file_id", flat=True))
     KnowledgeFile.objects.filter(knowledge=kb).delete()
+    if include_directories:
+        KnowledgeDirectory.objects.filter(knowledge=kb).delete()
     for file in listed(user).filter(id__in=ids).only("id", "storage_name"):
         file_services.delete(file=file)
     kb.save(update_fields=["updated_at"])
@@ -119,7 +127,7 @@ def update_file(*, user, knowledge_id, file_id) -> KnowledgeBase:
     every collection it is in (DECISIONS #8), so only chunks embedded with another model than the
     current one need the work: they are embedded again from the file's current text."""
     kb = writable(user, knowledge_id)
-    membership = KnowledgeFile.objects.filter(knowledge=kb, file_id=file_id).select_related("file").first()
+    membership = KnowledgeFile.objects.filter(knowledge=kb, file_id=as_uuid(file_id)).select_related("file").first()
     if membership is None:
         raise ValidationError(f"File not found in this knowledge base: {file_id}")
     file = membership.file

@@ -73,3 +73,23 @@ class Model(models.Model):
     @property
     def is_preset(self) -> bool:
         return bool(self.base_model_id)
+
+
+class ModelVersion(models.Model):
+    """An immutable snapshot of a model row's configuration (name, base, params, meta), written by each
+    create or update that changes it; the row's `version_id` names the one in force (Open WebUI's model history)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="versions")
+    parent_id = models.UUIDField(null=True, blank=True, help_text="The version this one replaced")
+    snapshot = models.JSONField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    commit_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["model", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} @ {self.created_at:%Y-%m-%d %H:%M}"

@@ -62,6 +62,25 @@ class ModelFormIn(ModelAccessIn):
     meta = serializers.DictField(error_messages=_messages("meta is required and must be an object.", "not_a_dict"))
     params = serializers.DictField(error_messages=_messages("params is required and must be an object.", "not_a_dict"))
     is_active = serializers.BooleanField(required=False, allow_null=True)
+    commit_message = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=2000)
+
+
+class VersionIn(serializers.Serializer):
+    version_id = serializers.CharField(max_length=100)
+
+
+def version_out(version, *, with_snapshot: bool = False) -> dict:
+    out = {"id": str(version.id), "model_id": version.model_id,
+           "parent_id": str(version.parent_id) if version.parent_id else None,
+           "user_id": str(version.user_id) if version.user_id else None, "commit_message": version.commit_message or None,
+           "created_at": ts(version.created_at), "user": {"name": version.user.name} if version.user else None}
+    return out | {"snapshot": version.snapshot} if with_snapshot else out
+
+
+class ModelsIn(serializers.Serializer):
+    """POST /models/import and /models/sync: a list of models (each then checked as ModelFormIn)."""
+
+    models = serializers.ListField(child=serializers.DictField(), max_length=10000)
 
 
 class ConnectionOptionsIn(serializers.Serializer):

@@ -1,6 +1,7 @@
 """What several test modules share: calls to the live server's API and the texts they use. Test
 modules import from here (or conftest/factories), never from one another (tests/test_suite_hygiene.py)."""
 
+import asyncio
 import json
 import threading
 import time
@@ -10,6 +11,7 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 
 from config.runtime.models import RuntimeSetting
+from tests import factories
 from tests.conftest import bearer
 
 # A long, irrelevant text around what a retrieval test looks for, so the file has several chunks.
@@ -126,3 +128,29 @@ def new_chat(api, session, **fields) -> dict:
     response = api.post("/api/v1/chats/new", json={"chat": chat_body(**fields)}, headers=bearer(session["token"]))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+# --- query counts (tests/test_query_counts.py and the families' own) ---------------------------------
+
+
+def session_headers(account) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {factories.session(account)['token']}"}
+
+
+async def _joined(chunks) -> bytes:
+    return b"".join([chunk async for chunk in chunks])
+
+
+def count_get(client, url, headers) -> tuple[int, dict]:
+    """The queries of a GET, including those its streamed body makes (files' texts: files.streaming)."""
+    with AllQueries() as queries:
+        response = client.get(url, **headers)
+        if not response.streaming:
+            content = response.content
+        elif response.is_async:
+            content = asyncio.run(_joined(response.streaming_content))
+        else:
+            content = b"".join(response.streaming_content)
+        body = json.loads(content)
+    assert response.status_code == 200, body
+    return len(queries), body

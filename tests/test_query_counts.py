@@ -2,7 +2,6 @@
 Run in-process (Django's test client) so the queries can be counted."""
 
 import asyncio
-import json
 
 import pytest
 from django.test import AsyncClient
@@ -12,7 +11,7 @@ from accounts.models import AccessGrant, User
 from models_registry.models import Model
 from tests import factories
 from tests.conftest import connect
-from tests.helpers import FILLER, QUESTION, AllQueries
+from tests.helpers import FILLER, QUESTION, AllQueries, count_get, session_headers
 
 
 def _admin_with_key():
@@ -120,40 +119,17 @@ def test_file_and_collection_views_never_read_text_they_do_not_return(client):
 # a change to review (a new query per request, or one per row).
 
 
-def _session_headers(account) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {factories.session(account)['token']}"}
-
-
-async def _joined(chunks) -> bytes:
-    return b"".join([chunk async for chunk in chunks])
-
-
-def _count(client, url, headers) -> tuple[int, dict]:
-    """The queries of a GET, including those its streamed body makes (files' texts: files.streaming)."""
-    with AllQueries() as queries:
-        response = client.get(url, **headers)
-        if not response.streaming:
-            content = response.content
-        elif response.is_async:
-            content = asyncio.run(_joined(response.streaming_content))
-        else:
-            content = b"".join(response.streaming_content)
-        body = json.loads(content)
-    assert response.status_code == 200, body
-    return len(queries), body
-
-
 def test_file_list_queries_do_not_grow(client):
     owner = factories.user()
-    headers = _session_headers(owner)
+    headers = session_headers(owner)
     for i in range(3):
         factories.file(owner, filename=f"f{i}.txt", content=f"text {i}", chunks=[f"text {i}"])
-    few, body = _count(client, "/api/v1/files/?content=false", headers)
+    few, body = count_get(client, "/api/v1/files/?content=false", headers)
     assert body["total"] == 3
     for i in range(3, 40):
         factories.file(owner, filename=f"f{i}.txt", content=f"text {i}", chunks=[f"text {i}"])
     factories.file(factories.user(name="Other"), filename="foreign.txt")  # not listed
-    many, body = _count(client, "/api/v1/files/?content=false", headers)
+    many, body = count_get(client, "/api/v1/files/?content=false", headers)
     assert body["total"] == 40 and len(body["items"]) == 40
     # the session's user, the page, the total
     assert few == many == 3
@@ -164,11 +140,11 @@ def test_file_list_with_texts_reads_each_text_apart(client):
     query a slice, so a page of large files never sits in memory whole: the queries grow with the
     page (50 files at most), by one per text, and by nothing else."""
     owner = factories.user()
-    headers = _session_headers(owner)
+    headers = session_headers(owner)
     for i in range(40):
         factories.file(owner, filename=f"f{i}.txt", content=f"text {i}")
-    without, _ = _count(client, "/api/v1/files/?content=false", headers)
-    with_texts, body = _count(client, "/api/v1/files/", headers)
+    without, _ = count_get(client, "/api/v1/files/?content=false", headers)
+    with_texts, body = count_get(client, "/api/v1/files/", headers)
     assert body["items"][0]["data"]["content"].startswith("text ")
     assert with_texts == without + 40
 
@@ -176,7 +152,7 @@ def test_file_list_with_texts_reads_each_text_apart(client):
 def test_knowledge_list_queries_do_not_grow(client):
     """As a user (not an admin): the grants decide what is listed and what is writable."""
     owner, reader = factories.admin(), factories.user(name="Reader")
-    headers = _session_headers(reader)
+    headers = session_headers(reader)
 
     def add(n, start):
         for i in range(start, start + n):
@@ -188,10 +164,10 @@ def test_knowledge_list_queries_do_not_grow(client):
         factories.collection(owner, name=f"private {start}")  # not listed
 
     add(2, 0)
-    few, body = _count(client, "/api/v1/knowledge/", headers)
+    few, body = count_get(client, "/api/v1/knowledge/", headers)
     assert body["total"] == 2 and all(item["file_count"] == 3 for item in body["items"])
     add(20, 2)
-    many, body = _count(client, "/api/v1/knowledge/", headers)
+    many, body = count_get(client, "/api/v1/knowledge/", headers)
     assert body["total"] == 22 and len(body["items"]) == 22
     assert sum(item["write_access"] for item in body["items"]) == 11
     # the session's user, the page (readable through an EXISTS on grants), the page's writable ones

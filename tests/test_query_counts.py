@@ -178,7 +178,7 @@ def test_knowledge_list_queries_do_not_grow(client):
 def test_prompt_list_queries_do_not_grow(client):
     """As a user: the grants decide what is listed and what is writable (issue 12)."""
     owner, reader = factories.admin(), factories.user(name="Reader")
-    headers = _session_headers(reader)
+    headers = session_headers(reader)
 
     def add(n, start):
         for i in range(start, start + n):
@@ -189,17 +189,17 @@ def test_prompt_list_queries_do_not_grow(client):
         factories.prompt(owner, command=f"/private-{start}")  # not listed
 
     add(2, 0)
-    few, body = _count(client, "/api/v1/prompts/list", headers)
+    few, body = count_get(client, "/api/v1/prompts/list", headers)
     assert body["total"] == 2 and all(item["user"]["id"] == str(owner.id) for item in body["items"])
     add(20, 2)
-    many, body = _count(client, "/api/v1/prompts/list", headers)
+    many, body = count_get(client, "/api/v1/prompts/list", headers)
     assert body["total"] == 22 and sum(item["write_access"] for item in body["items"]) == 11
     # the session's user, the page (owners joined, readable through an EXISTS on grants), the page's
     # writable ones, the page's grants, the total
     assert few == many == 5
-    few_all, _ = _count(client, "/api/v1/prompts/", headers)
+    few_all, _ = count_get(client, "/api/v1/prompts/", headers)
     add(5, 22)
-    many_all, body = _count(client, "/api/v1/prompts/", headers)
+    many_all, body = count_get(client, "/api/v1/prompts/", headers)
     assert len(body) == 27 and few_all == many_all == 3  # the user, the prompts, their grants
 
 

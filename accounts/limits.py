@@ -7,6 +7,7 @@ never take a budget over: the ones that would not fit are refused (429) before a
 Limit rows and prices are read once per STATE_CACHE_SECONDS (one small query for both tables), so
 a call adds no query; with no limit for its caller it touches no counter either."""
 
+import asyncio
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -77,10 +78,16 @@ async def arules() -> Rules:
     """The rules, read at most once per request (its calls — a RAG embedding, then the chat — share
     them) and once per STATE_CACHE_SECONDS in a process."""
     who = caller.current()
-    if who is not None and isinstance(who.rules, Rules):
-        return who.rules
+    if who is not None and who.rules is not None:  # the rules, or the load another call started
+        return who.rules if isinstance(who.rules, Rules) else await asyncio.shield(who.rules)
     cached = _rules.peek("rules")
-    found = cached if cached is not MISSING else await db_call(rules)()
+    if cached is not MISSING:
+        found = cached
+    else:  # concurrent calls of one request (embedding batches) share this one load
+        loading = asyncio.ensure_future(db_call(rules)())
+        if who is not None:
+            who.rules = loading
+        found = await asyncio.shield(loading)
     if who is not None:
         who.rules = found
     return found

@@ -1,9 +1,10 @@
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_asgi_app = get_asgi_application()  # set up Django before importing consumers
+
+from config import asgi_handler  # noqa: E402
+
+django_asgi_app = asgi_handler.application()  # set up Django before importing consumers
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

@@ -1,12 +1,11 @@
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-from config import tracing  # noqa: E402
+
+from config import asgi_handler, tracing  # noqa: E402
 
 tracing.setup()  # before any httpx client or database connection exists (no-op unless configured)
-django_asgi_app = get_asgi_application()  # set up Django before importing consumers
+django_asgi_app = asgi_handler.application()  # set up Django before importing consumers
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

@@ -184,3 +184,15 @@ def test_serve_with_two_workers_adds_up_both_processes(database_url, tmp_path, a
         proc.terminate()
         proc.wait(30)
     assert list((tmp_path / "prometheus").iterdir()) == []
+
+
+def test_every_connection_goes_back_to_the_pool_after_sync_and_async_requests(api, admin, ollama):
+    """Async views skip Django's request-signal receivers (config/asgi_handler.py); sync views keep
+    them, and both must leave no connection lent out, or the pool runs dry."""
+    connect(ollama)
+    headers = bearer(admin["token"])
+    for _ in range(15):  # more than DB_POOL_SIZE, so a leak per request would exhaust the pool
+        assert api.get("/api/v1/files/", headers=headers).status_code == 200  # DRF (sync)
+        assert api.post("/api/chat/completions", headers=headers, json={"model": MODEL, "messages": HELLO}).status_code == 200
+        assert api.get("/api/models", headers=headers).status_code == 200
+    assert value(scrape(api, admin["token"]), "gateway_db_pool_in_use") <= 1  # the scrape's own

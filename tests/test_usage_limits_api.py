@@ -8,7 +8,7 @@ import pytest
 from accounts.models import ModelPrice, UsageLimit
 from tests import factories
 from tests.conftest import bearer, connect
-from tests.test_usage import chat, fresh_minute
+from tests.helpers import chat, fresh_minute
 
 LIMITS = "/api/v1/usage/limits"
 PRICES = "/api/v1/usage/prices"

@@ -7,9 +7,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import limit_services as services
+from accounts import limits
 from accounts import usage_selectors as selectors
 from accounts.permissions import IsAdmin
 from accounts.usage_serializers import LimitIn, LimitQueryIn, PriceIn, limit_out, price_out
+from config import runtime
 from config.common.errors import ApplicationError
 from config.common.exceptions import validated
 
@@ -36,6 +38,19 @@ class LimitListView(APIView):
     def post(self, request):
         row = services.create_limit(data=validated(LimitIn, request.data, status=400))
         return Response(limit_out(row))
+
+
+class LimitStatusView(APIView):
+    """Each limit's counters now: what is used of it and left, and when it resets."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(parameters=[LimitQueryIn], responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        query = validated(LimitQueryIn, request.query_params.dict(), status=400)
+        rows = list(selectors.usage_limits(**query))
+        found = limits.status(rows, runtime.get("USAGE_TIME_ZONE"))
+        return Response([{**limit_out(row), "counters": items} for row, items in zip(rows, found, strict=True)])
 
 
 class LimitDetailView(APIView):

@@ -61,6 +61,7 @@ analytics = [path(report, usage_views.AnalyticsView.as_view(report=report))
 # /api/v1/usage/*: limits by id; prices by model id (which may hold "/" and ":").
 usage = [
     path("limits", limit_views.LimitListView.as_view()),
+    path("limits/status", limit_views.LimitStatusView.as_view()),
     path("limits/<id:limit_id>", limit_views.LimitDetailView.as_view()),
     path("prices", limit_views.PriceListView.as_view()),
     path("prices/<path:model>", limit_views.PriceDetailView.as_view()),

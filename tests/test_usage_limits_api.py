@@ -133,3 +133,20 @@ def test_a_limit_made_over_the_api_binds_at_once_and_deleting_it_lifts_it(api, a
     assert refused.headers["x-ratelimit-limit-requests"] == "1" and int(refused.headers["Retry-After"]) >= 1
     api.delete(f"{LIMITS}/{made['id']}", headers=bearer(admin["token"]))
     assert chat(api, user["token"]).status_code == 200
+
+
+def test_the_status_shows_each_limits_use_and_what_is_left(api, admin, user, ollama):
+    connect(ollama)
+    factories.share("model", factories.preset(None, id="llama3.1:8b", base_model_id=None, name="Llama").id)
+    fresh_minute()
+    create(api, admin["token"], scope_type="user", scope_id=user["id"], requests_per_minute=5, token_budget=1000)
+    create(api, admin["token"], scope_type="model", scope_id="qwen3:4b", max_concurrent=2)
+    assert chat(api, user["token"], max_tokens=10).status_code == 200
+    (row,) = api.get(f"{LIMITS}/status", params={"scope_type": "user", "scope_id": user["id"]},
+                     headers=bearer(admin["token"])).json()
+    counters = {c["kind"]: c for c in row["counters"]}
+    assert (counters["requests"]["used"], counters["requests"]["remaining"]) == (1, 4)
+    assert counters["requests"]["reset"].endswith("s")
+    assert counters["budget_tokens"]["limit"] == 1000 and counters["budget_tokens"]["used"] == 10  # settled to 7 + 3
+    assert len(api.get(f"{LIMITS}/status", headers=bearer(admin["token"])).json()) == 2
+    assert api.get(f"{LIMITS}/status", headers=bearer(user["token"])).status_code == 401

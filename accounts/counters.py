@@ -99,6 +99,11 @@ class Local:
     async def areserve(self, checks: list[Check]) -> tuple[int, list[int]]:
         return self.reserve(checks)
 
+    def values(self, keys: list[str]) -> list[int]:
+        now = time.monotonic()
+        with self._lock:
+            return [self._value(key, now) for key in keys]
+
     def settle_soon(self, items: list[tuple[str, int, int]]) -> None:
         self.adjust(items)
 
@@ -145,6 +150,16 @@ class Redis:
         keys, args = self._args(checks)
         result = self._reserve_sync(keys=keys, args=args)
         return int(result[0]), [int(v) for v in result[1:]]
+
+    def values(self, keys: list[str]) -> list[int]:
+        import redis
+
+        try:
+            found = self._sync.mget([self.prefix + key for key in keys])
+        except redis.RedisError as exc:
+            log.error("usage counters: %s", exc)
+            raise ApplicationError(503, UNAVAILABLE, {"Retry-After": "5"}) from exc
+        return [int(v or 0) for v in found]
 
     def _adjust_args(self, items):
         return [self.prefix + k for k, _, _ in items], [v for _, delta, ttl in items for v in (delta, ttl)]

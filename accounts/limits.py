@@ -202,6 +202,26 @@ def _counters(limit: UsageLimit, tokens: int, cost: int, now: datetime, zone: Zo
     return found
 
 
+def status(rows: list[UsageLimit], zone: str) -> list[list[dict]]:
+    """What each limit row's counters hold now (one read of the counter store for all of them): per
+    counter its kind, limit, use so far, what is left and when its window resets. Cost budgets in USD."""
+    now = datetime.now(ZoneInfo("UTC"))
+    found = [_counters(row, 0, 0, now, ZoneInfo(zone)) for row in rows]
+    keys = [c.check.key for row_counters in found for c in row_counters]
+    values = iter(counters.store().values(keys) if keys else [])
+    out = []
+    for row_counters in found:
+        items = []
+        for counter in row_counters:
+            used, most = next(values), counter.check.limit
+            if counter.kind == "budget_cost":
+                used, most = used / 1_000_000, most / 1_000_000
+            items.append({"kind": counter.kind, "limit": most, "used": used, "remaining": max(0, most - used),
+                          "reset": None if counter.kind == "concurrent" else reset_text(counter.reset)})
+        out.append(items)
+    return out
+
+
 REFUSALS = {
     "requests": "Rate limit reached: {limit} requests per minute.",
     "tokens": "Rate limit reached: {limit} tokens per minute (this request may use up to {amount}).",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import group_views, usage_views, user_views, views
+from accounts import group_views, limit_views, usage_views, user_views, views
 
 auths = [
     path("", views.SessionView.as_view()),
@@ -57,3 +57,12 @@ groups = [
 
 analytics = [path(report, usage_views.AnalyticsView.as_view(report=report))
              for report in ("models", "users", "tokens", "daily", "summary")]
+
+# /api/v1/usage/*: limits by id; prices by model id (which may hold "/" and ":").
+usage = [
+    path("limits", limit_views.LimitListView.as_view()),
+    path("limits/status", limit_views.LimitStatusView.as_view()),
+    path("limits/<id:limit_id>", limit_views.LimitDetailView.as_view()),
+    path("prices", limit_views.PriceListView.as_view()),
+    path("prices/<path:model>", limit_views.PriceDetailView.as_view()),
+]

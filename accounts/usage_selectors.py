@@ -8,7 +8,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts import access
-from accounts.models import UsageRecord, User
+from accounts.models import ModelPrice, UsageLimit, UsageRecord, User
 from config.common.errors import ApplicationError
 
 GROUPS = {"day": "day", "model": "model", "user": "user_id", "key": "api_key_id"}
@@ -90,3 +90,25 @@ def recent_activity(minutes: int = 5) -> tuple[list[str], int]:
     recent = UsageRecord.objects.filter(created_at__gte=since)
     models = sorted(recent.order_by().values_list("model", flat=True).distinct())
     return models, recent.exclude(user_id=None).order_by().values("user_id").distinct().count()
+
+
+def usage_limits(*, scope_type: str = "", scope_id: str = "") -> QuerySet[UsageLimit]:
+    """Every limit row (admins only: the views say so), narrowed to a scope."""
+    qs = UsageLimit.objects.all()
+    if scope_type:
+        qs = qs.filter(scope_type=scope_type)
+    if scope_id:
+        qs = qs.filter(scope_id=scope_id)
+    return qs
+
+
+def usage_limit(limit_id) -> UsageLimit | None:
+    return UsageLimit.objects.filter(pk=limit_id).first()
+
+
+def prices() -> QuerySet[ModelPrice]:
+    return ModelPrice.objects.all()
+
+
+def price(model: str) -> ModelPrice | None:
+    return ModelPrice.objects.filter(pk=model).first()

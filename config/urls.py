@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from accounts.public_config import PublicConfigView
-from accounts.urls import analytics, auths, groups, users
+from accounts.urls import analytics, auths, groups, usage, users
 from accounts.usage_views import CurrentUsageView, UsageView
 from chat import history_urls
 from chat import views as chat_views
@@ -44,6 +44,7 @@ urlpatterns = [
     path("api/v1/groups/", include(groups)),
     path("api/usage", CurrentUsageView.as_view()),
     path("api/v1/usage", UsageView.as_view()),
+    path("api/v1/usage/", include(usage)),
     path("api/v1/analytics/", include(analytics)),
     path("api/v1/files/", include("files.urls")),
     path("api/v1/knowledge/", include("knowledge.urls")),

@@ -155,3 +155,16 @@ def count_get(client, url, headers) -> tuple[int, dict]:
         body = json.loads(content)
     assert response.status_code == 200, body
     return len(queries), body
+
+
+HELLO = [{"role": "user", "content": "hello there"}]
+
+
+def chat(api, token, model="llama3.1:8b", **body):
+    return api.post("/api/chat/completions", json={"model": model, "messages": HELLO, **body}, headers=bearer(token))
+
+
+def fresh_minute() -> None:
+    """Per-minute windows: start a test well inside one, so its requests share it."""
+    if time.time() % 60 > 50:
+        time.sleep(61 - time.time() % 60)

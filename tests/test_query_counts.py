@@ -317,3 +317,16 @@ def test_embeddings_make_the_same_queries_for_one_input_or_hundreds(ollama):
     one, many = _warm_counts("/api/embeddings", token, [{"model": "llama3.1:8b", "input": "x"},
                                                         {"model": "llama3.1:8b", "input": ["x"] * 600}])
     assert one == many
+
+
+def test_usage_limit_and_price_lists_queries_do_not_grow(client, django_assert_max_num_queries):
+    from accounts.models import ModelPrice, UsageLimit
+
+    admin, headers = _admin_with_key()
+    for i in range(20):
+        UsageLimit.objects.create(scope_type="model", scope_id=f"m{i}", requests_per_minute=i + 1)
+        ModelPrice.objects.create(model=f"m{i}", input_per_million=1, output_per_million=2)
+    for url, count in [("/api/v1/usage/limits", 20), ("/api/v1/usage/limits/status", 20), ("/api/v1/usage/prices", 20)]:
+        with django_assert_max_num_queries(5):
+            response = client.get(url, **headers)
+        assert len(response.json()) == count

@@ -13,10 +13,8 @@ import pytest
 from accounts.models import ModelPrice, UsageLimit, UsageRecord
 from tests import factories
 from tests.conftest import bearer, connect
-from tests.helpers import upload, use_engine, wait_done, ws_frame, ws_url
+from tests.helpers import HELLO, chat, fresh_minute, upload, use_engine, wait_done, ws_frame, ws_url
 from tests.server import LiveServer
-
-HELLO = [{"role": "user", "content": "hello there"}]
 
 
 def ledger(count: int = 1, timeout: float = 10) -> list[UsageRecord]:
@@ -29,22 +27,12 @@ def ledger(count: int = 1, timeout: float = 10) -> list[UsageRecord]:
         time.sleep(0.05)
 
 
-def chat(api, token, model="llama3.1:8b", **body):
-    return api.post("/api/chat/completions", json={"model": model, "messages": HELLO, **body}, headers=bearer(token))
-
-
 def sse(response) -> list[str]:
     return [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
 
 
 def limit(scope_type: str, scope_id, **fields) -> UsageLimit:
     return UsageLimit.objects.create(scope_type=scope_type, scope_id=str(scope_id), **fields)
-
-
-def fresh_minute() -> None:
-    """Per-minute windows: start a test well inside one, so its requests share it."""
-    if time.time() % 60 > 50:
-        time.sleep(61 - time.time() % 60)
 
 
 # --- the ledger ----------------------------------------------------------------------------------

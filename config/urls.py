@@ -11,7 +11,7 @@ from chat.page import chat_page
 from config import views
 from config.events import views as event_views
 from config.metrics_view import metrics_view
-from config.user_preview import UserPreviewView
+from knowledge.user_preview import UserPreviewView
 from models_registry import views as model_views
 from models_registry.urls import ollama, openai, presets
 

@@ -1,5 +1,5 @@
 """GET /api/v1/users/{id}/preview (admin): what a user reaches, its own and through its groups and
-grants. Here, not in accounts, since it reads the models and knowledge apps (config wires them)."""
+grants. Here, not in accounts, since it reads the models and knowledge apps too."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema

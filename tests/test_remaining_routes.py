@@ -7,7 +7,7 @@ import uuid
 from accounts.models import User
 from tests import factories
 from tests.conftest import bearer, connect
-from tests.helpers import new_chat
+from tests.helpers import count_get, new_chat, session_headers
 
 # --- /users/user/status, /users/user/variables ------------------------------------------------------
 
@@ -240,3 +240,19 @@ def test_unloading_a_model_is_for_admins_only(api, user, ollama):
     response = api.post("/api/models/unload", headers=bearer(user["token"]), json={"model": "llama3.1:8b"})
     assert response.status_code == 401
     assert ollama.requests == [] or all(p != "/api/generate" for _, p, _ in ollama.requests)
+
+
+def _preview_queries(client, admin, bob, n: int) -> int:
+    for i in range(n):
+        team = factories.group(name=f"Team {i}-{n}", members=[bob])
+        factories.preset(admin, id=f"bot-{n}-{i}", name=f"Bot {i}")
+        factories.share("model", f"bot-{n}-{i}", principal_id=team.pk, principal_type="group")
+        factories.collection(bob, name=f"Notes {n}-{i}")
+    queries, body = count_get(client, f"/api/v1/users/{bob.pk}/preview", session_headers(admin))
+    assert len(body["models"]["items"]) >= n
+    return queries
+
+
+def test_the_preview_queries_do_not_grow(client):
+    admin, bob = factories.admin(), factories.user(name="Bob")
+    assert _preview_queries(client, admin, bob, 1) == _preview_queries(client, admin, bob, 10)

@@ -45,6 +45,11 @@ class User(AbstractBaseUser):
     # Open WebUI's per-user JSON: client settings (`ui` and others) and free-form profile info.
     settings = models.JSONField(null=True, blank=True)
     info = models.JSONField(null=True, blank=True)
+    # Open WebUI's user status (shown next to the name) and the user's prompt variables ({{name}}: text).
+    status_emoji = models.CharField(max_length=64, blank=True, default="")
+    status_message = models.TextField(blank=True, default="")
+    status_expires_at = models.BigIntegerField(null=True, blank=True)
+    variables = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

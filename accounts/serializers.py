@@ -1,5 +1,7 @@
 """Request parsing and response shapes for /api/v1/auths and /api/v1/users (API.md §1)."""
 
+import json
+import re
 from datetime import UTC, datetime
 
 from rest_framework import serializers
@@ -213,8 +215,47 @@ def user_info_out(user: User, groups=None) -> dict:
         "id": str(user.id), "name": user.name, "email": user.email, "role": user.role, "bio": None,
         "last_active_at": ts(user.last_active_at) or ts(user.created_at), "timezone": user.timezone or None,
         "groups": [{"id": str(g.id), "name": g.name} for g in groups or []], "is_active": is_active(user),
-        "status_emoji": None, "status_message": None, "status_expires_at": None,
+        **user_status_out(user),
     }
+
+
+def user_status_out(user: User) -> dict:
+    return {"status_emoji": user.status_emoji or None, "status_message": user.status_message or None,
+            "status_expires_at": user.status_expires_at}
+
+
+class UserStatusIn(serializers.Serializer):
+    """Open WebUI's UserStatus: each field optional; a missing or null one clears it."""
+
+    status_emoji = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True, default=None)
+    status_message = serializers.CharField(max_length=1000, required=False, allow_null=True, allow_blank=True, default=None)
+    status_expires_at = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+# Open WebUI's limits (utils/chat_variables.py).
+VARIABLE_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+MAX_VARIABLE_LENGTH = 20_000
+MAX_VARIABLES_JSON_LENGTH = 100_000
+
+
+class UserVariablesIn(serializers.Serializer):
+    """Open WebUI's UserVariablesForm: `variables`, an object of names to texts."""
+
+    variables = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False,
+                                                                  max_length=MAX_VARIABLE_LENGTH),
+                                      required=False, default=dict)
+
+    def validate_variables(self, value):
+        if len(json.dumps(value, ensure_ascii=False)) > MAX_VARIABLES_JSON_LENGTH:
+            raise serializers.ValidationError("User variables are too large.")
+        bad = [key for key in value if not VARIABLE_KEY.match(key)]
+        if bad:
+            raise serializers.ValidationError(f"Invalid user variable key: {bad[0]}")
+        sent = self.initial_data.get("variables") or {}  # CharField would take a number as its text
+        not_text = [key for key, text in sent.items() if not isinstance(text, str)]
+        if not_text:
+            raise serializers.ValidationError(f"User variable must be a string: {not_text[0]}")
+        return {key: text.replace("\r\n", "\n") for key, text in value.items()}
 
 
 def added_user_out(user: User, token: str) -> dict:

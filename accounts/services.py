@@ -99,6 +99,21 @@ def update_info(*, user: User, data: dict) -> User:
     return user
 
 
+def update_status(*, user: User, status_emoji: str | None, status_message: str | None,
+                  status_expires_at: int | None) -> User:
+    user.status_emoji, user.status_message = status_emoji or "", status_message or ""
+    user.status_expires_at = status_expires_at
+    user.save(update_fields=["status_emoji", "status_message", "status_expires_at", "updated_at"])
+    return user
+
+
+def update_variables(*, user: User, variables: dict[str, str]) -> User:
+    """Replaces the user's prompt variables."""
+    user.variables = variables
+    user.save(update_fields=["variables", "updated_at"])
+    return user
+
+
 def update_timezone(*, user: User, timezone: str) -> User:
     user.timezone = timezone
     user.save(update_fields=["timezone", "updated_at"])

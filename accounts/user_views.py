@@ -15,10 +15,14 @@ from accounts.serializers import (
     JsonObjectIn,
     TimezoneIn,
     UserSettingsIn,
+    UserStatusIn,
+    UserVariablesIn,
     added_user_out,
     group_out,
     is_active,
     user_info_out,
+    user_out,
+    user_status_out,
 )
 from config import runtime
 from config.common.errors import ApplicationError
@@ -165,6 +169,40 @@ class MyInfoUpdateView(APIView):
         return Response(services.update_info(user=request.user, data=data).info)
 
 
+class MyStatusView(APIView):
+    permission_classes = [IsVerifiedUser]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response({**user_out(request.user), **user_status_out(request.user)})
+
+
+class MyStatusUpdateView(APIView):
+    permission_classes = [IsVerifiedUser]
+
+    @extend_schema(request=UserStatusIn, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        user = services.update_status(user=request.user, **validated(UserStatusIn, request.data, status=400))
+        return Response({**user_out(user), **user_status_out(user)})
+
+
+class MyVariablesView(APIView):
+    permission_classes = [IsVerifiedUser]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response({"variables": request.user.variables or {}})
+
+
+class MyVariablesUpdateView(APIView):
+    permission_classes = [IsVerifiedUser]
+
+    @extend_schema(request=UserVariablesIn, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        data = validated(UserVariablesIn, request.data, status=400)
+        return Response({"variables": services.update_variables(user=request.user, **data).variables})
+
+
 # --- /users: default permissions (admin) ----------------------------------------------------------
 
 
@@ -219,6 +257,17 @@ class UserGroupsView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, user_id):
         return Response([group_out(g) for g in selectors.groups(member=target_user(user_id))])
+
+
+class UserOAuthSessionsView(APIView):
+    """Sign-in through OAuth providers is not offered, so no user has OAuth sessions."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, user_id):
+        target_user(user_id)
+        return Response([])
 
 
 class RevokeSessionsView(APIView):

@@ -70,6 +70,15 @@ class ParamsIn(serializers.Serializer):
     """PATCH /chats/{id}/params: any JSON object (its keys are the chat's params)."""
 
 
+class ResolveIn(serializers.Serializer):
+    """Open WebUI's ResolveToolCallForm: the answer to a tool call awaiting the user's approval."""
+
+    call_id = serializers.CharField()
+    action = serializers.ChoiceField(["approve", "reject", "answer"])
+    answers = serializers.JSONField(required=False, allow_null=True)
+    timed_out = serializers.BooleanField(required=False, default=False)
+
+
 class EventIn(serializers.Serializer):
     type = serializers.CharField()
     data = _Object()

@@ -152,6 +152,33 @@ def update_message(*, user, chat_id, message_id: str, content: str | None, voice
     return chat
 
 
+PENDING_TOOL_CALL = {"pending", "queued", "requires_approval"}
+
+
+@transaction.atomic
+def resolve_tool_call(*, user, chat_id, message_id: str, call_id: str, action: str) -> None:
+    """A tool call of a saved message, awaiting the user's approval, is rejected. This server runs no
+    tools (Open WebUI runs an approved one and resumes the answer), so approving one is refused."""
+    chat = owned_chat(user, chat_id, lock=True)
+    message = history_body.messages_map(chat.chat).get(message_id)
+    if not isinstance(message, dict):
+        raise ApplicationError(404, selectors.NOT_FOUND)
+    output = message.get("output") or []
+    if not isinstance(output, list):
+        raise ApplicationError(400, "Message has no resolvable output.")
+    items = [item for item in output if isinstance(item, dict)]
+    call = next((i for i in items if i.get("type") == "function_call" and (i.get("call_id") or i.get("id")) == call_id), None)
+    if call is None:
+        raise ApplicationError(404, "Tool call not found.")
+    answered = any(i.get("type") == "function_call_output" and i.get("call_id") == call_id for i in items)
+    if answered or call.get("status") not in PENDING_TOOL_CALL or call.get("approved") is True:
+        raise ApplicationError(409, "Tool call has already been resolved.")
+    if action != "reject":
+        raise ApplicationError(400, "This server runs no tools: a tool call can only be rejected.")
+    call.update(call_id=call_id, status="rejected")
+    chat.save(update_fields=["chat"])
+
+
 @transaction.atomic
 def delete_message(*, user, chat_id, message_id: str) -> Chat:
     chat = owned_chat(user, chat_id, lock=True)

@@ -41,6 +41,7 @@ chats = [
     path("<str:chat_id>/params", v.params),
     path("<str:chat_id>/messages/<str:message_id>", v.message),
     path("<str:chat_id>/messages/<str:message_id>/event", v.message_event),
+    path("<str:chat_id>/messages/<str:message_id>/resolve", v.resolve),
     path("<str:chat_id>/pinned", v.pinned_status),
     path("<str:chat_id>/pin", v.pin),
     path("<str:chat_id>/fork", v.fork),

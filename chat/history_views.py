@@ -28,6 +28,7 @@ from chat.history_serializers import (
     ForkIn,
     MessageIn,
     ParamsIn,
+    ResolveIn,
     ShareIn,
     TagFilterIn,
     TagIn,
@@ -493,6 +494,16 @@ def message_event(request, chat_id, message_id):
     validated(EventIn, request.data)
     services.owned_chat(request.user, chat_id)
     return Response(False)
+
+
+@extend_schema(request=ResolveIn)
+@api_view(["POST"])
+def resolve(request, chat_id, message_id):
+    """Answers a tool call awaiting approval; no task is started (this server runs no tools)."""
+    data = validated(ResolveIn, request.data, status=400)
+    services.resolve_tool_call(user=request.user, chat_id=chat_id, message_id=message_id,
+                               call_id=data["call_id"], action=data["action"])
+    return Response({"status": True, "chat_id": chat_id, "message_id": message_id, "task_ids": []})
 
 
 # --- configuration --------------------------------------------------------------------------------

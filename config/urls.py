@@ -5,12 +5,13 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSpli
 from accounts.public_config import PublicConfigView
 from accounts.urls import analytics, auths, groups, usage, users
 from accounts.usage_views import CurrentUsageView, UsageView
-from chat import history_urls
+from chat import history_urls, webui_views
 from chat import views as chat_views
 from chat.page import chat_page
 from config import views
 from config.events import views as event_views
 from config.metrics_view import metrics_view
+from knowledge.user_preview import UserPreviewView
 from models_registry import views as model_views
 from models_registry.urls import ollama, openai, presets
 
@@ -28,6 +29,14 @@ urlpatterns = [
     path("api/models", model_views.model_list),
     path("api/v1/models", model_views.model_list),
     path("api/models/base", model_views.base_model_list),
+    path("api/models/unload", webui_views.models_unload),
+    path("api/changelog", views.changelog),
+    path("api/chat/completed", webui_views.chat_completed),
+    path("api/chat/actions/<str:action_id>", webui_views.chat_action),
+    path("api/tasks", webui_views.tasks),
+    path("api/tasks/stop/<str:task_id>", webui_views.stop_task),
+    path("api/tasks/chat/<str:chat_id>", webui_views.chat_tasks),
+    path("api/tasks/chat/<str:chat_id>/stop", webui_views.stop_chat_tasks),
     path("api/chat/completions", chat_views.chat_completions),
     path("api/v1/chat/completions", chat_views.chat_completions),
     path("api/embeddings", chat_views.embeddings_view),
@@ -40,6 +49,7 @@ urlpatterns = [
     path("ollama/", include(ollama)),
     path("openai/", include(openai)),
     path("api/v1/auths/", include(auths)),
+    path("api/v1/users/<id:user_id>/preview", UserPreviewView.as_view()),
     path("api/v1/users/", include(users)),
     path("api/v1/groups/", include(groups)),
     path("api/usage", CurrentUsageView.as_view()),

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+from drf_spectacular.types import OpenApiTypes
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -56,6 +57,13 @@ async def ready(request):
 @endpoint("GET", "HEAD")
 async def version(request):
     return JsonResponse({"version": settings.VERSION, "deployment_id": ""})
+
+
+@documented(get={"responses": OpenApiTypes.OBJECT, "auth": [], "summary": "Release notes by version (none kept)"})
+@endpoint("GET")
+async def changelog(request):
+    """Open WebUI's last five release notes, by version; this server ships none (see the README)."""
+    return JsonResponse({})
 
 
 class VersionUpdatesView(APIView):

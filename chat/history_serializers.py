@@ -1,6 +1,7 @@
 """Chat history I/O: the request bodies of /api/v1/chats/* and /api/v1/folders/* and Open WebUI's
 response shapes (ChatResponse, ChatTitleIdResponse, TagModel, FolderModel, ...)."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.serializers import ts
@@ -47,6 +48,7 @@ class ShareIn(serializers.Serializer):
     share_mode = serializers.ChoiceField(["continue"], required=False, allow_null=True)
 
 
+@extend_schema_serializer(component_name="ChatAccessIn")  # knowledge has an AccessIn of its own
 class AccessIn(serializers.Serializer):
     access_grants = serializers.JSONField()
     share_mode = serializers.ChoiceField(["continue"], required=False, allow_null=True)

@@ -15,10 +15,12 @@ from chat import completions, task_model, task_prompts, task_templates, views
 from chat.task_serializers import CONFIG_FIELDS, AutocompleteIn, EmojiIn, MessagesTaskIn, MoaIn, TaskConfigIn
 from config import drain, runtime
 from config.common import errors
+from config.common import wire_schema as wire
 from config.common.db import db_call
 from config.common.errors import ApplicationError
 from config.common.exceptions import validated
 from config.common.http import endpoint
+from config.common.schema import documented
 from models_registry import registry
 
 TITLE_MAX_TOKENS = 1000  # a title's budget when neither the task params nor the model set one
@@ -74,6 +76,8 @@ def _template(config: dict, name: str, default: str) -> str:
     return config[name] if config[name].strip() else default
 
 
+@documented(post={"request": MessagesTaskIn, "responses": wire.answers(wire.ChatCompletion),
+                   "summary": "A title for the chat (answers 200 with a `detail` when switched off)"})
 @endpoint("POST")
 @authenticated("user")
 async def title(request):
@@ -89,6 +93,8 @@ async def title(request):
     return await _complete(request.user, model, task_prompts.from_messages(template, data["messages"], request.user), params)
 
 
+@documented(post={"request": MessagesTaskIn, "responses": wire.answers(wire.ChatCompletion),
+                   "summary": "Follow-up questions for the chat (answers 200 with a `detail` when switched off)"})
 @endpoint("POST")
 @authenticated("user")
 async def follow_up(request):
@@ -102,6 +108,8 @@ async def follow_up(request):
     return await _complete(request.user, model, content, params)
 
 
+@documented(post={"request": MessagesTaskIn, "responses": wire.answers(wire.ChatCompletion),
+                   "summary": "Tags for the chat (answers 200 with a `detail` when switched off)"})
 @endpoint("POST")
 @authenticated("user")
 async def tags(request):
@@ -114,6 +122,8 @@ async def tags(request):
     return await _complete(request.user, model, task_prompts.from_messages(template, data["messages"], request.user), params)
 
 
+@documented(post={"request": MessagesTaskIn, "responses": wire.answers(wire.ChatCompletion),
+                   "summary": "An image description for the chat (text only; no image is made)"})
 @endpoint("POST")
 @authenticated("user")
 async def image_prompt(request):
@@ -129,6 +139,8 @@ QUERY_SWITCHES = {"web_search": ("ENABLE_SEARCH_QUERY_GENERATION", "Search query
                   "retrieval": ("ENABLE_RETRIEVAL_QUERY_GENERATION", "Query generation")}
 
 
+@documented(post={"request": MessagesTaskIn, "responses": wire.answers(wire.ChatCompletion),
+                   "summary": "Search queries for the chat (`type`: web_search or retrieval)"})
 @endpoint("POST")
 @authenticated("user")
 async def queries(request):
@@ -142,6 +154,8 @@ async def queries(request):
     return await _complete(request.user, model, task_prompts.from_messages(template, data["messages"], request.user), params)
 
 
+@documented(post={"request": AutocompleteIn, "responses": wire.answers(wire.ChatCompletion),
+                   "summary": "Autocompletion of the prompt being typed"})
 @endpoint("POST")
 @authenticated("user")
 async def autocomplete(request):
@@ -158,6 +172,8 @@ async def autocomplete(request):
     return await _complete(request.user, model, content, params)
 
 
+@documented(post={"request": EmojiIn, "responses": wire.answers(wire.ChatCompletion),
+                   "summary": "An emoji for the prompt"})
 @endpoint("POST")
 @authenticated("user")
 async def emoji(request):
@@ -168,6 +184,8 @@ async def emoji(request):
     return await _complete(request.user, model, content, {"max_tokens": EMOJI_MAX_TOKENS})
 
 
+@documented(post={"request": MoaIn, "responses": wire.answers(wire.ChatCompletion, stream="sse"),
+                   "summary": "Mixture of agents: the chat's model merges several answers, streamed when `stream` is true"})
 @endpoint("POST")
 @authenticated("user")
 async def moa(request):

@@ -63,6 +63,8 @@ async def _answer(prepared: completions.Prepared, started: float, streamed, whol
     return response
 
 
+@documented(post={"request": wire.EmbeddingsRequest, "responses": wire.answers(wire.EmbeddingsResponse),
+                   "summary": "Embeddings (OpenAI format) from any embedding model the caller may use"})
 @endpoint("POST")
 @authenticated("user")
 async def embeddings_view(request):
@@ -80,6 +82,9 @@ def _anthropic_cut_off() -> list[bytes]:
     return [anthropic.error_event(drain.cut_off_error().detail)]
 
 
+@documented(post={"request": wire.MessagesRequest,
+                   "responses": {**wire.answers(wire.AnthropicResponse), (200, "text/event-stream"): wire.ANTHROPIC_SSE},
+                   "summary": "Anthropic's Messages API on the chat completion path, streamed when `stream` is true"})
 @endpoint("POST")
 @authenticated("user")
 async def messages_view(request):
@@ -94,6 +99,8 @@ async def messages_view(request):
                          sources_event=False)
 
 
+@documented(post={"request": wire.MessagesRequest, "responses": wire.answers(wire.TokenCount),
+                   "summary": "A Messages request's input tokens (counted upstream when it can, else estimated)"})
 @endpoint("POST")
 @authenticated("user")
 async def count_tokens_view(request):

@@ -11,11 +11,15 @@ import time
 import uuid
 
 from django.http import JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
 
 from accounts import access
 from accounts.async_views import authenticated
+from config.common import wire_schema as wire
 from config.common.errors import ApplicationError
 from config.common.http import endpoint
+from config.common.schema import documented
 from models_registry import providers, registry
 from models_registry.providers import Provider, UpstreamError
 from models_registry.proxy_views import OLLAMA, OPENAI, by_index, parse, raw_models, relay, serves
@@ -37,7 +41,10 @@ def verify(family: type[Provider]):
         finally:
             providers.forget([name])
 
-    return view
+    verified = OpenApiResponse(OpenApiTypes.OBJECT, description="The upstream's own answer: its version (Ollama) or "
+                               "its model list (OpenAI)")
+    return documented(post={"request": wire.Verify, "responses": wire.answers(verified),
+                            "summary": "Check a server's URL and key before saving the connection (admin)"})(view)
 
 
 async def _server(request, url_idx: int | None, model: str | None = None) -> tuple[Provider, str | None]:
@@ -72,9 +79,18 @@ def streamed(path: str, *, by_model: bool, form: type[RelayedIn] = ModelNameIn, 
     return view
 
 
-ollama_pull = streamed("/api/pull", by_model=False)
-ollama_push = streamed("/api/push", by_model=True, methods=("DELETE", "POST"))  # Open WebUI's is DELETE
-ollama_create = streamed("/api/create", by_model=False, form=RelayedIn)
+PROGRESS = wire.answers(wire.OllamaProgress, stream="ndjson")  # the last line when `stream` is false
+PUSH = {"request": wire.OllamaModelRequest, "responses": PROGRESS, "summary": "Push a model to its registry (admin)"}
+
+ollama_pull = documented(post={"request": wire.OllamaModelRequest, "responses": PROGRESS, "summary": "Pull a model (admin)"})(
+    streamed("/api/pull", by_model=False))
+ollama_push = documented(post=PUSH, delete=PUSH)(
+    streamed("/api/push", by_model=True, methods=("DELETE", "POST")))  # Open WebUI's is DELETE
+ollama_create = documented(post={"request": wire.OllamaCreateRequest, "responses": PROGRESS, "summary": "Create a model (admin)"})(
+    streamed("/api/create", by_model=False, form=RelayedIn))
+
+
+@documented(post={"request": wire.OllamaCopyRequest, "responses": wire.answers(OpenApiTypes.BOOL), "summary": "Copy a model (admin)"})
 
 
 @endpoint("POST")
@@ -87,6 +103,8 @@ async def ollama_copy(request, url_idx: int | None = None):
     return JsonResponse(True, safe=False)
 
 
+@documented(delete={"request": wire.OllamaModelRequest, "responses": wire.answers(OpenApiTypes.BOOL),
+                     "summary": "Delete a model (admin)"})
 @endpoint("DELETE")
 @authenticated("admin")
 async def ollama_delete(request, url_idx: int | None = None):
@@ -97,6 +115,8 @@ async def ollama_delete(request, url_idx: int | None = None):
     return JsonResponse(True, safe=False)
 
 
+@documented(post={"request": wire.OllamaModelRequest, "responses": wire.answers(wire.Status),
+                   "summary": "Unload a model from every server holding it (admin)"})
 @endpoint("POST")
 @authenticated("admin")
 async def ollama_unload(request):
@@ -117,6 +137,8 @@ async def ollama_unload(request):
     return JsonResponse({"status": True})
 
 
+@documented(**wire.not_offered(("post",), (501,), "Model file downloads and uploads: not offered, always 501 "
+                                                  "(pull the model with /ollama/api/pull)"))
 @endpoint("POST")
 @authenticated("admin")
 async def ollama_model_files(request, url_idx: int | None = None):
@@ -134,6 +156,8 @@ async def _management(request, url_idx: int):
     raise ApplicationError(400, 'Provider "default" does not support model management')
 
 
+@documented(**wire.not_offered(("get", "post"), (400, 404), "Model management for llama.cpp and LM Studio servers: "
+                                                                "not offered (400 for an admin, as Open WebUI for other servers)"))
 @endpoint("GET", "POST")
 @authenticated("user")
 async def openai_model_management(request, url_idx: int, job_id: str = ""):
@@ -141,6 +165,9 @@ async def openai_model_management(request, url_idx: int, job_id: str = ""):
     return await _management(request, url_idx)
 
 
+@documented(get={"responses": wire.answers(OpenApiResponse(OpenApiTypes.OBJECT, description="The connection's own model list")),
+                  "summary": "One OpenAI connection's model list, as it answers (admin)"},
+            delete=wire.not_offered(("delete",), (400, 404), "Model management: not offered")["delete"])
 @endpoint("GET", "DELETE")
 @authenticated("user")
 async def openai_models_by_index(request, url_idx: int):

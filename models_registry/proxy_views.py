@@ -213,13 +213,24 @@ ollama_embeddings = documented(post={"request": wire.OllamaEmbeddingsRequest, "s
     generation(OLLAMA, "/api/embeddings"))
 
 # Ollama's OpenAI- and Anthropic-compatible API (/v1/*), relayed as it answers
-ollama_v1_chat = generation(OLLAMA, "/v1/chat/completions", uses_messages=True, streams=False, dialect=OPENAI)
-ollama_v1_completions = generation(OLLAMA, "/v1/completions", streams=False)
-ollama_v1_embeddings = generation(OLLAMA, "/v1/embeddings")
-ollama_v1_messages = generation(OLLAMA, "/v1/messages", streams=False)
-ollama_v1_responses = generation(OLLAMA, "/v1/responses", streams=False)
+ollama_v1_chat = documented(post={"request": wire.ChatCompletionRequest, "responses": wire.answers(wire.ChatCompletion, stream="sse")})(
+    generation(OLLAMA, "/v1/chat/completions", uses_messages=True, streams=False, dialect=OPENAI))
+ollama_v1_completions = documented(post={"request": wire.CompletionRequest, "responses": wire.answers(wire.Completion, stream="sse")})(
+    generation(OLLAMA, "/v1/completions", streams=False))
+ollama_v1_embeddings = documented(post={"request": wire.EmbeddingsRequest, "responses": wire.answers(wire.EmbeddingsResponse)})(
+    generation(OLLAMA, "/v1/embeddings"))
+ollama_v1_messages = documented(post={"request": wire.MessagesRequest, "summary": "Ollama's Anthropic-compatible Messages API",
+                                      "responses": {**wire.answers(wire.AnthropicResponse),
+                                                    (200, "text/event-stream"): wire.ANTHROPIC_SSE}})(
+    generation(OLLAMA, "/v1/messages", streams=False))
+ollama_v1_responses = documented(post={"request": wire.ResponsesRequest, "summary": "Ollama's Responses API",
+                                       "responses": {**wire.answers(wire.ResponsesResponse),
+                                                     (200, "text/event-stream"): wire.RESPONSES_SSE}})(
+    generation(OLLAMA, "/v1/responses", streams=False))
 
 
+@documented(get={"responses": wire.answers(wire.BareModelList),
+                  "summary": "Ollama models in OpenAI's list format (with `url_idx`: that server's own, admin)"})
 @endpoint("GET")
 @authenticated("user")
 async def ollama_v1_models(request, url_idx: int | None = None):
@@ -251,9 +262,14 @@ openai_chat = documented(post={"request": wire.ChatCompletionRequest, "summary":
     generation(OPENAI, "/chat/completions", uses_messages=True, streams=False))
 openai_embeddings = documented(post={"request": wire.EmbeddingsRequest, "responses": wire.answers(wire.EmbeddingsResponse)})(
     generation(OPENAI, "/embeddings"))
-openai_responses = generation(OPENAI, "/responses", streams=False)  # the Responses API, relayed as it answers
+openai_responses = documented(post={"request": wire.ResponsesRequest, "summary": "The Responses API, relayed as it answers",
+                                    "responses": {**wire.answers(wire.ResponsesResponse),
+                                                  (200, "text/event-stream"): wire.RESPONSES_SSE}})(
+    generation(OPENAI, "/responses", streams=False))
 
 
+@documented(**wire.not_offered(("get", "post", "put", "delete"), (403,),
+                              "Open WebUI's catch-all relay (off there by default): not offered, always 403"))
 @endpoint("GET", "POST", "PUT", "DELETE")
 @authenticated("user")
 async def openai_passthrough(request, path: str):

@@ -2,15 +2,17 @@
 
 from django.http import JsonResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import access
 from accounts.async_views import authenticated
 from accounts.permissions import IsAdmin
+from config.common import wire_schema as wire
 from config.common.exceptions import validated
 from config.common.http import endpoint
+from config.common.schema import documented
 from config.events import feed, services
 from config.events.serializers import WebhookIn, WebhookUpdateIn, webhook_out
 
@@ -51,6 +53,16 @@ def _last_event_id(request) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+FEED = OpenApiResponse(OpenApiTypes.STR, description="Server-sent events (`id`, `event`, `data: {json}`), kept open; "
+                      "a `retry` line first, keepalive comments when idle")
+
+
+@documented(get={"responses": {(200, "text/event-stream"): FEED, (200, "application/json"): wire.EventCatalog,
+                                (401, "application/json"): wire.Detail},
+                  "parameters": [OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER,
+                                                  description="Resume after this event id (the events kept since then come first)")],
+                  "summary": "The caller's event feed; with `Accept: application/json` (and not text/event-stream), "
+                             "the catalog of event types"})
 @endpoint("GET")
 @authenticated("user")
 async def events(request):

@@ -1,5 +1,6 @@
 from typing import Annotated
 
+import httpx
 from django.core.validators import RegexValidator
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -152,10 +153,21 @@ def _printable(value: str) -> str:
     return value
 
 
+def _upstream_url(value: str) -> str:
+    """An http(s) URL an HTTP client can call: ASCII (internationalised hosts in punycode), with a host."""
+    try:
+        url = httpx.URL(value) if value.isascii() else None
+    except (httpx.InvalidURL, ValueError):
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise PydanticCustomError("invalid", "must be an http(s) URL (an internationalised host in its xn-- form).")
+    return value
+
+
 class VerifyIn(BaseModel):
     """/ollama/verify and /openai/verify: a connection to check before it is saved."""
 
-    url: Annotated[str, Field(pattern=r"^https?://\S+$"), says("must be an http(s) URL.")] = Field(None, validate_default=True)
+    url: Annotated[str, Field(pattern=r"^https?://\S+$"), AfterValidator(_upstream_url), says("must be an http(s) URL.")] = Field(None, validate_default=True)
     key: Annotated[str | None, AfterValidator(lambda v: v if v is None else _printable(v)), says("must be printable ASCII (it is sent in an HTTP header).")] = None
     config: Annotated[dict | None, says("must be an object.")] = None
 

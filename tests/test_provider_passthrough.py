@@ -123,6 +123,8 @@ def test_verify_reports_upstream_failures(api, admin, ollama, openai_upstream, k
 @pytest.mark.parametrize("body, detail", [
     ({}, "url must be an http(s) URL."),
     ({"url": "ftp://x"}, "url must be an http(s) URL."),
+    ({"url": "http://\u00bdx\u00d1\u00ac\u00d7"}, "url must be an http(s) URL."),  # found by the schema fuzz: was a 500
+    ({"url": "http://[::1"}, "url must be an http(s) URL."),
     ({"url": "http://127.0.0.1:1", "key": "sk-\u00e9"}, "key must be printable ASCII (it is sent in an HTTP header)."),
 ])
 def test_verify_bad_bodies_are_400(api, admin, body, detail):

@@ -93,7 +93,8 @@ def _key_scope(kind: str, permission: str) -> set[str] | None:
         return None
     if permission == WRITE and kind != MODEL and key.read_only:
         return set()
-    allowed = getattr(key, _SCOPE_FIELDS[kind])
+    field = _SCOPE_FIELDS.get(kind)  # prompts, chats and folders have no id scope on keys
+    allowed = getattr(key, field) if field else None
     return {str(i) for i in allowed} if allowed else None
 
 

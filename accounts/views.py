@@ -20,8 +20,10 @@ from accounts.serializers import (
     SignupIn,
     UserUpdateIn,
     api_key_out,
+    is_active,
     session_out,
     user_out,
+    user_status_out,
 )
 from accounts.user_views import target_user
 from config import runtime
@@ -215,7 +217,11 @@ class UserDetailView(APIView):
     permission_classes = [IsAdmin]
 
     def get(self, request, user_id):
-        return Response(user_out(target_user(user_id)))
+        """Open WebUI's UserActiveResponse: the user with its groups and whether it is active now."""
+        user = target_user(user_id)
+        groups = selectors.groups_of_users([user.pk])[str(user.pk)]
+        return Response({**user_out(user), "groups": [{"id": str(g.id), "name": g.name} for g in groups],
+                         "is_active": is_active(user), **user_status_out(user)})
 
     def delete(self, request, user_id):
         services.delete_user(actor=request.user, user=target_user(user_id))

@@ -195,4 +195,6 @@ def test_every_connection_goes_back_to_the_pool_after_sync_and_async_requests(ap
         assert api.get("/api/v1/files/", headers=headers).status_code == 200  # DRF (sync)
         assert api.post("/api/chat/completions", headers=headers, json={"model": MODEL, "messages": HELLO}).status_code == 200
         assert api.get("/api/models", headers=headers).status_code == 200
-    assert value(scrape(api, admin["token"]), "gateway_db_pool_in_use") <= 1  # the scrape's own
+    # the scrape's own, and the usage ledger's batch write if one runs at that moment (it hands its
+    # connection back after each batch); a leak per request would show 15 or more
+    assert value(scrape(api, admin["token"]), "gateway_db_pool_in_use") <= 2

@@ -1,24 +1,22 @@
 """Django's ASGI handler without its thread hops per request on the async API endpoints.
 
-Django sends `request_started` and `request_finished` around every request, and their receivers
-(`reset_queries`, `close_old_connections`) are sync: under ASGI each send is a hop to the request's
-thread and back, about a quarter of the gateway's own time per chat request, and under many
-concurrent new streams the hops queue. Those receivers tidy what a sync view left on its thread; an
-async view does its database work in units that hand their connections back at once
-(`config.common.db.db_call`), so for a request resolved to an async view there is nothing to tidy
-and no hop is made. Other requests are tidied when they finish, as Django does (the start-of-request
-sweep is already off: config/apps.py)."""
+At the end of every request Django runs `response.close()` through `sync_to_async`: a new thread per
+request (its thread-sensitive context), and inside it `request_finished.send`, whose async receivers
+hop back to the event loop. Measured with py-spy on the chat endpoint that was over a quarter of the
+server's time, and under many concurrent new streams the hops queue. The receivers (`close_caches`,
+`reset_urlconf`, `close_old_connections`, `reset_queries`) tidy what a sync view leaves on its thread;
+an async view leaves nothing there (its database work runs in units that hand their connections back at
+once: `config.common.db.db_call`), so a request resolved to an async view closes its response in the
+event loop and sends no signal. Other requests go through Django's handler unchanged (the
+start-of-request sweep is off: config/apps.py)."""
 
-import contextvars
+import asyncio
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
-from django.core import signals
-from django.core.handlers.asgi import ASGIHandler
-from django.db import close_old_connections, reset_queries
-from django.urls import Resolver404, get_resolver
-
-_async_view = contextvars.ContextVar("async_view", default=False)
-_RECEIVERS = (reset_queries, close_old_connections)
+from asgiref.sync import iscoroutinefunction
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import HttpResponse
+from django.urls import Resolver404, get_resolver, set_script_prefix
 
 
 def _served_by_async_view(path: str) -> bool:
@@ -28,32 +26,65 @@ def _served_by_async_view(path: str) -> bool:
         return False
 
 
-async def _tidy(**kwargs) -> None:
-    if not _async_view.get():
-        await sync_to_async(_tidy_sync)()
-
-
-def _tidy_sync() -> None:
-    for receiver in _RECEIVERS:
-        receiver()
-
-
 class GatewayASGIHandler(ASGIHandler):
     async def handle(self, scope, receive, send):
-        token = _async_view.set(_served_by_async_view(scope["path"]))
+        if not _served_by_async_view(scope["path"]):
+            return await super().handle(scope, receive, send)
+        await self._handle_async_view(scope, receive, send)
+
+    async def _handle_async_view(self, scope, receive, send):
+        """Django's `handle`, less the signals and the thread hop for `response.close()`."""
         try:
-            await super().handle(scope, receive, send)
+            body_file = await self.read_body(receive)
+        except RequestAborted:  # the client left before its body arrived
+            return
+        set_script_prefix(get_script_prefix(scope))
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            body_file.close()
+            await self.send_response(error_response, send)
+            _close(error_response)
+            return
+
+        async def process_request():
+            response = await self.run_get_response(request)
+            try:
+                await self.send_response(response, send)
+            except asyncio.CancelledError:
+                pass  # the client left while the response was being sent
+            return response
+
+        # As Django: a client that disconnects cancels the view (and with it the upstream request).
+        tasks = [asyncio.create_task(self.listen_for_disconnect(receive)), asyncio.create_task(process_request())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                if task.done():
+                    try:
+                        task.result()
+                    except RequestAborted:  # from the listener: the client left
+                        pass
+                else:
+                    task.cancel()
+                    try:
+                        await task
+                    except asyncio.CancelledError:
+                        pass
+            if not tasks[1].cancelled():
+                _close(tasks[1].result())
         finally:
-            _async_view.reset(token)
+            body_file.close()
 
 
-def install() -> None:
-    """Swap Django's sync request-signal receivers for one async end-of-request receiver that skips
-    async views (resetting the DEBUG query log at the end instead of the start is the same)."""
-    for signal in (signals.request_started, signals.request_finished):
-        for receiver in _RECEIVERS:
-            signal.disconnect(receiver)
-    signals.request_finished.connect(_tidy, dispatch_uid="gateway_tidy")
+def _close(response: HttpResponse) -> None:
+    """`response.close()` without its `request_finished` signal (closers are file and stream closes)."""
+    for closer in response._resource_closers:
+        try:
+            closer()
+        except Exception:  # noqa: BLE001 (as Django's close: a failing closer never fails the request)
+            pass
+    response._resource_closers.clear()
+    response.closed = True
 
 
 def application() -> GatewayASGIHandler:
@@ -61,5 +92,4 @@ def application() -> GatewayASGIHandler:
     import django
 
     django.setup(set_prefix=False)
-    install()
     return GatewayASGIHandler()

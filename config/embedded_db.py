@@ -9,6 +9,7 @@ embedded_db status|stop` shows or stops it.
 import functools
 import logging
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -25,9 +26,19 @@ def log_path(data_dir: Path) -> Path:
     return pgdata(data_dir) / "log"
 
 
-@functools.cache
+_starting = threading.Lock()
+
+
 def socket_dir(data_dir: Path) -> str:
-    """Start the server of `data_dir` if needed (once per process); the directory of its Unix socket."""
+    """Start the server of `data_dir` if needed (once per process); the directory of its Unix socket.
+    Locked: the first requests of a process served by raw uvicorn connect from several threads at once,
+    and the wheel's server object is not ready until the thread starting it is done."""
+    with _starting:
+        return _socket_dir(data_dir)
+
+
+@functools.cache
+def _socket_dir(data_dir: Path) -> str:
     server = _server(data_dir)
     _size_memory(server, pgdata(data_dir))
     return str(server.get_postmaster_info().socket_dir)

@@ -44,6 +44,16 @@ def setup() -> bool:
     return True
 
 
+def upstream_transport(transport):
+    """An upstream client's transport, with a client span per call when tracing is on (the
+    instrumentation's class-level patch reaches only httpx's own transports)."""
+    if not enabled:
+        return transport
+    from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport
+
+    return AsyncOpenTelemetryTransport(transport, request_hook=_atag_upstream_call)
+
+
 def wrap(app):
     """The ASGI application with server spans (when tracing is on)."""
     if not enabled:

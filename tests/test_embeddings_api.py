@@ -47,7 +47,7 @@ def test_large_inputs_go_upstream_in_concurrent_batches(api, admin, upstreams):
     assert [d["index"] for d in body["data"]] == list(range(600))
     assert body["data"][599]["embedding"] == bag_of_words("text number 599")
     batches = [b["input"] for _, p, b in upstreams["ollama"].requests if p == "/api/embed"]
-    assert [len(b) for b in batches] == [256, 256, 88]
+    assert sorted(len(b) for b in batches) == [88, 256, 256]  # concurrent: they arrive in any order
     assert body["usage"]["prompt_tokens"] == 1800
 
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 
+from config import tracing
 from models_registry.providers.errors import check_key
+from models_registry.providers.transport import AiohttpTransport
 
 
 @dataclass(eq=False)
@@ -63,7 +65,7 @@ def pool_for(conn) -> Pool:
     client = httpx.AsyncClient(
         **_client_options(conn),
         timeout=httpx.Timeout(idle_timeout(conn), connect=settings.UPSTREAM_CONNECT_TIMEOUT, write=30.0, pool=30.0),
-        limits=httpx.Limits(max_connections=2000, max_keepalive_connections=200),
+        transport=tracing.upstream_transport(AiohttpTransport(max_connections=2000)),
     )
     pool = _pools[conn.pk] = Pool(key, client, loop)
     return pool

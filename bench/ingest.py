@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.run import (  # noqa: E402
+    EMBEDDING_BATCH_SIZE,
     Models,
     bench_environment,
     chat,
@@ -37,8 +38,6 @@ from bench.run import (  # noqa: E402
 from bench.targets import INGEST_VS_OPENWEBUI, PEAK_RSS_MB, Row, header, table  # noqa: E402
 from tests.documents import pdf  # noqa: E402
 from tests.server import free_port  # noqa: E402
-
-EMBEDDING_BATCH_SIZE = 64
 
 
 def text_of(size: int, seed: str = "") -> bytes:

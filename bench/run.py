@@ -31,6 +31,7 @@ from tests.server import free_port  # noqa: E402
 
 BODY = {"model": "bench-model", "messages": [{"role": "user", "content": "hi"}]}
 STREAM_TOKENS, TOKEN_DELAY = 32, 0.020  # the slow upstream's streams
+EMBEDDING_BATCH_SIZE = 64  # texts per embedding request, on both servers
 
 
 PROFILE = "--profile" in sys.argv

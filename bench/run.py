@@ -303,8 +303,9 @@ async def main(quick: bool, workers: int = 1, openwebui: str | None = None, mark
     server = None
     rss, sides = {}, {}
     try:
-        direct = await measure_direct(upstreams, models, n)
+        # the direct upstream is measured right before each server, under the same conditions
         server = start_gateway(env, data, gw_port, workers, PROFILE)
+        direct = await measure_direct(upstreams, models, n)
         sides["gateway"] = summary(await run_side(f"http://127.0.0.1:{gw_port}", {"Authorization": f"Bearer {key}"},
                                                   models, n, stream_counts), direct)
         if workers == 1:  # with several, this pid is only uvicorn's supervisor
@@ -317,6 +318,7 @@ async def main(quick: bool, workers: int = 1, openwebui: str | None = None, mark
             from bench import openwebui as owui
 
             with owui.OpenWebUI(openwebui, upstreams, embedding_dims=384) as ui:
+                direct = await measure_direct(upstreams, models, n)
                 sides["openwebui"] = summary(await run_side(ui.url, ui.headers, models, n, stream_counts), direct)
                 rss["openwebui"] = ui.peak_rss_mb()
     finally:

@@ -32,8 +32,9 @@ class Row:
     target: Target | None = None
 
     def times_better(self) -> float | None:
-        """How many times better the gateway does than Open WebUI (above 1: better)."""
-        if self.openwebui is None or not self.gateway or not self.openwebui:
+        """How many times better the gateway does than Open WebUI (above 1: better); none when a figure
+        is not above zero (an added latency within the machine's noise)."""
+        if self.openwebui is None or self.gateway <= 0 or self.openwebui <= 0:
             return None
         return self.gateway / self.openwebui if self.higher_is_better else self.openwebui / self.gateway
 

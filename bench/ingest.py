@@ -39,13 +39,17 @@ from bench.targets import INGEST_VS_OPENWEBUI, PEAK_RSS_MB, Row, header, table  
 from tests.documents import pdf  # noqa: E402
 from tests.server import free_port  # noqa: E402
 
+# the gateway's worker sees a settings change within STATE_CACHE_SECONDS (5 s by default)
+SETTINGS_SEEN_SECONDS = 6
+
 
 def text_of(size: int, seed: str = "") -> bytes:
     """`size` bytes of text; `seed` makes files of the same size differ (no deduplication by hash)."""
     words = "refund policy shipping warranty invoice customer order support account delivery".split()
-    out, i = [f"{seed}\n"], 0
-    while sum(map(len, out)) < size:
+    out, length, i = [f"{seed}\n"], len(seed) + 1, 0
+    while length < size:
         out.append(" ".join(words[(i + j) % len(words)] for j in range(12)) + f" line {i}.\n")
+        length += len(out[-1])
         i += 1
     return "".join(out).encode()[:size]
 
@@ -85,6 +89,7 @@ async def configure_embedding(client, dims: int, ollama_url: str) -> None:
         "RAG_EMBEDDING_ENGINE": "ollama", "RAG_EMBEDDING_MODEL": f"bench-embed-{dims}",
         "RAG_EMBEDDING_BATCH_SIZE": EMBEDDING_BATCH_SIZE, "ollama_config": {"url": ollama_url, "key": ""}})
     r.raise_for_status()
+    await asyncio.sleep(SETTINGS_SEEN_SECONDS)
 
 
 async def ingest(client, name: str, body: bytes) -> tuple[float, str, str]:

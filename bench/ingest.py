@@ -98,9 +98,22 @@ async def ingest(client, name: str, body: bytes) -> tuple[float, str, str]:
     r = await client.post("/api/v1/files/", files={"file": (name, body)})
     r.raise_for_status()
     file_id = r.json()["id"]
-    while (status := (await client.get(f"/api/v1/files/{file_id}/process/status")).json()["status"]) not in ("completed", "failed"):
+    while (status := await processing_status(client, file_id)) not in ("completed", "failed"):
         await asyncio.sleep(0.05)
     return time.perf_counter() - started, status, file_id
+
+
+async def processing_status(client, file_id: str) -> str:
+    """The file's status; a poll that meets a kept-alive connection the server just closed (Open
+    WebUI's event loop stalls for seconds while it writes vectors) is sent again."""
+    for attempt in range(3):
+        try:
+            r = await client.get(f"/api/v1/files/{file_id}/process/status")
+            r.raise_for_status()
+            return r.json()["status"]
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
 
 
 async def retrieval(client, file_id: str, queries: int) -> dict:

@@ -65,13 +65,15 @@ def _figure(value: float | None, unit: str) -> str:
 
 def table(rows: list[Row], markdown: bool = False) -> str:
     with_owui = any(r.openwebui is not None for r in rows)
-    columns = ["workload", *(["Open WebUI 0.12.4"] if with_owui else []), "gateway", "direct upstream",
+    with_direct = any(r.direct is not None for r in rows)
+    columns = ["workload", *(["Open WebUI 0.12.4"] if with_owui else []), "gateway", *(["direct upstream"] if with_direct else []),
                *(["ratio (times better)"] if with_owui else []), "target", "verdict"]
     cells = []
     for r in rows:
         ratio = r.times_better()
         cells.append([r.workload, *([_figure(r.openwebui, r.unit)] if with_owui else []), _figure(r.gateway, r.unit),
-                      _figure(r.direct, r.unit), *([f"{ratio:.1f}×" if ratio is not None else ""] if with_owui else []),
+                      *([_figure(r.direct, r.unit)] if with_direct else []),
+                      *([f"{ratio:.1f}×" if ratio is not None else ""] if with_owui else []),
                       r.target.text if r.target else "", r.verdict()])
     if markdown:
         return "\n".join(["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns),

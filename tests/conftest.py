@@ -25,7 +25,7 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_test_environment, django_db_blocker):
+def django_db_setup(django_test_environment, django_db_modify_db_settings, django_db_blocker):
     """The test database, created for the whole session (every test uses it through the server)."""
     from django.test.utils import setup_databases, teardown_databases
 

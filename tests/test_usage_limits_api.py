@@ -12,6 +12,7 @@ from tests.helpers import chat, fresh_minute
 
 LIMITS = "/api/v1/usage/limits"
 PRICES = "/api/v1/usage/prices"
+UNKNOWN = "6f1c2a9e-0000-4000-8000-000000000008"  # no such limit (fixed: parametrized ids stay the same in every run)
 
 
 def create(api, token, **body):
@@ -53,9 +54,9 @@ def test_a_key_limit_names_an_existing_key(api, admin):
 
 
 @pytest.mark.parametrize("body, status, words", [
-    ({"scope_type": "user", "scope_id": str(uuid.uuid4()), "requests_per_minute": 1}, 400, "No user with id"),
+    ({"scope_type": "user", "scope_id": "6f1c2a9e-0000-4000-8000-000000000006", "requests_per_minute": 1}, 400, "No user with id"),
     ({"scope_type": "group", "scope_id": "not-a-uuid", "requests_per_minute": 1}, 400, "No group with id"),
-    ({"scope_type": "key", "scope_id": str(uuid.uuid4()), "requests_per_minute": 1}, 400, "No api key with id"),
+    ({"scope_type": "key", "scope_id": "6f1c2a9e-0000-4000-8000-000000000007", "requests_per_minute": 1}, 400, "No api key with id"),
     ({"scope_type": "role", "scope_id": "pending", "requests_per_minute": 1}, 400, "admin, user"),
     ({"scope_type": "planet", "scope_id": "x", "requests_per_minute": 1}, 400, "scope_type"),
     ({"scope_type": "model", "scope_id": "gpt-4o"}, 400, "at least one of"),
@@ -111,8 +112,8 @@ def test_a_bad_price_is_refused_and_nothing_is_stored(api, admin):
 
 
 @pytest.mark.parametrize("method, path", [
-    ("get", LIMITS), ("post", LIMITS), ("get", f"{LIMITS}/{uuid.uuid4()}"), ("post", f"{LIMITS}/{uuid.uuid4()}"),
-    ("delete", f"{LIMITS}/{uuid.uuid4()}"), ("get", PRICES), ("post", PRICES), ("delete", f"{PRICES}/gpt-4o"),
+    ("get", LIMITS), ("post", LIMITS), ("get", f"{LIMITS}/{UNKNOWN}"), ("post", f"{LIMITS}/{UNKNOWN}"),
+    ("delete", f"{LIMITS}/{UNKNOWN}"), ("get", PRICES), ("post", PRICES), ("delete", f"{PRICES}/gpt-4o"),
 ])
 def test_only_admins_manage_limits_and_prices(api, user, method, path):
     kwargs = {"json": {"scope_type": "role", "scope_id": "user", "requests_per_minute": 1}} if method == "post" else {}

@@ -3,6 +3,7 @@
 import json
 
 import httpx
+import orjson
 
 from config.common.errors import ApplicationError
 
@@ -54,10 +55,11 @@ def transport_error(exc: BaseException) -> UpstreamError:
     return UpstreamError(502, f"Upstream unreachable: {exc.__class__.__name__}")
 
 
-def json_object(body: bytes) -> dict:
-    """An upstream answer's JSON object; a cut or invalid body is 502, never relayed."""
+def json_object(body: bytes | str) -> dict:
+    """An upstream answer's JSON object; a cut or invalid body is 502, never relayed. orjson: an
+    embedding answer is megabytes of floats, parsed ~4x faster than by `json`."""
     try:
-        data = json.loads(body)
+        data = orjson.loads(body)
     except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):

@@ -115,7 +115,7 @@ class OpenAIProvider(Provider):
             if data == "[DONE]":
                 yield END
                 return
-            json_object(data.encode())  # never relay a line that is not a chunk
+            json_object(data)  # never relay a line that is not a chunk
             yield data
 
     token_input = True

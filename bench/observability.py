@@ -15,9 +15,17 @@ import json
 import os
 import sys
 
-import httpx
-
-from bench.run import ROOT, bench_environment, migrate_and_create_key, pct, start, stop_all, timed_requests, wait_http
+from bench.run import (
+    ROOT,
+    bench_environment,
+    load_client,
+    migrate_and_create_key,
+    pct,
+    start,
+    stop_all,
+    timed_requests,
+    wait_http,
+)
 from tests.server import free_port
 
 BODY = {"model": "bench-model", "messages": [{"role": "user", "content": "hi"}]}
@@ -43,11 +51,11 @@ async def measure(rounds: int, per_round: int) -> dict:
             wait_http(f"http://127.0.0.1:{port}/health" if port != upstream_port else f"http://127.0.0.1:{port}/v1/models")
         auth = {"Authorization": f"Bearer {key}"}
         latencies: dict[str, list[float]] = {side: [] for side in sides}
-        async with httpx.AsyncClient(timeout=60) as client:
+        async with load_client() as client:
             for side, url in sides.items():  # warm up: caches, pooled connections
                 await timed_requests(client, url, auth if side != "direct" else {}, BODY, 100, 1)
-            on_has_id = (await client.post(sides["on"], json=BODY, headers=auth)).headers.get("X-Request-ID")
-            off_has_id = (await client.post(sides["off"], json=BODY, headers=auth)).headers.get("X-Request-ID")
+            async with client.post(sides["on"], json=BODY, headers=auth) as on, client.post(sides["off"], json=BODY, headers=auth) as off:
+                on_has_id, off_has_id = on.headers.get("X-Request-ID"), off.headers.get("X-Request-ID")
             assert on_has_id and not off_has_id, "the two sides differ by request ids (and metrics)"
             for _ in range(rounds):
                 for side, url in sides.items():

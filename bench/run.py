@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,8 +155,10 @@ async def timed_requests(client, url, headers, body, n, concurrency):
         while not queue.empty():
             queue.get_nowait()
             t = time.perf_counter()
-            r = await client.post(url, json=body, headers=headers) if body else await client.get(url, headers=headers)
-            r.raise_for_status()
+            request = client.post(url, json=body, headers=headers) if body else client.get(url, headers=headers)
+            async with request as r:
+                r.raise_for_status()
+                await r.read()
             latencies.append(time.perf_counter() - t)
 
     started = time.perf_counter()
@@ -166,13 +169,13 @@ async def timed_requests(client, url, headers, body, n, concurrency):
 async def one_stream(client, url, headers, body):
     t = time.perf_counter()
     first = None
-    async with client.stream("POST", url, json=body, headers=headers) as r:
-        if r.status_code != 200:
-            raise RuntimeError(f"{r.status_code}: {(await r.aread())[:200]!r}")
-        async for line in r.aiter_lines():
-            if line.startswith("data:") and first is None:
+    async with client.post(url, json=body, headers=headers) as r:
+        if r.status != 200:
+            raise RuntimeError(f"{r.status}: {(await r.read())[:200]!r}")
+        async for line in r.content:
+            if line.startswith(b"data:") and first is None:
                 first = time.perf_counter() - t
-            if line.strip() == "data: [DONE]":
+            if line.strip() == b"data: [DONE]":
                 break
     return first, time.perf_counter() - t
 
@@ -211,7 +214,8 @@ async def direct_workloads(client, upstreams: Upstreams, models: Models, n: int)
 async def chat_workloads(client, base: str, headers: dict, models: Models, n: int, stream_counts) -> dict:
     """Every chat workload against one server (the gateway or Open WebUI) at `base`."""
     url = f"{base}/api/chat/completions"
-    (await client.get(f"{base}/api/models", headers=headers)).raise_for_status()  # warm the model cache
+    async with client.get(f"{base}/api/models", headers=headers) as r:  # warm the model cache
+        r.raise_for_status()
     await timed_requests(client, url, headers, chat(models.openai), 50, 4)
     results = {}
     for c in (1, 16):
@@ -281,14 +285,19 @@ def rows(gw: dict, owui: dict | None, rss: dict) -> list[Row]:
     return out
 
 
+def load_client() -> aiohttp.ClientSession:
+    """The load generator's client, the same for every side: aiohttp, whose own CPU per request is a
+    fraction of httpx's, so figures measure the servers more than the client sharing their cores."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=300))
+
+
 async def run_side(base: str, headers: dict, models: Models, n: int, stream_counts) -> dict:
-    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
-    async with httpx.AsyncClient(timeout=300, limits=limits) as client:
+    async with load_client() as client:
         return await chat_workloads(client, base, headers, models, n, stream_counts)
 
 
 async def measure_direct(upstreams: Upstreams, models: Models, n: int) -> dict:
-    async with httpx.AsyncClient(timeout=120) as client:
+    async with load_client() as client:
         return await direct_workloads(client, upstreams, models, n)
 
 

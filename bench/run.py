@@ -9,6 +9,7 @@ both servers, as our API is Open WebUI's.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -20,12 +21,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import load  # noqa: E402
 from bench.targets import PEAK_RSS_MB, THROUGHPUT_OF_DIRECT, TTFT_P95_MS, Row, header, table  # noqa: E402
 from config.embedded_db import stop as stop_embedded  # noqa: E402
 from tests.server import free_port  # noqa: E402
@@ -36,6 +37,7 @@ EMBEDDING_BATCH_SIZE = 64  # texts per embedding request, on both servers
 
 
 PROFILE = "--profile" in sys.argv
+CLIENT = sys.argv[sys.argv.index("--client") + 1] if "--client" in sys.argv else "httpx"
 
 
 @dataclass(frozen=True)
@@ -155,29 +157,12 @@ async def timed_requests(client, url, headers, body, n, concurrency):
         while not queue.empty():
             queue.get_nowait()
             t = time.perf_counter()
-            request = client.post(url, json=body, headers=headers) if body else client.get(url, headers=headers)
-            async with request as r:
-                r.raise_for_status()
-                await r.read()
+            await client.call(url, headers, body)
             latencies.append(time.perf_counter() - t)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, n / (time.perf_counter() - started)
-
-
-async def one_stream(client, url, headers, body):
-    t = time.perf_counter()
-    first = None
-    async with client.post(url, json=body, headers=headers) as r:
-        if r.status != 200:
-            raise RuntimeError(f"{r.status}: {(await r.read())[:200]!r}")
-        async for line in r.content:
-            if line.startswith(b"data:") and first is None:
-                first = time.perf_counter() - t
-            if line.strip() == b"data: [DONE]":
-                break
-    return first, time.perf_counter() - t
 
 
 async def timed_streams(client, url, headers, body, n, concurrency):
@@ -186,7 +171,7 @@ async def timed_streams(client, url, headers, body, n, concurrency):
 
     async def one():
         async with sem:
-            f, d = await one_stream(client, url, headers, body)
+            f, d = await client.stream(url, headers, body)
             ttft.append(f)
             total.append(d)
 
@@ -214,8 +199,7 @@ async def direct_workloads(client, upstreams: Upstreams, models: Models, n: int)
 async def chat_workloads(client, base: str, headers: dict, models: Models, n: int, stream_counts) -> dict:
     """Every chat workload against one server (the gateway or Open WebUI) at `base`."""
     url = f"{base}/api/chat/completions"
-    async with client.get(f"{base}/api/models", headers=headers) as r:  # warm the model cache
-        r.raise_for_status()
+    await client.call(f"{base}/api/models", headers, None)  # warm the model cache
     await timed_requests(client, url, headers, chat(models.openai), 50, 4)
     results = {}
     for c in (1, 16):
@@ -285,10 +269,14 @@ def rows(gw: dict, owui: dict | None, rss: dict) -> list[Row]:
     return out
 
 
-def load_client() -> aiohttp.ClientSession:
-    """The load generator's client, the same for every side: aiohttp, whose own CPU per request is a
-    fraction of httpx's, so figures measure the servers more than the client sharing their cores."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=300))
+@contextlib.asynccontextmanager
+async def load_client(kind: str | None = None):
+    """The load generator's client (bench/load.py), the same for every side."""
+    client = load.CLIENTS[kind or CLIENT]()
+    try:
+        yield client
+    finally:
+        await client.close()
 
 
 async def run_side(base: str, headers: dict, models: Models, n: int, stream_counts) -> dict:
@@ -335,7 +323,7 @@ async def main(quick: bool, workers: int = 1, openwebui: str | None = None, mark
             server.terminate()
             server.wait(30)
         stop_all(procs, data)
-    print(header("bench.run", workers=workers, requests=n, streams=", ".join(map(str, stream_counts)),
+    print(header("bench.run", workers=workers, client=CLIENT, requests=n, streams=", ".join(map(str, stream_counts)),
                  stream=f"{STREAM_TOKENS} tokens {TOKEN_DELAY * 1000:.0f} ms apart"))
     print(json.dumps(sides, indent=2, default=lambda v: round(v, 2)))
     print(table(rows(sides["gateway"], sides.get("openwebui"), rss), markdown))
@@ -349,5 +337,6 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=1, help="gateway processes (uvicorn --workers)")
     parser.add_argument("--openwebui", metavar="VENV", help="also measure Open WebUI 0.12.4 installed in this venv")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--client", choices=sorted(load.CLIENTS), default="httpx", help="the load generator's HTTP client (bench/load.py)")
     args = parser.parse_args()
     asyncio.run(main(args.quick, args.workers, args.openwebui, args.markdown))

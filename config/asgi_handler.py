@@ -11,6 +11,7 @@ event loop and sends no signal. Other requests go through Django's handler uncha
 start-of-request sweep is off: config/apps.py)."""
 
 import asyncio
+import functools
 
 from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import RequestAborted
@@ -19,6 +20,7 @@ from django.http import HttpResponse
 from django.urls import Resolver404, get_resolver, set_script_prefix
 
 
+@functools.lru_cache(maxsize=4096)  # the URLconf never changes while serving; paths with ids vary, so bounded
 def _served_by_async_view(path: str) -> bool:
     try:
         return iscoroutinefunction(get_resolver().resolve(path).func)

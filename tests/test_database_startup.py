@@ -33,12 +33,25 @@ def database_without_pgvector(database_url):
     """A database whose user may not create the (untrusted) vector extension, on the same server."""
     name = f"novector_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(database_url, autocommit=True)
+    _drop_leftovers(admin)
     admin.execute(f"CREATE ROLE {name} LOGIN")
     admin.execute(f"CREATE DATABASE {name}")
     yield make_conninfo(database_url, dbname=name, user=name)
-    admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.execute(f"DROP ROLE {name}")
+    _drop_leftovers(admin)
     admin.close()
+
+
+def _drop_leftovers(admin) -> None:
+    """Drop these tests' databases and roles, waiting at most 10 s each: DROP DATABASE waits until every
+    backend of the cluster has seen its signal, which a big HNSW build (another suite process's test)
+    may hold off for a minute; what is left then is dropped by the next test that uses the fixture."""
+    admin.execute("SET statement_timeout = '10s'")
+    for (name,) in admin.execute("SELECT datname FROM pg_database WHERE datname LIKE 'novector\\_%'").fetchall():
+        try:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            admin.execute(f"DROP ROLE IF EXISTS {name}")
+        except psycopg.errors.QueryCanceled:
+            pass
 
 
 def test_selfcheck_passes_on_the_test_database(database_url, tmp_path):

@@ -44,6 +44,14 @@ class Snapshot:
     connections: list[Connection]
     rows: list[Model]
     readable: set[str]
+    merged: tuple = ()  # (the model lists they were made from, the entries): reused while those lists are
+
+    def entries(self, lists: list[list[dict]]) -> list[Entry]:
+        """The connections' models merged, with the rows applied: made again only when a list changed
+        (they are cached objects), not on every request. Callers never change an entry."""
+        if not self.merged or len(self.merged[0]) != len(lists) or any(a is not b for a, b in zip(self.merged[0], lists)):
+            self.merged = (tuple(lists), _apply_rows(_merge(self.connections, lists), self.rows))
+        return self.merged[1]
 
 
 def _cache_key(conn: Connection) -> tuple:
@@ -205,7 +213,7 @@ async def models_for(user, *, refresh: bool = False) -> list[Entry]:
     """Every model `user` may see and use, in upstream order (OpenAI connections first)."""
     snapshot = await _snapshot(user)
     lists = await asyncio.gather(*(_fetch(c, refresh) for c in snapshot.connections))
-    entries = [e for e in _apply_rows(_merge(snapshot.connections, lists), snapshot.rows)
+    entries = [e for e in snapshot.entries(lists)
                if access.key_allows(access.MODEL, e.id)]  # an API key limited to some models sees those only
     if access.sees_all(user, access.MODEL, access.USE):  # provider models without a row too
         return entries

@@ -9,7 +9,6 @@ from files.models import File
 from files.selectors import files_for
 from knowledge import retrieval
 from knowledge import selectors as knowledge_selectors
-from knowledge.models import KnowledgeFile
 
 
 class UnknownSource(Exception):
@@ -73,16 +72,13 @@ def resolve(user, body: dict, preset_knowledge: list) -> list[tuple[dict, list[s
     file_ids = [str(i.get("id")) for i in items if i["type"] == "file"]
     kb_ids = [str(i.get("id")) for i in items if i["type"] == "collection"]
     files = {str(i) for i in files_for(user).filter(id__in=[u for u in map(as_uuid, file_ids) if u]).values_list("id", flat=True)}
-    kbs = {str(k.id): k for k in knowledge_selectors.readable(user).filter(id__in=[u for u in map(as_uuid, kb_ids) if u])}
+    members = knowledge_selectors.readable_members(user, [u for u in map(as_uuid, kb_ids) if u]) if kb_ids else {}
     for file_id in file_ids:
         if file_id not in files:
             raise UnknownSource(f"File not found: {file_id}")
     for kb_id in kb_ids:
-        if kb_id not in kbs:
+        if kb_id not in members:
             raise UnknownSource(f"Knowledge not found: {kb_id}")
-    members: dict[str, list[str]] = {k: [] for k in kbs}
-    for kb_id, file_id in KnowledgeFile.objects.filter(knowledge_id__in=list(kbs)).values_list("knowledge_id", "file_id"):
-        members[str(kb_id)].append(str(file_id))
     return [(item, None if item["type"] == "text" else [str(item["id"])] if item["type"] == "file" else members[str(item["id"])])
             for item in items]
 

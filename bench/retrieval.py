@@ -187,7 +187,7 @@ async def main():
         if args.data:
             seeded = json.loads((data / "seeded.json").read_text())
             code = f"from accounts.models import User; from accounts import api_keys; {connect};" \
-                   "print(api_keys.create(user=User.objects.get(email='bench@example.com'), name='bench')[1])"
+                   "import uuid; print(api_keys.create(user=User.objects.get(email='bench@example.com'), name=f'bench-{uuid.uuid4()}')[1])"
             key = subprocess.run([py, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
                                  capture_output=True, text=True).stdout.strip().splitlines()[-1]
         else:

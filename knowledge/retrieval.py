@@ -34,10 +34,12 @@ class Hit:
     relevance: float | None = None  # (1 + cosine) / 2 when the query has a vector
 
 
-def search(file_ids, query: str, vector: list[float] | None, model: str, k: int, *,
-           hybrid: bool = True, keyword_weight: float = 0.5, threshold: float = 0.0) -> list[Hit]:
+def search(file_ids, query: str, vector: list[float] | None, model: str, k: int, *, hybrid: bool = True,
+           keyword_weight: float = 0.5, threshold: float = 0.0, keyword: list[Hit] | None = None) -> list[Hit]:
     """The best `k` chunks: keywords alone without a vector, vectors alone when `hybrid` is off,
-    else both fused. With a vector, chunks whose relevance is under `threshold` are dropped."""
+    else both fused. With a vector, chunks whose relevance is under `threshold` are dropped.
+    `keyword`: hybrid's keyword side found beforehand by `keyword_side` (while the query was being
+    embedded); the statement then adds only the vector side and those hits' relevance."""
     if not file_ids:
         return []
     if not vector:
@@ -45,9 +47,14 @@ def search(file_ids, query: str, vector: list[float] | None, model: str, k: int,
     if not hybrid:
         hits = vector_search(file_ids, vector, model, k)
     else:
-        keyword, nearest = _both(list(file_ids), query, vector, model, k * 4)
+        keyword, nearest = _both(list(file_ids), query, vector, model, k * 4, keyword)
         hits = _fuse(keyword, nearest, keyword_weight, k)
     return [h for h in hits if h.relevance is None or h.relevance >= threshold]
+
+
+def keyword_side(file_ids, query: str, k: int) -> list[Hit]:
+    """What hybrid `search` for `k` results ranks on the keyword side, without the query's vector."""
+    return keyword_search(file_ids, query, k * 4)
 
 
 def _fuse(keyword: list[Hit], nearest: list[Hit], keyword_weight: float, k: int) -> list[Hit]:
@@ -180,17 +187,28 @@ def _vector_hits(rows) -> list[Hit]:
     return [Hit(str(i), text, _json(metadata), _relevance(d), _relevance(d)) for i, text, metadata, _, _, d in rows]
 
 
-def _both(file_ids: list[str], query: str, vector: list[float], model: str, k: int) -> tuple[list[Hit], list[Hit]]:
+def _both(file_ids: list[str], query: str, vector: list[float], model: str, k: int,
+          keyword: list[Hit] | None) -> tuple[list[Hit], list[Hit]]:
     """Keyword and vector search's best `k` each, in one statement: rows of both sides, told apart by
-    the first column."""
+    the first column. With `keyword` given, its hits' distances stand for the keyword side."""
     nearest_sql, nearest_params = _vector_sql(file_ids, vector, model, k)
-    terms = _terms(query)
-    if not terms:
+    terms = _terms(query) if keyword is None else []
+    if not terms and not keyword:
         return [], _nearest_or_exact(_vector_hits(_run(_vector_settings(k) + nearest_sql, nearest_params)), file_ids, vector, model, k)
-    keyword_sql, keyword_params = _keyword_sql(terms, file_ids, k, vector, model)
+    if terms:
+        keyword_sql, keyword_params = _keyword_sql(terms, file_ids, k, vector, model)
+        settings = _KEYWORD_SETTINGS
+    else:  # the hits found beforehand: only their distances
+        keyword_sql = ("SELECT id, NULL::text, NULL::jsonb, 0::real, 0, CASE WHEN dimensions = %s AND embedding_model = %s "
+                       "THEN embedding <=> %s::vector END FROM files_chunk WHERE id = ANY(%s::uuid[])")
+        keyword_params, settings = [len(vector), model, Vector(vector).to_text(), [h.id for h in keyword]], ""
     sql = f"SELECT true, * FROM ({keyword_sql}) AS keyword UNION ALL SELECT false, * FROM {nearest_sql} AS nearest"
-    rows = _run(_KEYWORD_SETTINGS + _vector_settings(k) + sql, [*keyword_params, *nearest_params])
-    keyword = _keyword_hits([r[1:] for r in rows if r[0]], k)
+    rows = _run(settings + _vector_settings(k) + sql, [*keyword_params, *nearest_params])
+    if terms:
+        keyword = _keyword_hits([r[1:] for r in rows if r[0]], k)
+    else:
+        distances = {str(r[1]): r[6] for r in rows if r[0]}
+        keyword = [replace(h, relevance=_relevance(distances.get(h.id))) for h in keyword]
     nearest = _vector_hits([r[1:] for r in rows if not r[0]])
     return keyword, _nearest_or_exact(nearest, file_ids, vector, model, k)
 

@@ -101,8 +101,9 @@ def test_large_scope_is_served_by_the_dimension_hnsw_index():
 
 
 def test_hybrid_search_is_one_round_trip_with_both_sides_as_searched_apart():
-    """Both sides run in one statement (its settings sent with it): the fused answer is the one the
-    keyword and the vector search give on their own, and the scope holds."""
+    """Both sides run in one statement (its settings sent with it), or the vector side alone when
+    the keyword side was found beforehand: the fused answer is the one the keyword and the vector
+    search give on their own, and the scope holds."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -125,5 +126,10 @@ def test_hybrid_search_is_one_round_trip_with_both_sides_as_searched_apart():
         nearest = retrieval.vector_search(scope, vector, "m", 16)
         assert len(keyword) == len(nearest) == 16
         assert hits == retrieval._fuse(keyword, nearest, 0.3, 4)
+        # the chat path finds the keyword side while the query is embedded: the same answer, one query
+        found_before = retrieval.keyword_side(scope, query, 4)
+        with CaptureQueriesContext(connection) as captured:
+            assert retrieval.search(scope, query, vector, "m", 4, keyword_weight=0.3, keyword=found_before) == hits
+        assert len(captured.captured_queries) == 1
         assert {h.metadata["file_id"] for h in [*hits, *keyword, *nearest]} == {str(scoped.id)}
         assert all(h.relevance is not None for h in keyword)

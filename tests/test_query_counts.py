@@ -263,8 +263,8 @@ class QueriesGrow(Exception):
 
 
 @pytest.mark.xfail(strict=True, raises=QueriesGrow, reason=(
-    "chat/context.collect searches each `files` item apart (two statements a search): 10 queries with one "
-    "file, 28 with ten; DESIGN.md promises a bounded number. Strict: remove this mark when it is fixed."))
+    "chat/context.collect searches each `files` item apart (one round trip a search): 10 queries with one "
+    "file, 19 with ten; DESIGN.md promises a bounded number. Strict: remove this mark when it is fixed."))
 def test_a_chat_with_n_files_makes_the_same_queries(ollama):
     def requests(owner):
         one, ten = _refund_files(owner, 1), _refund_files(owner, 10)

@@ -11,8 +11,11 @@ Chunks are generated in SQL (ingesting 100 MB of text would only time the embedd
 checked to hold `k` results (the chat's `sources` too).
 
     .venv/bin/python -m bench.retrieval [--chunks 100000] [--queries 300] [--keep | --data DIR] [--profile]
+                                        [--baseline /work/main]
 
 `--keep` leaves the seeded data directory for a later `--data DIR`, which skips the set-up.
+`--baseline CHECKOUT` also runs that checkout's gateway on the same database and measures its chat
+figures in alternation with this one's: a before/after from one run on a machine whose load varies.
 """
 
 import argparse
@@ -111,54 +114,64 @@ def in_process(collections: dict, n: int) -> dict:
     return results
 
 
-async def chat_added(client, collections: dict, n: int) -> dict:
-    """Per collection, the added p50 and p99 of a completion with it as `files` over the same
-    completion without files, the requests taken in turn (plain, then each collection)."""
-    latencies = {label: [] for label in [None, *collections]}
+async def chat_added(clients: list, collections: dict, n: int) -> list[dict]:
+    """Per gateway (client) and collection, the added p50 and p99 of a completion with it as `files`
+    over the same completion without files, the requests taken in turn (plain, then each collection;
+    each gateway in turn, so all share the machine's state)."""
+    labels = [None, *collections]
+    latencies = [{label: [] for label in labels} for _ in clients]
     for _ in range(n):
         content = question()
-        for label in latencies:
+        for label in labels:
             body = {"model": "bench-model", "messages": [{"role": "user", "content": content}]}
             if label:
                 body["files"] = [{"type": "collection", "id": collections[label]}]
-            started = time.perf_counter()
-            r = await client.post("/api/chat/completions", json=body)
-            latencies[label].append(time.perf_counter() - started)
-            r.raise_for_status()
-            sources = r.json().get("sources")
-            assert (len(sources[0]["document"]) == K) if label else not sources, r.text
-    plain = latencies.pop(None)
-    out = {"plain": [pct(plain, 50), pct(plain, 99)]}
-    for label, values in latencies.items():
-        out[label] = [pct(values, 50) - pct(plain, 50), pct(values, 99) - pct(plain, 99)]
-    return out
+            for client, measured in zip(clients, latencies):
+                started = time.perf_counter()
+                r = await client.post("/api/chat/completions", json=body)
+                measured[label].append(time.perf_counter() - started)
+                r.raise_for_status()
+                sources = r.json().get("sources")
+                assert (len(sources[0]["document"]) == K) if label else not sources, r.text
+    results = []
+    for measured in latencies:
+        plain = measured.pop(None)
+        out = {"plain": [pct(plain, 50), pct(plain, 99)]}
+        for label, values in measured.items():
+            out[label] = [pct(values, 50) - pct(plain, 50), pct(values, 99) - pct(plain, 99)]
+        results.append(out)
+    return results
 
 
 def verdict(value: float, target: float, strict: bool = False) -> str:
     return "met" if (value < target if strict else value <= target) else "missed"
 
 
-def report(meta: dict, chat: dict, local: dict) -> None:
+def report(meta: dict, chat: dict, local: dict, baseline: dict | None) -> None:
     print(f"RAG benchmark, {meta['date']}: os.cpu_count() {os.cpu_count()}, load average {meta['load']}, "
           f"{meta['chunks']:,} chunks of {DIMENSIONS} dimensions in {FILES} files, k = {K}, {meta['queries']} queries each")
     if "index_seconds" in meta:
         print(f"set-up {meta['setup_seconds']:.0f} s, of which the HNSW index build {meta['index_seconds']:.0f} s")
     print(f"plain chat (no files) p50 / p99: {chat['plain'][0]:.1f} / {chat['plain'][1]:.1f} ms")
+    if baseline:
+        print(f"baseline ({meta['baseline']}), measured in alternation with this checkout: "
+              f"plain chat p50 / p99 {baseline['plain'][0]:.1f} / {baseline['plain'][1]:.1f} ms")
     rows = []
     for label, name in (("one_percent", "1% collection"), ("all", f"{meta['chunks']:,}-chunk collection")):
-        p50, p99 = chat[label]
-        rows.append((f"chat with the {name}, added p50", f"<= {CHAT_ADDED_P50:g} ms", p50, verdict(p50, CHAT_ADDED_P50)))
-        rows.append((f"chat with the {name}, added p99", f"<= {CHAT_ADDED_P99:g} ms", p99, verdict(p99, CHAT_ADDED_P99)))
+        for n, (stat, target) in enumerate((("p50", CHAT_ADDED_P50), ("p99", CHAT_ADDED_P99))):
+            value = chat[label][n]
+            rows.append((f"chat with the {name}, added {stat}", f"<= {target:g} ms", value, verdict(value, target),
+                         baseline[label][n] if baseline else None))
     for label, name in (("one_percent", "1% collection"), ("all", f"{meta['chunks']:,} chunks")):
         for kind in ("hybrid", "vector"):
             p50, p99 = local[f"{label} {kind}"]
-            rows.append((f"in-process {kind} retrieval, {name}, p50", "", p50, ""))
+            rows.append((f"in-process {kind} retrieval, {name}, p50", "", p50, "", None))
             rows.append((f"in-process {kind} retrieval, {name}, p99", f"< {IN_PROCESS_P99:g} ms", p99,
-                         verdict(p99, IN_PROCESS_P99, strict=True)))
+                         verdict(p99, IN_PROCESS_P99, strict=True), None))
     width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  {'target':<9}  {'measured':>9}")
-    for name, target, value, met in rows:
-        print(f"{name:<{width}}  {target:<9}  {value:>6.1f} ms  {met}")
+    print(f"{'measure':<{width}}  {'target':<9}  {'measured':>9}" + ("          baseline" if baseline else ""))
+    for name, target, value, met, before in rows:
+        print(f"{name:<{width}}  {target:<9}  {value:>6.1f} ms  {met:<6}" + (f"  {before:>6.1f} ms" if before is not None else ""))
 
 
 async def main():
@@ -168,13 +181,15 @@ async def main():
     parser.add_argument("--keep", action="store_true", help="keep the seeded data directory for --data")
     parser.add_argument("--data", help="a data directory seeded by an earlier --keep run: skip the set-up")
     parser.add_argument("--profile", action="store_true", help="record the gateway with py-spy (raw stacks in the data dir)")
+    parser.add_argument("--baseline", help="another checkout (e.g. /work/main) whose gateway is measured in alternation "
+                                           "with this one, on the same database (its schema must be the same)")
     args = parser.parse_args()
     data, env = bench_environment("gw-retrieval-")
     if args.data:
         data = Path(args.data)
         env["DATA_DIR"] = str(data)
     py = sys.executable
-    emb_port, gw_port = free_port(), free_port()
+    emb_port, gw_port, base_port = free_port(), free_port(), free_port()
     procs = [start([py, "-m", "bench.upstream", "ollama", str(emb_port), "0", "0", str(DIMENSIONS)], env, data / "embed.log")]
     connect = ("from config import runtime; from models_registry.models import Connection;"
                f"Connection.objects.update_or_create(kind='ollama', defaults={{'base_url': 'http://127.0.0.1:{emb_port}'}});"
@@ -202,11 +217,22 @@ async def main():
         server = start([*profiler, py, "-m", "uvicorn", "config.asgi:application", "--port", str(gw_port), "--lifespan", "off",
                         "--log-level", "warning"], env, data / "gateway.log")
         procs.append(server)
-        gw = f"http://127.0.0.1:{gw_port}"
-        wait_http(f"{gw}/health")
-        async with httpx.AsyncClient(base_url=gw, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-            await chat_added(client, collections, 20)  # warm up: connections, caches, index pages
-            chat = await chat_added(client, collections, args.queries)
+        gateways = [f"http://127.0.0.1:{gw_port}"]
+        if args.baseline:
+            procs.append(subprocess.Popen([py, "-m", "uvicorn", "config.asgi:application", "--port", str(base_port), "--lifespan", "off",
+                                           "--log-level", "warning"], cwd=args.baseline, env={**env, "PYTHONPATH": args.baseline},
+                                          stdout=open(data / "baseline.log", "w"), stderr=subprocess.STDOUT))
+            gateways.append(f"http://127.0.0.1:{base_port}")
+            meta["baseline"] = args.baseline
+        for gw in gateways:
+            wait_http(f"{gw}/health")
+        clients = [httpx.AsyncClient(base_url=gw, headers={"Authorization": f"Bearer {key}"}, timeout=60) for gw in gateways]
+        try:
+            await chat_added(clients, collections, 20)  # warm up: connections, caches, index pages
+            chat, *baseline = await chat_added(clients, collections, args.queries)
+        finally:
+            for client in clients:
+                await client.aclose()
         code = f"from bench.retrieval import in_process; import json; print(json.dumps(in_process({collections!r}, {args.queries})))"
         local = json.loads(subprocess.run([py, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
                                           capture_output=True, text=True).stdout.strip().splitlines()[-1])
@@ -221,7 +247,7 @@ async def main():
         print(f"profile: {data / 'profile.txt'}")
     if args.keep or args.data:
         print(f"data: {data}")
-    report(meta, chat, local)
+    report(meta, chat, local, baseline[0] if baseline else None)
 
 
 if __name__ == "__main__":

@@ -137,27 +137,32 @@ def keyword_search(file_ids, query: str, k: int, vector: list[float] | None = No
     return _keyword_hits(_run(_KEYWORD_SETTINGS + sql, params), k)
 
 
-def _vector_sql(file_ids: list[str], vector: list[float], model: str, k: int, *, exact: bool = False) -> tuple[str, list]:
+def _vector_sql(file_ids: list[str], vector: list[float], model: str, k: int) -> tuple[str, list]:
     """The `k` chunks of the files nearest to `vector`, embedded with `model`: id, text, metadata,
-    rank (0), position, distance. Up to EXACT_MAX chunks in scope (or `exact`), all are read and
-    sorted: faster than walking the graph for the few rows a selective filter lets through, which
-    the planner would not know for a small `k`. Beyond, the query is written as the dimension's
-    index expression (files.vector_index) so the HNSW index serves it. The scope is counted (at
-    most EXACT_MAX + 1 rows of the file index) in the same statement, and only one branch runs."""
+    rank (0), position, distance; one statement, in which only the branches needed run.
+
+    Up to EXACT_MAX chunks in scope, all are read and sorted: faster than walking the graph for the
+    few rows a selective filter lets through, which the planner would not know for a small `k`.
+    Beyond, the query is written as the dimension's index expression (files.vector_index), so the
+    HNSW index serves it with an iterative scan; should the scan still stop short of `k` rows, the
+    exact search answers instead, so a selective filter never loses results (DECISIONS #9)."""
     dimensions = len(vector)
-    where = "WHERE file_id = ANY(%s::uuid[]) AND embedding_model = %s AND dimensions = %s"
     branch = ("(SELECT id, text, metadata, 0::real, position, {distance} AS distance FROM files_chunk "
-              f"{where} {{only}} ORDER BY distance LIMIT %s)")
-    text, params = Vector(vector).to_text(), [file_ids, model, dimensions]
-    exact_branch = branch.format(distance="embedding <=> %s::vector", only="{only}")
-    if exact or not vector_index.indexable(dimensions):
-        return exact_branch.format(only=""), [text, *params, k]
+              "WHERE file_id = ANY(%s::uuid[]) AND embedding_model = %s AND dimensions = %s {only} "
+              "ORDER BY distance LIMIT %s)")
+    text, params = Vector(vector).to_text(), [file_ids, model, dimensions, k]
+    exact = branch.replace("{distance}", "embedding <=> %s::vector")
+    if not vector_index.indexable(dimensions):
+        return exact.replace("{only}", ""), [text, *params]
     kind = "vector" if dimensions <= vector_index.VECTOR_MAX else "halfvec"
-    index_branch = branch.format(distance=f"(embedding::{kind}({dimensions})) <=> %s::{kind}", only="AND NOT (SELECT small FROM scope)")
+    walk = branch.replace("{distance}", f"(embedding::{kind}({dimensions})) <=> %s::{kind}")
     sql = ("(WITH scope AS MATERIALIZED (SELECT count(*) <= %s AS small FROM "
-           "(SELECT FROM files_chunk WHERE file_id = ANY(%s::uuid[]) LIMIT %s) AS s) "
-           f"{exact_branch.format(only='AND (SELECT small FROM scope)')} UNION ALL {index_branch})")
-    return sql, [EXACT_MAX, file_ids, EXACT_MAX + 1, text, *params, k, text, *params, k]
+           "(SELECT FROM files_chunk WHERE file_id = ANY(%s::uuid[]) LIMIT %s) AS s), "
+           f"walked AS MATERIALIZED {walk.replace('{only}', 'AND NOT (SELECT small FROM scope)')}, "
+           "choice AS MATERIALIZED (SELECT (SELECT small FROM scope) OR count(*) < %s AS exact FROM walked) "
+           "(SELECT * FROM walked WHERE NOT (SELECT exact FROM choice) ORDER BY distance) "
+           f"UNION ALL {exact.replace('{only}', 'AND (SELECT exact FROM choice)')})")
+    return sql, [EXACT_MAX, file_ids, EXACT_MAX + 1, text, *params, k, text, *params]
 
 
 def _vector_settings(k: int) -> str:
@@ -169,18 +174,9 @@ def _vector_settings(k: int) -> str:
 
 
 def vector_search(file_ids, vector: list[float], model: str, k: int) -> list[Hit]:
-    """Nearest chunks by cosine distance among the files' chunks embedded with `model` (see
-    _vector_sql). Should an index scan still stop short, an exact search over the filtered set
-    answers, so a selective filter never loses results (DECISIONS #9)."""
-    file_ids = list(file_ids)
-    sql, params = _vector_sql(file_ids, vector, model, k)
-    hits = _vector_hits(_run(_vector_settings(k) + sql, params))
-    return hits if len(hits) == k else _exact(file_ids, vector, model, k)
-
-
-def _exact(file_ids: list[str], vector: list[float], model: str, k: int) -> list[Hit]:
-    sql, params = _vector_sql(file_ids, vector, model, k, exact=True)
-    return _vector_hits(_run(sql, params))
+    """Nearest chunks by cosine distance among the files' chunks embedded with `model` (see _vector_sql)."""
+    sql, params = _vector_sql(list(file_ids), vector, model, k)
+    return _vector_hits(_run(_vector_settings(k) + sql, params))
 
 
 def _vector_hits(rows) -> list[Hit]:
@@ -194,7 +190,7 @@ def _both(file_ids: list[str], query: str, vector: list[float], model: str, k: i
     nearest_sql, nearest_params = _vector_sql(file_ids, vector, model, k)
     terms = _terms(query) if keyword is None else []
     if not terms and not keyword:
-        return [], _nearest_or_exact(_vector_hits(_run(_vector_settings(k) + nearest_sql, nearest_params)), file_ids, vector, model, k)
+        return [], _vector_hits(_run(_vector_settings(k) + nearest_sql, nearest_params))
     if terms:
         keyword_sql, keyword_params = _keyword_sql(terms, file_ids, k, vector, model)
         settings = _KEYWORD_SETTINGS
@@ -209,12 +205,7 @@ def _both(file_ids: list[str], query: str, vector: list[float], model: str, k: i
     else:
         distances = {str(r[1]): r[6] for r in rows if r[0]}
         keyword = [replace(h, relevance=_relevance(distances.get(h.id))) for h in keyword]
-    nearest = _vector_hits([r[1:] for r in rows if not r[0]])
-    return keyword, _nearest_or_exact(nearest, file_ids, vector, model, k)
-
-
-def _nearest_or_exact(hits: list[Hit], file_ids: list[str], vector: list[float], model: str, k: int) -> list[Hit]:
-    return hits if len(hits) == k else _exact(file_ids, vector, model, k)
+    return keyword, _vector_hits([r[1:] for r in rows if not r[0]])
 
 
 def _run(sql: str, params: list) -> list[tuple]:

@@ -186,6 +186,7 @@ async def main():
     args = parser.parse_args()
     data, env = bench_environment("gw-retrieval-")
     if args.data:
+        data.rmdir()  # the fresh one bench_environment made
         data = Path(args.data)
         env["DATA_DIR"] = str(data)
     py = sys.executable

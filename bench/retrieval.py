@@ -1,16 +1,31 @@
-"""Retrieval benchmark: p50/p99 of `POST /api/v1/retrieval/query/collection` over a collection of
-100,000 chunks (768-dimension vectors, HNSW) and over a collection holding 1% of them, vector-only
-and hybrid, through HTTP; then the latency chat completions gain from a collection. Chunks are
-generated in SQL (ingesting 100 MB of text would only time the embedder); each query checks it got
-`k` results.
+"""RAG benchmark at issue 15's size: 100 files of 1,000 chunks (768-dimension vectors under the HNSW
+index, 150-word texts), a collection of all of them and one holding 1% of them.
 
-    .venv/bin/python -m bench.retrieval [--chunks 100000]
+- Chat: a non-streamed completion with `files: [{type: collection, id}]` against the same completion
+  without files, in alternating order so both share the machine's state; the added p50 and p99 include
+  the query embedding, a real HTTP round trip to a local Ollama-protocol embedder (bench/upstream.py).
+- In-process: the retrieval service (knowledge.retrieval.search) called directly, hybrid and vector,
+  with query vectors embedded beforehand.
+
+Chunks are generated in SQL (ingesting 100 MB of text would only time the embedder); every answer is
+checked to hold `k` results (the chat's `sources` too).
+
+    .venv/bin/python -m bench.retrieval [--chunks 100000] [--queries 300] [--keep | --data DIR] [--profile]
+                                        [--baseline /work/main]
+
+`--keep` leaves the seeded data directory for a later `--data DIR`, which skips the set-up.
+`--baseline CHECKOUT` also runs that checkout's gateway on the same database and measures its chat
+figures in alternation with this one's: a before/after from one run on a machine whose load varies.
 """
 
 import argparse
 import asyncio
+import datetime
 import json
+import os
 import random
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,14 +35,21 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import bench_environment, migrate_and_create_key, pct, start, stop_all, wait_http  # noqa: E402
+from bench.run import bench_environment, migrate_and_create_key, pct, start, wait_http  # noqa: E402
+from config.embedded_db import stop as stop_embedded  # noqa: E402
 from tests.server import free_port  # noqa: E402
 
-DIMENSIONS, FILES, VOCABULARY = 768, 100, 5000
+DIMENSIONS, FILES, VOCABULARY, K = 768, 100, 5000, 3
+# issue 15's targets, in ms
+CHAT_ADDED_P50, CHAT_ADDED_P99, IN_PROCESS_P99 = 8.0, 20.0, 15.0
 
 
 def word() -> str:
     return f"w{int(random.random() ** 3 * VOCABULARY)}"  # skewed: a few words are very common
+
+
+def question() -> str:
+    return " ".join(word() for _ in range(6))
 
 
 def seed(user, chunks: int) -> dict:
@@ -66,74 +88,167 @@ def seed(user, chunks: int) -> dict:
     return {"all": str(everything.id), "one_percent": str(one_percent.id), "index_seconds": index_seconds}
 
 
-async def measure(client, collection: str, hybrid: bool, n: int, k: int = 3) -> dict:
-    latencies = []
-    for _ in range(n):
-        query = " ".join(word() for _ in range(4))
-        started = time.perf_counter()
-        r = await client.post("/api/v1/retrieval/query/collection",
-                              json={"collection_names": [collection], "query": query, "k": k, "hybrid": hybrid})
-        latencies.append(time.perf_counter() - started)
-        r.raise_for_status()
-        assert len(r.json()["documents"][0]) == k, r.text
-    return {"p50 ms": pct(latencies, 50), "p99 ms": pct(latencies, 99)}
+def in_process(collections: dict, n: int) -> dict:
+    """p50/p99 of knowledge.retrieval.search over each collection's files, hybrid and vector, `n`
+    queries each (embedded beforehand, untimed), in this process (run in `manage.py shell`)."""
+    from files import embeddings
+    from knowledge import retrieval
+    from knowledge.models import KnowledgeFile
+
+    engine = embeddings.engine()
+    texts = [question() for _ in range(n)]
+    vectors = embeddings.embed(engine, texts, purpose="query")
+    results = {}
+    for label, kb_id in collections.items():
+        scope = [str(f) for f in KnowledgeFile.objects.filter(knowledge_id=kb_id).values_list("file_id", flat=True)]
+        for hybrid in (True, False):
+            for text, vector in list(zip(texts, vectors))[:20]:  # warm up
+                retrieval.search(scope, text, vector, engine.model, K, hybrid=hybrid)
+            latencies = []
+            for text, vector in zip(texts, vectors):
+                started = time.perf_counter()
+                hits = retrieval.search(scope, text, vector, engine.model, K, hybrid=hybrid)
+                latencies.append(time.perf_counter() - started)
+                assert len(hits) == K, hits
+            results[f"{label} {'hybrid' if hybrid else 'vector'}"] = [pct(latencies, 50), pct(latencies, 99)]
+    return results
 
 
-async def chat_latency(client, collection: str | None, n: int) -> float:
-    """p50 of non-streamed chat completions, with the collection as `files` when given."""
-    latencies = []
+async def chat_added(clients: list, collections: dict, n: int) -> list[dict]:
+    """Per gateway (client) and collection, the added p50 and p99 of a completion with it as `files`
+    over the same completion without files, the requests taken in turn (plain, then each collection;
+    each gateway in turn, so all share the machine's state)."""
+    labels = [None, *collections]
+    latencies = [{label: [] for label in labels} for _ in clients]
     for _ in range(n):
-        body = {"model": "bench-model", "messages": [{"role": "user", "content": " ".join(word() for _ in range(6))}]}
-        if collection:
-            body["files"] = [{"type": "collection", "id": collection}]
-        started = time.perf_counter()
-        r = await client.post("/api/chat/completions", json=body)
-        latencies.append(time.perf_counter() - started)
-        r.raise_for_status()
-        assert bool(r.json().get("sources")) == bool(collection), r.text
-    return pct(latencies, 50)
+        content = question()
+        for label in labels:
+            body = {"model": "bench-model", "messages": [{"role": "user", "content": content}]}
+            if label:
+                body["files"] = [{"type": "collection", "id": collections[label]}]
+            for client, measured in zip(clients, latencies):
+                started = time.perf_counter()
+                r = await client.post("/api/chat/completions", json=body)
+                measured[label].append(time.perf_counter() - started)
+                r.raise_for_status()
+                sources = r.json().get("sources")
+                assert (len(sources[0]["document"]) == K) if label else not sources, r.text
+    results = []
+    for measured in latencies:
+        plain = measured.pop(None)
+        out = {"plain": [pct(plain, 50), pct(plain, 99)]}
+        for label, values in measured.items():
+            out[label] = [pct(values, 50) - pct(plain, 50), pct(values, 99) - pct(plain, 99)]
+        results.append(out)
+    return results
+
+
+def verdict(value: float, target: float, strict: bool = False) -> str:
+    return "met" if (value < target if strict else value <= target) else "missed"
+
+
+def report(meta: dict, chat: dict, local: dict, baseline: dict | None) -> None:
+    print(f"RAG benchmark, {meta['date']}: os.cpu_count() {os.cpu_count()}, load average {meta['load']}, "
+          f"{meta['chunks']:,} chunks of {DIMENSIONS} dimensions in {FILES} files, k = {K}, {meta['queries']} queries each")
+    if "index_seconds" in meta:
+        print(f"set-up {meta['setup_seconds']:.0f} s, of which the HNSW index build {meta['index_seconds']:.0f} s")
+    print(f"plain chat (no files) p50 / p99: {chat['plain'][0]:.1f} / {chat['plain'][1]:.1f} ms")
+    if baseline:
+        print(f"baseline ({meta['baseline']}), measured in alternation with this checkout: "
+              f"plain chat p50 / p99 {baseline['plain'][0]:.1f} / {baseline['plain'][1]:.1f} ms")
+    rows = []
+    for label, name in (("one_percent", "1% collection"), ("all", f"{meta['chunks']:,}-chunk collection")):
+        for n, (stat, target) in enumerate((("p50", CHAT_ADDED_P50), ("p99", CHAT_ADDED_P99))):
+            value = chat[label][n]
+            rows.append((f"chat with the {name}, added {stat}", f"<= {target:g} ms", value, verdict(value, target),
+                         baseline[label][n] if baseline else None))
+    for label, name in (("one_percent", "1% collection"), ("all", f"{meta['chunks']:,} chunks")):
+        for kind in ("hybrid", "vector"):
+            p50, p99 = local[f"{label} {kind}"]
+            rows.append((f"in-process {kind} retrieval, {name}, p50", "", p50, "", None))
+            rows.append((f"in-process {kind} retrieval, {name}, p99", f"< {IN_PROCESS_P99:g} ms", p99,
+                         verdict(p99, IN_PROCESS_P99, strict=True), None))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'target':<9}  {'measured':>9}" + ("          baseline" if baseline else ""))
+    for name, target, value, met, before in rows:
+        print(f"{name:<{width}}  {target:<9}  {value:>6.1f} ms  {met:<6}" + (f"  {before:>6.1f} ms" if before is not None else ""))
 
 
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--keep", action="store_true", help="keep the seeded data directory for --data")
+    parser.add_argument("--data", help="a data directory seeded by an earlier --keep run: skip the set-up")
+    parser.add_argument("--profile", action="store_true", help="record the gateway with py-spy (raw stacks in the data dir)")
+    parser.add_argument("--baseline", help="another checkout (e.g. /work/main) whose gateway is measured in alternation "
+                                           "with this one, on the same database (its schema must be the same)")
     args = parser.parse_args()
     data, env = bench_environment("gw-retrieval-")
+    if args.data:
+        data.rmdir()  # the fresh one bench_environment made
+        data = Path(args.data)
+        env["DATA_DIR"] = str(data)
     py = sys.executable
-    emb_port, gw_port = free_port(), free_port()
+    emb_port, gw_port, base_port = free_port(), free_port(), free_port()
     procs = [start([py, "-m", "bench.upstream", "ollama", str(emb_port), "0", "0", str(DIMENSIONS)], env, data / "embed.log")]
-    results = {}
+    connect = ("from config import runtime; from models_registry.models import Connection;"
+               f"Connection.objects.update_or_create(kind='ollama', defaults={{'base_url': 'http://127.0.0.1:{emb_port}'}});"
+               "runtime.update({'RAG_EMBEDDING_ENGINE':'ollama','RAG_EMBEDDING_MODEL':'bench-embed',"
+               f"'RAG_OLLAMA_BASE_URL':'http://127.0.0.1:{emb_port}'}})")
+    meta = {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), "queries": args.queries}
+    server = None
     try:
         started = time.perf_counter()
-        out = migrate_and_create_key(env, (
-            "from config import runtime; from bench.retrieval import seed; import json;"
-            "from models_registry.models import Connection;"
-            f"Connection.objects.create(kind='ollama', base_url='http://127.0.0.1:{emb_port}');"
-            "runtime.update({'RAG_EMBEDDING_ENGINE':'ollama','RAG_EMBEDDING_MODEL':'bench-embed',"
-            f"'RAG_OLLAMA_BASE_URL':'http://127.0.0.1:{emb_port}'}});"
-            f"print(json.dumps(seed(u, {args.chunks})))"), lines=2)
-        seeded, key = json.loads(out[0]), out[1]
-        results["set-up (generate chunks, build index), s"] = time.perf_counter() - started
-        results["HNSW index build, s"] = seeded["index_seconds"]
-        procs.append(start([py, "-m", "uvicorn", "config.asgi:application", "--port", str(gw_port), "--lifespan", "off",
-                            "--log-level", "warning"], env, data / "gateway.log"))
-        gw = f"http://127.0.0.1:{gw_port}"
-        wait_http(f"{gw}/health")
-        async with httpx.AsyncClient(base_url=gw, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-            await measure(client, seeded["all"], True, 20)  # warm up: connections, caches, index pages
-            for label, collection in [(f"{args.chunks:,} chunks", seeded["all"]), ("1% of them", seeded["one_percent"])]:
-                for hybrid in (False, True):
-                    name = f"{label}, {'hybrid' if hybrid else 'vector'}"
-                    results[name] = await measure(client, collection, hybrid, args.queries)
-            plain = await chat_latency(client, None, args.queries)
-            results["chat, no files (p50 ms)"] = plain
-            for label, collection in [("1% collection", seeded["one_percent"]), (f"{args.chunks:,}-chunk collection", seeded["all"])]:
-                with_files = await chat_latency(client, collection, args.queries)
-                results[f"chat with the {label}: added p50 ms"] = with_files - plain
+        if args.data:
+            seeded = json.loads((data / "seeded.json").read_text())
+            code = f"from accounts.models import User; from accounts import api_keys; {connect};" \
+                   "import uuid; print(api_keys.create(user=User.objects.get(email='bench@example.com'), name=f'bench-{uuid.uuid4()}')[1])"
+            key = subprocess.run([py, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
+                                 capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        else:
+            out = migrate_and_create_key(env, f"{connect}; from bench.retrieval import seed; import json;"
+                                              f"print(json.dumps(seed(u, {args.chunks})))", lines=2)
+            seeded, key = json.loads(out[0]), out[1]
+            (data / "seeded.json").write_text(json.dumps({**seeded, "chunks": args.chunks}))
+            meta.update(setup_seconds=time.perf_counter() - started, index_seconds=seeded["index_seconds"])
+        meta["chunks"] = seeded.get("chunks", args.chunks)
+        collections = {"one_percent": seeded["one_percent"], "all": seeded["all"]}
+        profiler = [py.replace("python", "py-spy"), "record", "-r", "200", "-f", "raw", "-o", str(data / "profile.txt"), "--"] if args.profile else []
+        server = start([*profiler, py, "-m", "uvicorn", "config.asgi:application", "--port", str(gw_port), "--lifespan", "off",
+                        "--log-level", "warning"], env, data / "gateway.log")
+        procs.append(server)
+        gateways = [f"http://127.0.0.1:{gw_port}"]
+        if args.baseline:
+            procs.append(subprocess.Popen([py, "-m", "uvicorn", "config.asgi:application", "--port", str(base_port), "--lifespan", "off",
+                                           "--log-level", "warning"], cwd=args.baseline, env={**env, "PYTHONPATH": args.baseline},
+                                          stdout=open(data / "baseline.log", "w"), stderr=subprocess.STDOUT))
+            gateways.append(f"http://127.0.0.1:{base_port}")
+            meta["baseline"] = args.baseline
+        for gw in gateways:
+            wait_http(f"{gw}/health")
+        clients = [httpx.AsyncClient(base_url=gw, headers={"Authorization": f"Bearer {key}"}, timeout=60) for gw in gateways]
+        try:
+            await chat_added(clients, collections, 20)  # warm up: connections, caches, index pages
+            chat, *baseline = await chat_added(clients, collections, args.queries)
+        finally:
+            for client in clients:
+                await client.aclose()
+        code = f"from bench.retrieval import in_process; import json; print(json.dumps(in_process({collections!r}, {args.queries})))"
+        local = json.loads(subprocess.run([py, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
+                                          capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        meta["load"] = " ".join(f"{v:.1f}" for v in os.getloadavg())
     finally:
-        stop_all(procs, data)
-    print(json.dumps(results, indent=2, default=lambda v: round(v, 2)))
+        for p in procs:
+            p.send_signal(signal.SIGINT) if (args.profile and p is server) else p.terminate()
+        for p in procs:
+            p.wait(30)
+        stop_embedded(data)
+    if args.profile:
+        print(f"profile: {data / 'profile.txt'}")
+    if args.keep or args.data:
+        print(f"data: {data}")
+    report(meta, chat, local, baseline[0] if baseline else None)
 
 
 if __name__ == "__main__":

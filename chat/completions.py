@@ -77,8 +77,8 @@ async def _sources(user, body: dict, entry: registry.Entry) -> tuple[list[dict],
         return [], ""
     config = runtime.cached_snapshot() or await db_call(runtime.snapshot)()
     texts = await queries.queries_for(user, entry, body, preset_knowledge, config)
-    try:  # the files in scope are looked up while the query is embedded
-        resolved, embedded = await asyncio.gather(db_call(context.resolve)(user, body, preset_knowledge),
+    try:  # the files in scope are looked up (and searched by keyword) while the query is embedded
+        resolved, embedded = await asyncio.gather(db_call(context.resolve)(user, body, preset_knowledge, texts, config),
                                                   context.embed(texts, config))
     except context.UnknownSource as exc:
         raise bad_request(exc.detail)

@@ -1,7 +1,7 @@
 """Retrieval-augmented prompts: resolve the request's `files` (and a preset's knowledge), search
 them, inject the context into the last user message and build `sources` (API.md §3.6, §3.7)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from config.common.values import as_uuid
 from files import embeddings
@@ -9,7 +9,6 @@ from files.models import File
 from files.selectors import files_for
 from knowledge import retrieval
 from knowledge import selectors as knowledge_selectors
-from knowledge.models import KnowledgeFile
 
 
 class UnknownSource(Exception):
@@ -63,51 +62,69 @@ def message_text(content) -> str:
     return content if isinstance(content, str) else ""
 
 
-def resolve(user, body: dict, preset_knowledge: list) -> list[tuple[dict, list[str] | None]]:
-    """Each item of the request with the ids of the files it covers (None for inline text). Unknown or
-    forbidden ids are an error, with the same message either way (DECISIONS #5). One unit of
-    database work, which needs no query vector: it runs while the query is being embedded."""
+@dataclass(frozen=True)
+class Source:
+    """A request item with the ids of the files it covers (None for inline text) and, when searched
+    hybrid, the keyword side of each query text, found before the query's vectors are."""
+    item: dict
+    scope: list[str] | None
+    keyword: dict[str, list[retrieval.Hit]] = field(default_factory=dict)
+
+
+def resolve(user, body: dict, preset_knowledge: list, texts: list[str], config: dict) -> list[Source]:
+    """Each item of the request with what it covers. Unknown or forbidden ids are an error, with the
+    same message either way (DECISIONS #5). One unit of database work, which needs no query vector:
+    it runs while the query is being embedded, and so does the hybrid search's keyword side."""
     items = _items(body, preset_knowledge)
     if not items:
         return []
     file_ids = [str(i.get("id")) for i in items if i["type"] == "file"]
     kb_ids = [str(i.get("id")) for i in items if i["type"] == "collection"]
     files = {str(i) for i in files_for(user).filter(id__in=[u for u in map(as_uuid, file_ids) if u]).values_list("id", flat=True)}
-    kbs = {str(k.id): k for k in knowledge_selectors.readable(user).filter(id__in=[u for u in map(as_uuid, kb_ids) if u])}
+    members = knowledge_selectors.readable_members(user, [u for u in map(as_uuid, kb_ids) if u]) if kb_ids else {}
     for file_id in file_ids:
         if file_id not in files:
             raise UnknownSource(f"File not found: {file_id}")
     for kb_id in kb_ids:
-        if kb_id not in kbs:
+        if kb_id not in members:
             raise UnknownSource(f"Knowledge not found: {kb_id}")
-    members: dict[str, list[str]] = {k: [] for k in kbs}
-    for kb_id, file_id in KnowledgeFile.objects.filter(knowledge_id__in=list(kbs)).values_list("knowledge_id", "file_id"):
-        members[str(kb_id)].append(str(file_id))
-    return [(item, None if item["type"] == "text" else [str(item["id"])] if item["type"] == "file" else members[str(item["id"])])
-            for item in items]
+    hybrid = config["ENABLE_RAG_HYBRID_SEARCH"] and embeddings.engine(config) is not None
+    sources = []
+    for item in items:
+        scope = None if item["type"] == "text" else [str(item["id"])] if item["type"] == "file" else members[str(item["id"])]
+        keyword = {text: retrieval.keyword_side(scope, text, config["RAG_TOP_K"])
+                   for text in texts} if hybrid and scope and _searched(item, config) else {}
+        sources.append(Source(item, scope, keyword))
+    return sources
 
 
-def collect(resolved: list[tuple[dict, list[str] | None]], queries: Queries, config: dict) -> list[dict]:
+def collect(resolved: list[Source], queries: Queries, config: dict) -> list[dict]:
     """The `sources` for the resolved items (one entry per item with results): whole documents or
     the best chunks. One unit of database work."""
     sources = []
-    for item, scope in resolved:
+    for resolved_item in resolved:
+        item, scope = resolved_item.item, resolved_item.scope
         source = {k: v for k, v in item.items() if k != "data"}
         if scope is None:
             if item.get("content"):
                 sources.append({"source": source, "document": [item["content"]], "metadata": [{"name": item.get("name", "")}]})
             continue
-        if item.get("context") == "full" or config["RAG_FULL_CONTEXT"]:
+        if not _searched(item, config):
             full = File.objects.filter(id__in=scope, status=File.Status.COMPLETED).values_list("filename", "content", "id")
             docs = [(c, {"name": n, "file_id": str(i), "source": n}) for n, c, i in full if c]
             if docs:
                 sources.append({"source": source, "document": [d for d, _ in docs], "metadata": [m for _, m in docs]})
             continue
-        hits = _search(scope, queries, config)
+        hits = _search(scope, queries, config, resolved_item.keyword)
         if hits:
             sources.append({"source": source, "document": [h.text for h in hits], "metadata": [h.metadata for h in hits],
                             "distances": [h.score for h in hits]})
     return sources
+
+
+def _searched(item: dict, config: dict) -> bool:
+    """Whether the item's best chunks are searched for (not its whole documents)."""
+    return item.get("context") != "full" and not config["RAG_FULL_CONTEXT"]
 
 
 def needs_search(body: dict, preset_knowledge: list) -> bool:
@@ -115,7 +132,7 @@ def needs_search(body: dict, preset_knowledge: list) -> bool:
     return any(i["type"] != "text" and i.get("context") != "full" for i in _items(body, preset_knowledge))
 
 
-def _search(scope: list[str], queries: Queries, config: dict) -> list[retrieval.Hit]:
+def _search(scope: list[str], queries: Queries, config: dict, keyword: dict[str, list[retrieval.Hit]]) -> list[retrieval.Hit]:
     """Each query's best chunks, merged keeping each chunk's best score, best first (API.md §3.6)."""
     k = config["RAG_TOP_K"]
     best: dict[str, retrieval.Hit] = {}
@@ -123,7 +140,7 @@ def _search(scope: list[str], queries: Queries, config: dict) -> list[retrieval.
         vector = queries.vectors[n] if queries.vectors else None
         for hit in retrieval.search(scope, text, vector, queries.model, k, hybrid=config["ENABLE_RAG_HYBRID_SEARCH"],
                                     keyword_weight=config["RAG_HYBRID_BM25_WEIGHT"],
-                                    threshold=config["RAG_RELEVANCE_THRESHOLD"]):
+                                    threshold=config["RAG_RELEVANCE_THRESHOLD"], keyword=keyword.get(text)):
             if hit.id not in best or hit.score > best[hit.id].score:
                 best[hit.id] = hit
     return sorted(best.values(), key=lambda h: h.score, reverse=True)[:k]

@@ -1,19 +1,20 @@
 """Retrieval over files.Chunk, filtered to a set of files. Keyword search is Postgres full text
 (the zero-set-up path, DECISIONS #17); vector search uses the dimension's HNSW index; hybrid fuses
-both by reciprocal rank."""
+both by reciprocal rank.
+
+Each search is one round trip to Postgres: its settings (`SET LOCAL`, which holds for the implicit
+transaction of a multi-statement query) and its one statement are sent together in raw SQL, the
+files as one array parameter. Hybrid runs both sides in that one statement."""
 
 import json
 import re
 import time
 from dataclasses import dataclass, replace
 
-from django.db import connection, transaction
+from django.db import connection
 from pgvector import Vector
-from pgvector.django import CosineDistance
 
-from config.common.db import in_parallel
 from files import vector_index
-from files.models import Chunk
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -33,21 +34,27 @@ class Hit:
     relevance: float | None = None  # (1 + cosine) / 2 when the query has a vector
 
 
-def search(file_ids, query: str, vector: list[float] | None, model: str, k: int, *,
-           hybrid: bool = True, keyword_weight: float = 0.5, threshold: float = 0.0) -> list[Hit]:
+def search(file_ids, query: str, vector: list[float] | None, model: str, k: int, *, hybrid: bool = True,
+           keyword_weight: float = 0.5, threshold: float = 0.0, keyword: list[Hit] | None = None) -> list[Hit]:
     """The best `k` chunks: keywords alone without a vector, vectors alone when `hybrid` is off,
-    else both fused. With a vector, chunks whose relevance is under `threshold` are dropped."""
+    else both fused. With a vector, chunks whose relevance is under `threshold` are dropped.
+    `keyword`: hybrid's keyword side found beforehand by `keyword_side` (while the query was being
+    embedded); the statement then adds only the vector side and those hits' relevance."""
     if not file_ids:
         return []
     if not vector:
         return keyword_search(file_ids, query, k)
     if not hybrid:
         hits = vector_search(file_ids, vector, model, k)
-    else:  # both searches at once, on two connections
-        keyword = in_parallel(keyword_search, file_ids, query, k * 4, vector, model)
-        nearest = vector_search(file_ids, vector, model, k * 4)
-        hits = _fuse(keyword.result(), nearest, keyword_weight, k)
+    else:
+        keyword, nearest = _both(list(file_ids), query, vector, model, k * 4, keyword)
+        hits = _fuse(keyword, nearest, keyword_weight, k)
     return [h for h in hits if h.relevance is None or h.relevance >= threshold]
+
+
+def keyword_side(file_ids, query: str, k: int) -> list[Hit]:
+    """What hybrid `search` for `k` results ranks on the keyword side, without the query's vector."""
+    return keyword_search(file_ids, query, k * 4)
 
 
 def _fuse(keyword: list[Hit], nearest: list[Hit], keyword_weight: float, k: int) -> list[Hit]:
@@ -87,60 +94,132 @@ def _terms(text: str) -> list[str]:
     return [w for w in words if frequency.get(w, 0.0) <= COMMON] or [min(words, key=lambda w: frequency.get(w, 0.0))]
 
 
-def keyword_search(file_ids, query: str, k: int, vector: list[float] | None = None, model: str = "") -> list[Hit]:
-    """Chunks holding any of the query's telling words, ranked by ts_rank. At most CANDIDATES rows
-    holding all of them and as many holding any are ranked, so common words cannot make a query
-    rank the whole collection. With `vector` (of `model`), each hit carries its relevance."""
-    terms = _terms(query)
-    if not terms or not file_ids:
-        return []
+# The planner prices @@ on a row far below its real cost and would rather read the table in order
+# until CANDIDATES rows match (4 us a row, measured); the GIN index finds them at once. The vector
+# side's exact plan reads the scope's chunks through the file index, so it loses nothing by it.
+_KEYWORD_SETTINGS = "SET LOCAL enable_seqscan = off; "
+
+
+def _keyword_sql(terms: list[str], file_ids: list[str], k: int, vector: list[float] | None, model: str) -> tuple[str, list]:
+    """Chunks holding any of `terms`, ranked by ts_rank: at most CANDIDATES rows holding all of them
+    and as many holding any are ranked, so common words cannot make a query rank the whole
+    collection. Columns: id, text, metadata, rank, position, distance to `vector` (of `model`) or NULL."""
     tiers = [" | ".join(terms)] + ([" & ".join(terms)] if len(terms) > 1 else [])
     # ts_rank, not ts_rank_cd: 8x faster over thousands of matches (measured), same ordering in practice
     tier = ("(SELECT id, text, metadata, position, embedding, dimensions, embedding_model, "
             "ts_rank(search, to_tsquery('simple', %s), 32) AS rank "
             "FROM files_chunk WHERE file_id = ANY(%s::uuid[]) AND search @@ to_tsquery('simple', %s) LIMIT %s)")
     # the distance only for the rows kept: each one reads a vector stored out of line (3 KB at 768 dimensions)
-    sql = ("SELECT id, text, metadata, rank, "
+    sql = ("SELECT id, text, metadata, rank, position, "
            "CASE WHEN dimensions = %s AND embedding_model = %s THEN embedding <=> %s::vector END "
            f"FROM (SELECT * FROM ({' UNION ALL '.join([tier] * len(tiers))}) AS c "
-           "ORDER BY rank DESC, position LIMIT %s) AS best ORDER BY rank DESC, position")
+           "ORDER BY rank DESC, position LIMIT %s) AS best")
     params = [len(vector or ()), model, Vector(vector).to_text() if vector else None]
-    params += [p for match in tiers for p in (tiers[0], list(file_ids), match, CANDIDATES)]
-    with transaction.atomic(), connection.cursor() as cursor:
-        # The planner prices @@ on a row far below its real cost and would rather read the table in order
-        # until CANDIDATES rows match (4 us a row, measured); the GIN index finds them at once.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(sql, [*params, 2 * k])
-        rows = cursor.fetchall()
+    params += [p for match in tiers for p in (tiers[0], file_ids, match, CANDIDATES)]
+    return sql, [*params, 2 * k]
+
+
+def _keyword_hits(rows, k: int) -> list[Hit]:
     hits = {}
-    for i, text, metadata, rank, distance in rows:  # a chunk holding all the words is in both tiers
-        metadata = json.loads(metadata) if isinstance(metadata, str) else metadata  # Django leaves jsonb undecoded
-        hits.setdefault(i, Hit(str(i), text, metadata, float(rank), _relevance(distance)))
+    for i, text, metadata, rank, _, distance in sorted(rows, key=lambda r: (-r[3], r[4])):
+        # a chunk holding all the words is in both tiers
+        hits.setdefault(i, Hit(str(i), text, _json(metadata), float(rank), _relevance(distance)))
     return list(hits.values())[:k]
 
 
-def vector_search(file_ids, vector: list[float], model: str, k: int) -> list[Hit]:
-    """Nearest chunks by cosine distance among the files' chunks embedded with `model`, through the
-    dimension's HNSW index with an iterative scan (which keeps walking the graph until `k` rows pass
-    the filter). Should the scan still stop short, an exact search over the filtered set answers, so
-    a selective filter never loses results (DECISIONS #9)."""
+def keyword_search(file_ids, query: str, k: int, vector: list[float] | None = None, model: str = "") -> list[Hit]:
+    """Chunks holding any of the query's telling words, ranked by ts_rank (see _keyword_sql). With
+    `vector` (of `model`), each hit carries its relevance."""
+    terms = _terms(query)
+    if not terms or not file_ids:
+        return []
+    sql, params = _keyword_sql(terms, list(file_ids), k, vector, model)
+    return _keyword_hits(_run(_KEYWORD_SETTINGS + sql, params), k)
+
+
+def _vector_sql(file_ids: list[str], vector: list[float], model: str, k: int) -> tuple[str, list]:
+    """The `k` chunks of the files nearest to `vector`, embedded with `model`: id, text, metadata,
+    rank (0), position, distance; one statement, in which only the branches needed run.
+
+    Up to EXACT_MAX chunks in scope, all are read and sorted: faster than walking the graph for the
+    few rows a selective filter lets through, which the planner would not know for a small `k`.
+    Beyond, the query is written as the dimension's index expression (files.vector_index), so the
+    HNSW index serves it with an iterative scan; should the scan still stop short of `k` rows, the
+    exact search answers instead, so a selective filter never loses results (DECISIONS #9)."""
     dimensions = len(vector)
-    chunks = Chunk.objects.filter(file_id__in=file_ids, embedding_model=model, dimensions=dimensions)
-    # A small set is read whole: faster than walking the graph for the few rows that pass a selective filter.
-    small = Chunk.objects.filter(file_id__in=file_ids).order_by().values("file_id")[:EXACT_MAX + 1].count() <= EXACT_MAX
-    if not small and vector_index.indexable(dimensions):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-            cursor.execute(f"SET LOCAL hnsw.ef_search = {min(max(40, 2 * k), 1000)}")
-            hits = _nearest(chunks, vector_index.cosine_distance(vector), k)
-        if len(hits) == k:
-            return hits
-    return _nearest(chunks, CosineDistance("embedding", vector), k)
+    branch = ("(SELECT id, text, metadata, 0::real, position, {distance} AS distance FROM files_chunk "
+              "WHERE file_id = ANY(%s::uuid[]) AND embedding_model = %s AND dimensions = %s {only} "
+              "ORDER BY distance LIMIT %s)")
+    text, params = Vector(vector).to_text(), [file_ids, model, dimensions, k]
+    exact = branch.replace("{distance}", "embedding <=> %s::vector")
+    if not vector_index.indexable(dimensions):
+        return exact.replace("{only}", ""), [text, *params]
+    kind = "vector" if dimensions <= vector_index.VECTOR_MAX else "halfvec"
+    walk = branch.replace("{distance}", f"(embedding::{kind}({dimensions})) <=> %s::{kind}")
+    sql = ("(WITH scope AS MATERIALIZED (SELECT count(*) <= %s AS small FROM "
+           "(SELECT FROM files_chunk WHERE file_id = ANY(%s::uuid[]) LIMIT %s) AS s), "
+           f"walked AS MATERIALIZED {walk.replace('{only}', 'AND NOT (SELECT small FROM scope)')}, "
+           "choice AS MATERIALIZED (SELECT (SELECT small FROM scope) OR count(*) < %s AS exact FROM walked) "
+           "(SELECT * FROM walked WHERE NOT (SELECT exact FROM choice) ORDER BY distance) "
+           f"UNION ALL {exact.replace('{only}', 'AND (SELECT exact FROM choice)')})")
+    return sql, [EXACT_MAX, file_ids, EXACT_MAX + 1, text, *params, k, text, *params]
 
 
-def _nearest(chunks, distance, k: int) -> list[Hit]:
-    rows = chunks.annotate(distance=distance).order_by("distance").values_list("id", "text", "metadata", "distance")[:k]
-    return [Hit(str(i), text, metadata, _relevance(d), _relevance(d)) for i, text, metadata, d in rows]
+def _vector_settings(k: int) -> str:
+    """An iterative scan keeps walking the graph until `k` rows pass the filter, in distance order.
+    No parallel workers: starting them costs more than the search, even for the branch that does
+    not run (measured: 70 ms on two busy cores)."""
+    return (f"SET LOCAL hnsw.iterative_scan = strict_order; SET LOCAL hnsw.ef_search = {min(max(40, 2 * k), 1000)}; "
+            "SET LOCAL max_parallel_workers_per_gather = 0; ")
+
+
+def vector_search(file_ids, vector: list[float], model: str, k: int) -> list[Hit]:
+    """Nearest chunks by cosine distance among the files' chunks embedded with `model` (see _vector_sql)."""
+    sql, params = _vector_sql(list(file_ids), vector, model, k)
+    return _vector_hits(_run(_vector_settings(k) + sql, params))
+
+
+def _vector_hits(rows) -> list[Hit]:
+    return [Hit(str(i), text, _json(metadata), _relevance(d), _relevance(d)) for i, text, metadata, _, _, d in rows]
+
+
+def _both(file_ids: list[str], query: str, vector: list[float], model: str, k: int,
+          keyword: list[Hit] | None) -> tuple[list[Hit], list[Hit]]:
+    """Keyword and vector search's best `k` each, in one statement: rows of both sides, told apart by
+    the first column. With `keyword` given, its hits' distances stand for the keyword side."""
+    nearest_sql, nearest_params = _vector_sql(file_ids, vector, model, k)
+    terms = _terms(query) if keyword is None else []
+    if not terms and not keyword:
+        return [], _vector_hits(_run(_vector_settings(k) + nearest_sql, nearest_params))
+    if terms:
+        keyword_sql, keyword_params = _keyword_sql(terms, file_ids, k, vector, model)
+        settings = _KEYWORD_SETTINGS
+    else:  # the hits found beforehand: only their distances
+        keyword_sql = ("SELECT id, NULL::text, NULL::jsonb, 0::real, 0, CASE WHEN dimensions = %s AND embedding_model = %s "
+                       "THEN embedding <=> %s::vector END FROM files_chunk WHERE id = ANY(%s::uuid[])")
+        keyword_params, settings = [len(vector), model, Vector(vector).to_text(), [h.id for h in keyword]], ""
+    sql = f"SELECT true, * FROM ({keyword_sql}) AS keyword UNION ALL SELECT false, * FROM {nearest_sql} AS nearest"
+    rows = _run(settings + _vector_settings(k) + sql, [*keyword_params, *nearest_params])
+    if terms:
+        keyword = _keyword_hits([r[1:] for r in rows if r[0]], k)
+    else:
+        distances = {str(r[1]): r[6] for r in rows if r[0]}
+        keyword = [replace(h, relevance=_relevance(distances.get(h.id))) for h in keyword]
+    return keyword, _vector_hits([r[1:] for r in rows if not r[0]])
+
+
+def _run(sql: str, params: list) -> list[tuple]:
+    """The rows of the last statement of `sql`, sent as one query (the connection's client-side
+    binding uses the simple protocol, which takes several statements in one implicit transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while cursor.nextset():
+            pass
+        return cursor.fetchall()
+
+
+def _json(metadata) -> dict:
+    return json.loads(metadata) if isinstance(metadata, str) else metadata  # Django leaves jsonb undecoded
 
 
 def _relevance(distance) -> float | None:

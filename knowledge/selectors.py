@@ -1,3 +1,4 @@
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, Q, QuerySet
 
 from accounts import access
@@ -11,6 +12,13 @@ SORTABLE = {"name", "created_at", "updated_at"}
 def readable(user) -> QuerySet[KnowledgeBase]:
     qs = KnowledgeBase.objects.select_related("user").annotate(file_count=Count("memberships"))
     return qs.filter(access.visible(user, access.KNOWLEDGE))
+
+
+def readable_members(user, ids) -> dict[str, list[str]]:
+    """Of the collections `ids`, those the user may read, each with its files' ids: one query."""
+    rows = (KnowledgeBase.objects.filter(access.visible(user, access.KNOWLEDGE), id__in=ids)
+            .annotate(file_ids=ArrayAgg("memberships__file_id")).values_list("id", "file_ids"))
+    return {str(kb_id): [str(f) for f in file_ids if f] for kb_id, file_ids in rows}
 
 
 def _ordered(qs, order_by: str | None, direction: str | None):

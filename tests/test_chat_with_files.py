@@ -93,3 +93,33 @@ def test_websocket_carries_sources(gateway, api, admin, ollama):
 
     messages = asyncio.run(run())
     assert messages[0]["type"] == "sources" and messages[0]["data"][0]["source"]["id"] == file["id"]
+
+
+def test_collections_are_searched_as_their_reader_may(api, admin, make_user, ollama):
+    """A collection shared with the user is searched, an empty one adds nothing, and one it may not
+    read is unknown, as a missing one is."""
+    from accounts.models import AccessGrant
+
+    connect(ollama)
+    bob = make_user("Bob")
+    Model.objects.create(id="llama3.1:8b", name="Llama", user_id=admin["id"])
+    AccessGrant.objects.create(resource_type="model", resource_id="llama3.1:8b", principal_id="*", permission="read")
+    shared, private, empty = (create(api, admin["token"], name=n).json() for n in ("Shared", "Private", "Empty"))
+    file = _ready_file(api, admin["token"], "MARKER-SHARED-5")
+    for kb in (shared, private):
+        api.post(f"/api/v1/knowledge/{kb['id']}/file/add", json={"file_id": file["id"]}, headers=bearer(admin["token"]))
+    for kb in (shared, empty):
+        AccessGrant.objects.create(resource_type="knowledge", resource_id=kb["id"], principal_id=bob["id"], permission="read")
+
+    def chat(*kbs):
+        return api.post("/api/chat/completions", headers=bearer(bob["token"]), json={
+            # the marker's words, rare whatever other tests left in the term statistics
+            "model": "llama3.1:8b", "messages": [{"role": "user", "content": "Where is MARKER-SHARED-5?"}],
+            "files": [{"type": "collection", "id": kb["id"]} for kb in kbs]})
+
+    response = chat(shared, empty)
+    assert response.status_code == 200, response.content
+    assert [s["source"]["id"] for s in response.json()["sources"]] == [shared["id"]]
+    assert "MARKER-SHARED-5" in ollama.last("/api/chat")["messages"][-1]["content"]
+    response = chat(shared, private)
+    assert response.status_code == 400 and response.json() == {"detail": f"Knowledge not found: {private['id']}"}

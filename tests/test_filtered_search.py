@@ -85,12 +85,12 @@ def test_large_scope_is_served_by_the_dimension_hnsw_index():
     rng = random.Random(11)
     user = User.objects.create_user("hnsw@example.com", "pw", name="H", role="user")
     centers = [[rng.gauss(0, 1) for _ in range(HNSW_DIMS)] for _ in range(50)]
-    scoped, other = _bulk(user, [retrieval.EXACT_MAX + 1000, 4_000], rng, centers)
+    scoped, other = _bulk(user, [6_000, 4_000], rng, centers)
     query = _near(centers[7], rng)
     with CaptureQueriesContext(connection) as captured:
         hits = retrieval.vector_search([str(scoped.id)], query, "m", 10)
     assert len(hits) == 10 and {h.metadata["file_id"] for h in hits} == {str(scoped.id)}
-    search_sql = next(q["sql"] for q in captured.captured_queries if "<=>" in q["sql"])
+    search_sql = next(q["sql"] for q in captured.captured_queries if "<=>" in q["sql"]).rsplit("; ", 1)[-1]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
         cursor.execute("EXPLAIN " + search_sql)
@@ -98,3 +98,38 @@ def test_large_scope_is_served_by_the_dimension_hnsw_index():
     assert f"chunk_embedding_hnsw_{HNSW_DIMS}" in plan
     exact = sorted(((1 + _cos(list(c.embedding), query)) / 2 for c in Chunk.objects.filter(file=scoped)), reverse=True)[:10]
     assert len({round(h.score, 6) for h in hits} & {round(s, 6) for s in exact}) >= 8  # approximate, nearly exact
+
+
+def test_hybrid_search_is_one_round_trip_with_both_sides_as_searched_apart():
+    """Both sides run in one statement (its settings sent with it), or the vector side alone when
+    the keyword side was found beforehand: the fused answer is the one the keyword and the vector
+    search give on their own, and the scope holds."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rng = random.Random(5)
+    user = User.objects.create_user("hybrid@example.com", "pw", name="H", role="user")
+    scoped, other = _file(user, "scoped.txt"), _file(user, "other.txt")
+    words = [f"word{i}" for i in range(40)]
+    Chunk.objects.bulk_create(
+        Chunk(file=file, position=i, text=" ".join(rng.choice(words) for _ in range(30)), metadata={"file_id": str(file.id)},
+              embedding=[rng.gauss(0, 1) for _ in range(SELECTIVE_DIMS)], embedding_model="m", dimensions=SELECTIVE_DIMS)
+        for file in (scoped, other) for i in range(300))
+    scope = [str(scoped.id)]
+    retrieval.keyword_search(scope, "word1", 1)  # reads the term statistics, then cached STATS_SECONDS
+    for n in range(5):
+        query, vector = f"word{n} word{n + 7} unknownword", [rng.gauss(0, 1) for _ in range(SELECTIVE_DIMS)]
+        with CaptureQueriesContext(connection) as captured:
+            hits = retrieval.search(scope, query, vector, "m", 4, keyword_weight=0.3)
+        assert len(captured.captured_queries) == 1
+        keyword = retrieval.keyword_search(scope, query, 16, vector, "m")
+        nearest = retrieval.vector_search(scope, vector, "m", 16)
+        assert len(keyword) == len(nearest) == 16
+        assert hits == retrieval._fuse(keyword, nearest, 0.3, 4)
+        # the chat path finds the keyword side while the query is embedded: the same answer, one query
+        found_before = retrieval.keyword_side(scope, query, 4)
+        with CaptureQueriesContext(connection) as captured:
+            assert retrieval.search(scope, query, vector, "m", 4, keyword_weight=0.3, keyword=found_before) == hits
+        assert len(captured.captured_queries) == 1
+        assert {h.metadata["file_id"] for h in [*hits, *keyword, *nearest]} == {str(scoped.id)}
+        assert all(h.relevance is not None for h in keyword)

@@ -6,6 +6,9 @@
   once instead of the next requests checking the dead ones one by one with psycopg_pool's growing
   back-off (1 s, 2 s, 4 s ... up to the pool timeout for a full pool)."""
 
+import select
+
+import psycopg
 from django.conf import settings
 from django.db.backends.postgresql import base
 
@@ -29,6 +32,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
 def _sweeping_check(pool, check):
     def checked(conn):
+        if not _suspect(conn):
+            return
         try:
             check(conn)
         except Exception:
@@ -36,3 +41,16 @@ def _sweeping_check(pool, check):
             raise
 
     return checked
+
+
+def _suspect(conn) -> bool:
+    """Whether an idle pooled connection needs the health check's round trip: only when it is closed or
+    its socket has something to read. An idle connection is sent nothing (no LISTEN here) unless the
+    server ended it (a restart, a terminated backend: its FATAL message and EOF make the socket
+    readable), so a healthy one is checked with one poll instead of a round trip per checkout."""
+    if conn.closed:
+        return True
+    try:
+        return bool(select.select([conn.pgconn.socket], [], [], 0)[0])
+    except (OSError, ValueError, psycopg.OperationalError):
+        return True

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import PurePosixPath
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import get_valid_filename
@@ -20,6 +21,7 @@ from files.extract import ExtractionError, extract
 from files.models import Chunk, File
 
 logger = logging.getLogger(__name__)
+LARGE_QUEUE = "ingest_large"  # big files' lane (INGEST_LARGE_FILE_MB); workers serving `ingest` run it beside
 
 
 class TooLarge(APIException):
@@ -60,7 +62,7 @@ def upload(*, user, uploaded, metadata: dict | None = None, process: bool = True
         with transaction.atomic():
             file.save()
             if process:
-                queue(file.id)
+                queue(file.id, size=file.size)
     except Exception:
         default_storage.delete(file.storage_name)
         raise
@@ -153,13 +155,17 @@ def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece],
     return first[0] if first else None
 
 
-def queue(file_id, *, attempt: int = 1, delay: int = 0) -> bool:
+def queue(file_id, *, size: int | None = None, attempt: int = 1, delay: int = 0) -> bool:
     """Queue the file's processing unless a job for it is already waiting: one waiting job a file at
-    most (Procrastinate's queueing lock), so repeated re-index calls never pile up. True when queued."""
+    most (Procrastinate's queueing lock, across both lanes), so repeated re-index calls never pile up.
+    Big files go to their own lane (`size`, in bytes, is looked up when not given). True when queued."""
     from files.tasks import process_file
 
+    if size is None:
+        size = File.objects.filter(id=file_id).values_list("size", flat=True).first() or 0
+    lane = LARGE_QUEUE if size >= settings.INGEST_LARGE_FILE_MB * 1024 * 1024 else "ingest"
     schedule_in: TimeDeltaParams | None = {"seconds": delay} if delay else None
-    job = process_file.configure(queueing_lock=f"file:{file_id}", schedule_in=schedule_in)
+    job = process_file.configure(queue=lane, queueing_lock=f"file:{file_id}", schedule_in=schedule_in)
     try:
         with transaction.atomic():  # a savepoint: the refused insert must not spoil the caller's transaction
             job.defer(file_id=str(file_id), **({"attempt": attempt} if attempt > 1 else {}))
@@ -174,8 +180,8 @@ def requeue(file_ids) -> int:
     ids = [str(i) for i in file_ids]
     with transaction.atomic():
         File.objects.filter(id__in=ids).update(status=File.Status.PENDING, error="")
-        for file_id in ids:
-            queue(file_id)
+        for file_id, size in File.objects.filter(id__in=ids).values_list("id", "size"):
+            queue(file_id, size=size)
     return len(ids)
 
 

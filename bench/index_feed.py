@@ -5,13 +5,14 @@ embedded Postgres, with clustered vectors, and the recall@10 of each index again
     .venv/bin/python -m bench.index_feed [--dims 384,768] [--existing 20000] [--rows 11000]
 
 Ways measured, for a new file of --rows chunks:
-  first load          no index yet: COPY, then one CREATE INDEX CONCURRENTLY (maintenance_work_mem),
-                      with 0 or the default parallel maintenance workers
+  first load          no chunks of that dimension yet: COPY, then one CREATE INDEX CONCURRENTLY
+                      (maintenance_work_mem), with 0 or the default parallel maintenance workers
   per-row             the index exists over --existing chunks: COPY inserts each row into the graph
   staging             COPY into a temporary table, then one INSERT..SELECT into the chunk table
   rebuild             DROP INDEX CONCURRENTLY, COPY, CREATE INDEX CONCURRENTLY over everything
                       (searches are exact, and slow, while it runs)
-  per-row m/ef_c      per-row with an index built with other m / ef_construction (build speed vs recall)
+  per-row m/ef_c      per-row with an index built with other m / ef_construction (speed vs recall)
+The ways into an existing index run --repeat times, alternating, and report each run and the best.
 """
 
 import argparse
@@ -19,6 +20,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 from array import array
 from datetime import UTC, datetime
@@ -27,11 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import bench_environment  # noqa: E402
-
 CLUSTERS = 50
 QUERIES = 50
-TARGET = "per-row feeding of an existing index within 1.5x of the first load's copy + build"
+TARGET = "a file into an existing index within 1.5x of the time of its first load (COPY + build)"
 
 
 def arguments():
@@ -39,6 +39,7 @@ def arguments():
     parser.add_argument("--dims", default="384,768", help="embedding dimensions, comma-separated")
     parser.add_argument("--existing", type=int, default=20000, help="chunks already indexed (other files)")
     parser.add_argument("--rows", type=int, default=11000, help="chunks of the new file (a 10 MB text is ~11,000)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each way into an existing index")
     return parser.parse_args()
 
 
@@ -80,13 +81,14 @@ class Bench:
             values = chunk_copy.row(file.id, i, f"{text} line {i}", {"source": file.filename}, vector, "bench")
             yield values if dimensions else values[:-1] + (None,)
 
-    def reset(self, with_index: str | None = "") -> None:
-        """Only the old file's chunks, indexed (with these WITH options) unless with_index is None."""
+    def reset(self, with_index: str | None = "", old: bool = True) -> None:
+        """The old file's chunks (unless not `old`), indexed (with these WITH options) unless with_index is None."""
         from files import chunk_copy
 
         self.execute(f"DROP INDEX IF EXISTS {self.name}")
         self.execute("TRUNCATE files_chunk")
-        chunk_copy.write(self.rows(self.old_file, self.old))
+        if old:
+            chunk_copy.write(self.rows(self.old_file, self.old))
         self.execute("VACUUM ANALYZE files_chunk")
         if with_index is not None:
             self.build(with_index)
@@ -147,33 +149,38 @@ class Bench:
             found += len(approximate & exact)
         return found / (10 * len(self.queries))
 
-    def run(self) -> dict:
-        out = {}
-        self.reset(with_index=None)
-        copy = self.copy_new()
-        serial = self.build(workers=0)
-        out["first load: COPY, then build (0 parallel workers), s"] = {"copy": copy, "build": serial, "total": copy + serial}
-        self.execute(f"DROP INDEX {self.name}")
-        parallel = self.build()
-        out["first load: build with default parallel maintenance workers, s"] = parallel
-        out["recall@10, default index (m 16, ef_construction 64)"] = self.recall()
-
-        self.reset()
-        out["per-row: COPY into the existing index (today), s"] = self.copy_new()
-        self.reset()
-        out["staging: COPY to a temp table + one INSERT..SELECT, s"] = self.staging()
-        self.reset()
+    def rebuild(self) -> float:
         started = time.perf_counter()
         self.execute(f"DROP INDEX CONCURRENTLY {self.name}")
         self.copy_new()
         self.build()
-        out["rebuild: drop, COPY, build over old + new, s"] = time.perf_counter() - started
+        return time.perf_counter() - started
+
+    def run(self, repeat: int) -> dict:
+        out = {}
+        for workers in (0, None):
+            self.reset(with_index=None, old=False)
+            copy = self.copy_new()
+            build = self.build(workers=workers)
+            out[f"first load: COPY, then build ({'default' if workers is None else workers} parallel workers), s"] = {
+                "copy": copy, "build": build, "total": copy + build}
+        out["recall@10, default index (m 16, ef_construction 64)"] = self.recall()
+        ways = {"per-row: COPY into the existing index (today), s": self.copy_new,
+                "staging: COPY to a temp table + one INSERT..SELECT, s": self.staging,
+                "rebuild: drop concurrently, COPY, build over old + new, s": self.rebuild}
+        runs = {name: [] for name in ways}
+        for _ in range(repeat):  # alternating, so the machine's changing load is shared
+            for name, way in ways.items():
+                self.reset()
+                runs[name].append(way())
+        out.update({name: {"best": min(times), "runs": times} for name, times in runs.items()})
         for m, ef in ((16, 32), (8, 32)):
             self.reset(f"WITH (m = {m}, ef_construction = {ef})")
             out[f"per-row, index m {m} ef_construction {ef}: COPY, s"] = self.copy_new()
             out[f"recall@10, index m {m} ef_construction {ef}"] = self.recall()
-        first = out["first load: COPY, then build (0 parallel workers), s"]["total"]
-        out["per-row / first load"] = out["per-row: COPY into the existing index (today), s"] / first
+        first = out["first load: COPY, then build (default parallel workers), s"]["total"]
+        best = min(out[name]["best"] for name in ways)
+        out["best way into an existing index / first load"] = best / first
         return out
 
 
@@ -187,9 +194,11 @@ def rounded(value):
 
 def main():
     args = arguments()
-    data, env = bench_environment("gw-index-feed-")
-    os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    # A throw-away DATA_DIR (its own embedded Postgres), set before anything imports the settings
+    data = Path(tempfile.mkdtemp(prefix="gw-index-feed-"))
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.update({"DATA_DIR": str(data), "DJANGO_SETTINGS_MODULE": "config.settings",
+                       "WEBUI_SECRET_KEY": "bench-secret-key-bench-secret-key-0123"})
     import django
 
     django.setup()
@@ -203,8 +212,8 @@ def main():
                "vectors": f"{CLUSTERS} clusters, recall over {QUERIES} queries", "target": TARGET}
     try:
         for dims in map(int, args.dims.split(",")):
-            figures = Bench(dims, args.existing, args.rows).run()
-            figures["target"] = "met" if figures["per-row / first load"] <= 1.5 else "missed"
+            figures = Bench(dims, args.existing, args.rows).run(args.repeat)
+            figures["target"] = "met" if figures["best way into an existing index / first load"] <= 1.5 else "missed"
             results[f"{dims} dimensions"] = figures
             print(json.dumps(rounded({f"{dims} dimensions": figures})), file=sys.stderr)
     finally:

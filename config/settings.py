@@ -279,6 +279,9 @@ INGEST_HEARTBEAT_SECONDS = env_float("INGEST_HEARTBEAT_SECONDS", 10.0)  # worker
 INGEST_STALLED_SECONDS = env_float("INGEST_STALLED_SECONDS", 30.0)  # silence after which its jobs are requeued
 INGEST_RECOVERY_SECONDS = env_int("INGEST_RECOVERY_SECONDS", 15)  # how often workers look for such jobs
 VECTOR_INDEX_BUILD_MEMORY = env_str("VECTOR_INDEX_BUILD_MEMORY", "512MB")  # maintenance_work_mem while an HNSW index is built
+# A file of at least this many vectors, next to a dimension index holding at most twice as many, has
+# the index dropped and built again over everything after it is written (files.vector_index.loading)
+VECTOR_INDEX_REBUILD_MIN_ROWS = env_int("VECTOR_INDEX_REBUILD_MIN_ROWS", 2000)
 INGEST_CONCURRENCY = env_int("INGEST_CONCURRENCY", 2)  # files one worker processes at once: a big one never holds up the rest
 # Files of at least INGEST_LARGE_FILE_MB go to a lane of their own (queue `ingest_large`), which a worker
 # serving `ingest` runs beside it with INGEST_LARGE_CONCURRENCY jobs at once: big files never take the

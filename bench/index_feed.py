@@ -9,8 +9,9 @@ Ways measured, for a new file of --rows chunks:
                       (maintenance_work_mem), with 0 or the default parallel maintenance workers
   per-row             the index exists over --existing chunks: COPY inserts each row into the graph
   staging             COPY into a temporary table, then one INSERT..SELECT into the chunk table
-  rebuild             DROP INDEX CONCURRENTLY, COPY, CREATE INDEX CONCURRENTLY over everything
-                      (searches are exact, and slow, while it runs)
+  ingestion's way     files.vector_index.loading: when the index holds at most REBUILD_SHARE times the
+                      file's rows, DROP INDEX CONCURRENTLY, COPY, CREATE INDEX CONCURRENTLY over
+                      everything (searches of that dimension are exact meanwhile); else per-row
   per-row m/ef_c      per-row with an index built with other m / ef_construction (speed vs recall)
 The ways into an existing index run --repeat times, alternating, and report each run and the best.
 """
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 CLUSTERS = 50
 QUERIES = 50
-TARGET = "a file into an existing index within 1.5x of the time of its first load (COPY + build)"
+TARGET = "ingestion's way into an existing index at least 2x faster than per-row inserts"
 
 
 def arguments():
@@ -149,11 +150,14 @@ class Bench:
             found += len(approximate & exact)
         return found / (10 * len(self.queries))
 
-    def rebuild(self) -> float:
+    def ingestion(self) -> float:
+        """What ingestion does (files.vector_index.loading): here, with the index holding fewer than
+        REBUILD_SHARE times the file's rows, drop it concurrently, COPY, and build it over everything."""
+        from files import vector_index
+
         started = time.perf_counter()
-        self.execute(f"DROP INDEX CONCURRENTLY {self.name}")
-        self.copy_new()
-        self.build()
+        with vector_index.loading(self.dims, len(self.new)):
+            self.copy_new()
         return time.perf_counter() - started
 
     def run(self, repeat: int) -> dict:
@@ -167,7 +171,7 @@ class Bench:
         out["recall@10, default index (m 16, ef_construction 64)"] = self.recall()
         ways = {"per-row: COPY into the existing index (today), s": self.copy_new,
                 "staging: COPY to a temp table + one INSERT..SELECT, s": self.staging,
-                "rebuild: drop concurrently, COPY, build over old + new, s": self.rebuild}
+                "ingestion's way (vector_index.loading), s": self.ingestion}
         runs = {name: [] for name in ways}
         for _ in range(repeat):  # alternating, so the machine's changing load is shared
             for name, way in ways.items():
@@ -178,9 +182,12 @@ class Bench:
             self.reset(f"WITH (m = {m}, ef_construction = {ef})")
             out[f"per-row, index m {m} ef_construction {ef}: COPY, s"] = self.copy_new()
             out[f"recall@10, index m {m} ef_construction {ef}"] = self.recall()
-        first = out["first load: COPY, then build (default parallel workers), s"]["total"]
-        best = min(out[name]["best"] for name in ways)
-        out["best way into an existing index / first load"] = best / first
+        self.reset()
+        before = self.execute("SELECT oid FROM pg_class WHERE relname = %s", [self.name])
+        self.ingestion()
+        out["ingestion's way rebuilt the index"] = before != self.execute("SELECT oid FROM pg_class WHERE relname = %s", [self.name])
+        out["per-row / ingestion's way"] = (out["per-row: COPY into the existing index (today), s"]["best"]
+                                            / out["ingestion's way (vector_index.loading), s"]["best"])
         return out
 
 
@@ -213,7 +220,7 @@ def main():
     try:
         for dims in map(int, args.dims.split(",")):
             figures = Bench(dims, args.existing, args.rows).run(args.repeat)
-            figures["target"] = "met" if figures["best way into an existing index / first load"] <= 1.5 else "missed"
+            figures["target"] = "met" if figures["per-row / ingestion's way"] >= 2 else "missed"
             results[f"{dims} dimensions"] = figures
             print(json.dumps(rounded({f"{dims} dimensions": figures})), file=sys.stderr)
     finally:

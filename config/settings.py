@@ -279,7 +279,15 @@ INGEST_HEARTBEAT_SECONDS = env_float("INGEST_HEARTBEAT_SECONDS", 10.0)  # worker
 INGEST_STALLED_SECONDS = env_float("INGEST_STALLED_SECONDS", 30.0)  # silence after which its jobs are requeued
 INGEST_RECOVERY_SECONDS = env_int("INGEST_RECOVERY_SECONDS", 15)  # how often workers look for such jobs
 VECTOR_INDEX_BUILD_MEMORY = env_str("VECTOR_INDEX_BUILD_MEMORY", "512MB")  # maintenance_work_mem while an HNSW index is built
+# A file of at least this many vectors, next to a dimension index holding at most twice as many, has
+# the index dropped and built again over everything after it is written (files.vector_index.loading)
+VECTOR_INDEX_REBUILD_MIN_ROWS = env_int("VECTOR_INDEX_REBUILD_MIN_ROWS", 2000)
 INGEST_CONCURRENCY = env_int("INGEST_CONCURRENCY", 2)  # files one worker processes at once: a big one never holds up the rest
+# Files of at least INGEST_LARGE_FILE_MB go to a lane of their own (queue `ingest_large`), which a worker
+# serving `ingest` runs beside it with INGEST_LARGE_CONCURRENCY jobs at once: big files never take the
+# slots small ones need.
+INGEST_LARGE_FILE_MB = env_float("INGEST_LARGE_FILE_MB", 2.0)
+INGEST_LARGE_CONCURRENCY = env_int("INGEST_LARGE_CONCURRENCY", 1)
 DRAIN_SECONDS = env_float("DRAIN_SECONDS", 30.0)  # on SIGTERM: how long running requests and streams may go on
 PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": INGEST_HEARTBEAT_SECONDS}
 PROCRASTINATE_IMPORT_PATHS = ["config.events.tasks"]  # tasks outside an app's tasks.py

@@ -20,7 +20,7 @@ COLUMNS = ("id", "file_id", "position", "text", "metadata", "embedding", "embedd
 TYPES = ("uuid", "uuid", "int4", "text", "jsonb", None, "text", "int4")  # None: the vector type's OID
 BATCH = 1000  # rows a COPY statement
 
-Row = tuple[uuid.UUID, uuid.UUID, int, str, dict, list[float] | None, str, int | None]
+Row = tuple[uuid.UUID, uuid.UUID, int, str, dict, array | None, str, int | None]
 
 
 class VectorBinaryDumper(Dumper):
@@ -28,8 +28,8 @@ class VectorBinaryDumper(Dumper):
 
     format = Format.BINARY
 
-    def dump(self, obj: list[float]) -> bytes:
-        values = array("f", obj)
+    def dump(self, obj: array) -> bytes:
+        values = array("f", obj)  # a copy: byteswap works in place
         if sys.byteorder == "little":
             values.byteswap()
         return struct.pack(">HH", len(values), 0) + values.tobytes()
@@ -37,8 +37,9 @@ class VectorBinaryDumper(Dumper):
 
 def row(file_id: uuid.UUID, position: int, text: str, metadata: dict, embedding: list[float] | None,
         model: str) -> Row:
-    """One chunk's values in COLUMNS order (ids are made here, as the model's default would)."""
-    return (uuid.uuid4(), file_id, position, text, metadata, embedding, model,
+    """One chunk's values in COLUMNS order (ids are made here, as the model's default would). The
+    vector is packed as float32s: a batch holds 3 KB a 768-dim vector instead of a list's 25 KB."""
+    return (uuid.uuid4(), file_id, position, text, metadata, None if embedding is None else array("f", embedding), model,
             len(embedding) if embedding is not None else None)
 
 

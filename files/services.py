@@ -1,11 +1,13 @@
 """Writes for files: upload, processing (run by the ingestion job), deletion."""
 
 import hashlib
+import itertools
 import logging
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import PurePosixPath
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import get_valid_filename
@@ -20,6 +22,7 @@ from files.extract import ExtractionError, extract
 from files.models import Chunk, File
 
 logger = logging.getLogger(__name__)
+LARGE_QUEUE = "ingest_large"  # big files' lane (INGEST_LARGE_FILE_MB); workers serving `ingest` run it beside
 
 
 class TooLarge(APIException):
@@ -60,7 +63,7 @@ def upload(*, user, uploaded, metadata: dict | None = None, process: bool = True
         with transaction.atomic():
             file.save()
             if process:
-                queue(file.id)
+                queue(file.id, size=file.size)
     except Exception:
         default_storage.delete(file.storage_name)
         raise
@@ -115,51 +118,56 @@ def _index(file: File, text: str, pieces: list[chunking.Piece]) -> None:
     engine = embeddings.engine()
     text_hash = hashlib.sha256(text.encode()).hexdigest()
     try:
-        dimensions = _write(file, text, text_hash, pieces, engine)
+        _write(file, text, text_hash, pieces, engine)
     except embeddings.EmbeddingError as exc:  # the file is searchable by keywords only, re-indexable later
         logger.warning("%s; storing chunks without vectors", exc)
-        dimensions = _write(file, text, text_hash, pieces, None)
-    if dimensions:
-        vector_index.ensure(dimensions)  # first, so a file that says completed is served by its index
+        _write(file, text, text_hash, pieces, None)
     File.objects.filter(id=file.id).update(status=File.Status.COMPLETED)
 
 
-def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece],
-           engine: embeddings.Engine | None) -> int | None:
+def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece], engine: embeddings.Engine | None) -> None:
     """Replace the file's chunks in one transaction, each batch of vectors written (COPY) as it
-    arrives while the next ones are computed. Returns the vectors' dimension (None without)."""
+    arrives while the next ones are computed. With vectors, their dimension's index holds them when
+    this returns (vector_index.loading), so a file that says completed is served by it."""
     base = {"name": file.filename, "file_id": str(file.id), "source": file.filename, "created_by": str(file.user_id),
             "hash": text_hash, "content_type": file.content_type, "size": file.size}
     model = engine.model if engine else ""
-    first: list[int] = []
     progress.start(file.id, len(pieces))
     reporter = progress.Reporter(file.id)
 
+    def replace(vectors: Iterator[list[float] | None]) -> None:
+        with transaction.atomic():
+            Chunk.objects.filter(file=file).delete()
+            chunk_copy.write(rows(vectors))
+            File.objects.filter(id=file.id).update(content=text, hash=text_hash, error="")
+
     def rows(vectors: Iterator[list[float] | None]) -> Iterator[chunk_copy.Row]:
         for i, (piece, vector) in enumerate(zip(pieces, vectors, strict=True)):
-            if vector is not None and not first:
-                first.append(len(vector))
             yield chunk_copy.row(file.id, i, piece.text, {**base, **piece.headers, "start_index": piece.start}, vector, model)
             reporter.advance()
 
-    with closing(reporter), transaction.atomic():
-        Chunk.objects.filter(file=file).delete()
+    with closing(reporter):
         if engine is None:
-            chunk_copy.write(rows(iter([None] * len(pieces))))
-        else:
-            with closing(embeddings.stream(engine, [piece.text for piece in pieces])) as vectors:
-                chunk_copy.write(rows(vectors))
-        File.objects.filter(id=file.id).update(content=text, hash=text_hash, error="")
-    return first[0] if first else None
+            return replace(iter([None] * len(pieces)))
+        with closing(embeddings.stream(engine, [piece.text for piece in pieces])) as vectors:
+            first = next(vectors, None)  # its dimension says which index the load goes to
+            if first is None:
+                return replace(iter([]))
+            with vector_index.loading(len(first), len(pieces)):
+                replace(itertools.chain([first], vectors))
 
 
-def queue(file_id, *, attempt: int = 1, delay: int = 0) -> bool:
+def queue(file_id, *, size: int | None = None, attempt: int = 1, delay: int = 0) -> bool:
     """Queue the file's processing unless a job for it is already waiting: one waiting job a file at
-    most (Procrastinate's queueing lock), so repeated re-index calls never pile up. True when queued."""
+    most (Procrastinate's queueing lock, across both lanes), so repeated re-index calls never pile up.
+    Big files go to their own lane (`size`, in bytes, is looked up when not given). True when queued."""
     from files.tasks import process_file
 
+    if size is None:
+        size = File.objects.filter(id=file_id).values_list("size", flat=True).first() or 0
+    lane = LARGE_QUEUE if size >= settings.INGEST_LARGE_FILE_MB * 1024 * 1024 else "ingest"
     schedule_in: TimeDeltaParams | None = {"seconds": delay} if delay else None
-    job = process_file.configure(queueing_lock=f"file:{file_id}", schedule_in=schedule_in)
+    job = process_file.configure(queue=lane, queueing_lock=f"file:{file_id}", schedule_in=schedule_in)
     try:
         with transaction.atomic():  # a savepoint: the refused insert must not spoil the caller's transaction
             job.defer(file_id=str(file_id), **({"attempt": attempt} if attempt > 1 else {}))
@@ -174,8 +182,8 @@ def requeue(file_ids) -> int:
     ids = [str(i) for i in file_ids]
     with transaction.atomic():
         File.objects.filter(id__in=ids).update(status=File.Status.PENDING, error="")
-        for file_id in ids:
-            queue(file_id)
+        for file_id, size in File.objects.filter(id__in=ids).values_list("id", "size"):
+            queue(file_id, size=size)
     return len(ids)
 
 

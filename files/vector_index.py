@@ -4,7 +4,8 @@ dimension in use gets a partial expression index `(embedding::vector(N)) WHERE d
 (`halfvec(N)` above 2,000 dimensions, the `vector` HNSW limit). Queries use the same expression."""
 
 import logging
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext, suppress
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -15,6 +16,10 @@ from pgvector.django import CosineDistance, HalfVectorField, VectorField
 VECTOR_MAX = 2000  # HNSW limit for vector
 HALFVEC_MAX = 4000  # HNSW limit for halfvec
 PREFIX = "chunk_embedding_hnsw_"
+# A load of at least VECTOR_INDEX_REBUILD_MIN_ROWS vectors, when the dimension's index holds at most
+# REBUILD_SHARE times as many, drops the index and builds it again over everything rather than
+# inserting each vector into the graph (see `loading`; the figures: bench/index_feed.py, README).
+REBUILD_SHARE = 2.0
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +40,66 @@ def _valid(cursor, name: str) -> bool | None:
     return None if row is None else row[0]
 
 
+def _name(dimensions: int) -> str:
+    return f"{PREFIX}{int(dimensions)}"
+
+
+@contextmanager
+def loading(dimensions: int, rows: int) -> Iterator[None]:
+    """Around writing `rows` vectors of `dimensions` (the caller's transaction inside, committed before
+    this exits); the index is valid and holds them when it exits.
+
+    Inserting a vector into an HNSW graph costs several times its share of building the graph at once
+    (bench/index_feed.py), so when the load is big next to what the index holds, the index is dropped
+    (concurrently: searches go on) and built once after the load, over everything. The builders'
+    advisory lock is held all the while, so no other process builds it meanwhile (a small file of the
+    same dimension completing then is not held up behind this load's transaction); until then that
+    dimension's searches are exact, over the few rows the index held (correct; bounded by REBUILD_SHARE)."""
+    name = _name(dimensions)
+    held = indexable(dimensions) and rows >= settings.VECTOR_INDEX_REBUILD_MIN_ROWS and not connection.in_atomic_block and _small(name, dimensions, rows)
+    if held:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [name])
+            held = cursor.fetchone()[0]  # else another process builds it: this load goes in unindexed
+            if held:
+                try:
+                    cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+                except BaseException:
+                    _unlock(name)
+                    raise
+    try:
+        yield
+    except BaseException:
+        if held:  # the load failed: the index comes back over what was there
+            with suppress(DatabaseError):
+                ensure(dimensions)
+            with suppress(DatabaseError):
+                _unlock(name)
+        raise
+    try:
+        ensure(dimensions)  # advisory locks are reentrant: this build goes ahead while we hold it
+    finally:
+        if held:
+            _unlock(name)
+
+
+def _small(name: str, dimensions: int, rows: int) -> bool:
+    """Whether the index is missing, invalid, or holds at most REBUILD_SHARE × `rows` rows (counted up
+    to that bound: Postgres's own count, reltuples, is unknown after a TRUNCATE until a vacuum)."""
+    bound = int(REBUILD_SHARE * rows)
+    with connection.cursor() as cursor:
+        if _valid(cursor, name):
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM files_chunk WHERE dimensions = %s LIMIT {bound + 1}) c",
+                           [dimensions])
+            return cursor.fetchone()[0] <= bound
+    return True
+
+
+def _unlock(name: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [name])
+
+
 def ensure(dimensions: int) -> None:
     """Make sure the index for `dimensions` exists and is valid (one catalog lookup when it is).
 
@@ -44,7 +109,7 @@ def ensure(dimensions: int) -> None:
     is told apart from a dead build's leftover."""
     if not indexable(dimensions):
         return
-    name = f"{PREFIX}{int(dimensions)}"
+    name = _name(dimensions)
     with connection.cursor() as cursor:
         if _valid(cursor, name):
             return

@@ -56,3 +56,22 @@ def test_a_small_file_completes_while_a_big_one_is_still_processing(api, user, o
     assert wait_done(api, user["token"], small["id"], timeout=30) == "completed"
     assert _status(api, user["token"], big["id"])["status"] == "processing"  # not behind it in the queue
     assert wait_done(api, user["token"], big["id"], timeout=90) == "completed"
+
+
+def test_big_files_queued_ahead_never_take_the_slots_a_small_file_needs(api, user, ollama):
+    """More big files than the worker runs jobs at once (`-c 4`), all queued before a small one: they
+    wait in their own lane, one at a time, and the small file completes before any of them."""
+    use_engine(ollama, batch=4)
+    ollama.latency = 0.25
+    bigs = [upload(api, user["token"], name=f"big{i}.txt", data=(PARAGRAPH * 100).encode()).json() for i in range(5)]
+    deadline = time.monotonic() + 30
+    while all(_status(api, user["token"], big["id"])["status"] == "pending" for big in bigs):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    small = upload(api, user["token"], name="small.txt", data=b"A short note about refunds.").json()
+    assert wait_done(api, user["token"], small["id"], timeout=30) == "completed"
+    statuses = [_status(api, user["token"], big["id"])["status"] for big in bigs]
+    assert "completed" not in statuses and statuses.count("processing") == 1, statuses
+    for big in bigs:  # the waiting ones need not be processed: their jobs find nothing to do
+        if _status(api, user["token"], big["id"])["status"] == "pending":
+            assert api.delete(f"/api/v1/files/{big['id']}", headers=bearer(user["token"])).status_code == 200

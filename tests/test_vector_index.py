@@ -2,14 +2,16 @@
 searches: it is rebuilt (issue 10, item 9)."""
 
 import threading
+import time
 
 import pytest
 from django.db import DataError, connection, connections
 
+from config.runtime.models import RuntimeSetting
 from files import vector_index
 from files.models import Chunk, File
 from tests.conftest import bearer
-from tests.helpers import upload, wait_done
+from tests.helpers import upload, use_engine, wait_done
 
 NAME = "chunk_embedding_hnsw_384"
 
@@ -88,3 +90,40 @@ def test_a_build_leaves_the_connection_with_its_own_maintenance_memory(admin):
     vector_index.ensure(384)
     assert _state()[1] is True
     assert setting() == before
+
+
+def _query(api, token, file_id, text):
+    return api.post("/api/v1/retrieval/query/doc", headers=bearer(token),
+                    json={"collection_name": f"file-{file_id}", "query": text, "k": 3}).json()["documents"][0]
+
+
+def test_a_big_file_next_to_a_small_index_gets_one_build_while_searches_go_on(api, admin, ollama):
+    """The live server's VECTOR_INDEX_REBUILD_MIN_ROWS is 100: a file of more chunks next to an index of
+    one has the index dropped while it is written (other files' vector searches go on, exact) and built
+    once over everything before the file says completed."""
+    use_engine(ollama, batch=4)
+    RuntimeSetting.objects.update_or_create(key="ENABLE_RAG_HYBRID_SEARCH", defaults={"value": False})
+    token = admin["token"]
+    small = upload(api, token, name="small.txt", data=b"Refunds are processed within 14 days. MARKER-SMALL").json()
+    assert wait_done(api, token, small["id"]) == "completed"
+    before, valid = _state()
+    assert valid is True
+    ollama.latency = 0.3  # the big file's write lasts seconds
+    paragraph = "Warehouse hours and parking notes for the handbook, said once more. " * 20 + "\n\n"
+    big = upload(api, token, name="big.txt", data=(paragraph * 150).encode()).json()
+    deadline = time.monotonic() + 60
+    while not (status := api.get(f"/api/v1/files/{big['id']}/process/status", headers=bearer(token)).json()).get("progress", {}).get("done"):
+        assert time.monotonic() < deadline and status["status"] in ("pending", "processing"), status
+        time.sleep(0.05)
+    assert _state() is None  # dropped for the load
+    assert "MARKER-SMALL" in _query(api, token, small["id"], "How long do refunds take?")[0]
+    assert api.get(f"/api/v1/files/{big['id']}/process/status", headers=bearer(token)).json()["status"] == "processing"
+
+    assert wait_done(api, token, big["id"], timeout=90) == "completed"
+    after, valid = _state()
+    assert valid is True and after != before
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [NAME])
+        indexed = cursor.fetchone()[0]
+    assert indexed == Chunk.objects.filter(dimensions=384).count() > 100  # both files, from one build
+    assert "Warehouse hours" in _query(api, token, big["id"], "When is the warehouse open?")[0]

@@ -18,17 +18,29 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("-q", "--queue", action="append", dest="queues", help="queue(s) to serve (default: ingest and events)")
         parser.add_argument("-c", "--concurrency", type=int, default=settings.INGEST_CONCURRENCY,
-                            help="jobs run at once (default: INGEST_CONCURRENCY)")
+                            help="jobs run at once (default: INGEST_CONCURRENCY), besides the big files' lane")
         parser.add_argument("--no-check", action="store_true", help="skip the pgvector self-check")
 
     def handle(self, *args, queues, concurrency, no_check, **options):
         tracing.setup()  # no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
         if not no_check:
             startup.check_database_or_exit()
-        asyncio.run(run(queues or DEFAULT_QUEUES, concurrency))
+        asyncio.run(run(lanes(queues or DEFAULT_QUEUES, concurrency)))
 
 
-async def run(queues: list[str], concurrency: int) -> None:
+def lanes(queues: list[str], concurrency: int) -> list[tuple[list[str], int]]:
+    """(queues, jobs at once) of each Procrastinate worker this process runs. Serving `ingest` also
+    serves the big files' lane (files.services.queue routes them there) with slots of its own, so two
+    big files never leave a small one waiting."""
+    from files.services import LARGE_QUEUE
+
+    out = [(queues, concurrency)]
+    if "ingest" in queues and LARGE_QUEUE not in queues:
+        out.append(([LARGE_QUEUE], settings.INGEST_LARGE_CONCURRENCY))
+    return out
+
+
+async def run(lanes: list[tuple[list[str], int]]) -> None:
     """On SIGTERM/SIGINT Procrastinate's worker takes no new job and waits for the running ones
     (no `shutdown_graceful_timeout`: as long as they take); a worker killed before that leaves its
     job to the stalled-job recovery (files.tasks.recover_stalled_jobs).
@@ -38,12 +50,12 @@ async def run(queues: list[str], concurrency: int) -> None:
 
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
-    current = None
+    current = []
 
     def stop():
         stopping.set()
-        if current is not None:
-            current.stop()
+        for worker in current:
+            worker.stop()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
@@ -51,14 +63,30 @@ async def run(queues: list[str], concurrency: int) -> None:
         while not stopping.is_set():
             try:
                 async with worker_app.open_async():
-                    current = worker_app._worker(queues=queues, concurrency=concurrency, install_signal_handlers=False)
-                    await current.run()
+                    current = [worker_app._worker(queues=queues, concurrency=concurrency, install_signal_handlers=False)
+                               for queues, concurrency in lanes]
+                    await _run_together(current)
             except Exception as exc:  # noqa: BLE001 (any failure: the database is the usual cause)
                 log.warning("Ingestion worker stopped: %s", exc)
-            current = None
+            current = []
             if not stopping.is_set():
                 log.warning("Ingestion worker lost its database; restarting when it answers")
                 await _wait_for_database(stopping)
+
+
+async def _run_together(workers) -> None:
+    """Run the lanes' workers until one stops (asked to, or its database went away), then stop the
+    others (each finishes its running jobs) and raise the first failure."""
+    tasks = [asyncio.create_task(worker.run()) for worker in workers]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for worker in workers:
+            worker.stop()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def _wait_for_database(stopping: asyncio.Event) -> None:

@@ -183,8 +183,8 @@ def chat(model: str, **extra) -> dict:
     return {**BODY, "model": model, **extra}
 
 
-async def direct_workloads(client, upstreams: Upstreams, models: Models, n: int) -> dict:
-    """The fast upstreams called directly, with the request counts `chat_workloads` uses."""
+async def direct_workloads(client, upstreams: Upstreams, models: Models, n: int, stream_counts=()) -> dict:
+    """The upstreams called directly, with the request counts `chat_workloads` uses."""
     ollama_body = {**chat(models.ollama), "stream": False}
     results = {}
     for c in (1, 16):
@@ -193,6 +193,9 @@ async def direct_workloads(client, upstreams: Upstreams, models: Models, n: int)
         results[f"ollama c={c}"] = await timed_requests(client, f"{upstreams.ollama}/api/chat", {}, ollama_body, count, c)
         results[f"stream TTFT c={c}"] = (await timed_streams(client, f"{upstreams.fast}/chat/completions", {},
                                                              chat(models.openai, stream=True), n // 4, c))[0]
+    for streams in stream_counts:  # the slow upstream's own figure: what the load generator and the upstream take
+        ttft, _ = await timed_streams(client, f"{upstreams.slow}/chat/completions", {}, chat("bench-model", stream=True), streams, streams)
+        results[f"{streams} streams TTFT"] = ttft
     return results
 
 
@@ -236,7 +239,8 @@ def summary(side: dict, direct: dict) -> dict:
         out[f"{key} at once ({STREAM_TOKENS} tokens, {TOKEN_DELAY * 1000:.0f} ms apart)"] = {
             "completed": len(s["total"]), "TTFT p50 ms": pct(s["ttft"], 50), "TTFT p95 ms": pct(s["ttft"], 95),
             "TTFT p99 ms": pct(s["ttft"], 99), "slowest stream / ideal": max(s["total"]) / ideal,
-            "p50 stream / ideal": statistics.median(s["total"]) / ideal, "wall s": s["wall"]}
+            "p50 stream / ideal": statistics.median(s["total"]) / ideal, "wall s": s["wall"],
+            **({"direct TTFT p95 ms": pct(direct[f"{key} TTFT"], 95)} if f"{key} TTFT" in direct else {})}
     return out
 
 
@@ -261,7 +265,7 @@ def rows(gw: dict, owui: dict | None, rss: dict) -> list[Row]:
     for key in [k for k in gw if "streams at once" in k]:
         count = key.split()[0]
         out.append(Row(f"{count} simultaneous streams, time to first token p95", "ms", gw[key]["TTFT p95 ms"],
-                       pick(key, "TTFT p95 ms"), target=TTFT_P95_MS if count == "200" else None))
+                       pick(key, "TTFT p95 ms"), gw[key].get("direct TTFT p95 ms"), target=TTFT_P95_MS if count == "200" else None))
         out.append(Row(f"{count} simultaneous streams, slowest stream / ideal", "×", gw[key]["slowest stream / ideal"],
                        pick(key, "slowest stream / ideal")))
     if "gateway" in rss:
@@ -284,9 +288,9 @@ async def run_side(base: str, headers: dict, models: Models, n: int, stream_coun
         return await chat_workloads(client, base, headers, models, n, stream_counts)
 
 
-async def measure_direct(upstreams: Upstreams, models: Models, n: int) -> dict:
+async def measure_direct(upstreams: Upstreams, models: Models, n: int, stream_counts=()) -> dict:
     async with load_client() as client:
-        return await direct_workloads(client, upstreams, models, n)
+        return await direct_workloads(client, upstreams, models, n, stream_counts)
 
 
 async def main(quick: bool, workers: int = 1, openwebui: str | None = None, markdown: bool = False):
@@ -302,7 +306,7 @@ async def main(quick: bool, workers: int = 1, openwebui: str | None = None, mark
     try:
         # the direct upstream is measured right before each server, under the same conditions
         server = start_gateway(env, data, gw_port, workers, PROFILE)
-        direct = await measure_direct(upstreams, models, n)
+        direct = await measure_direct(upstreams, models, n, stream_counts)
         sides["gateway"] = summary(await run_side(f"http://127.0.0.1:{gw_port}", {"Authorization": f"Bearer {key}"},
                                                   models, n, stream_counts), direct)
         if workers == 1:  # with several, this pid is only uvicorn's supervisor
@@ -315,7 +319,7 @@ async def main(quick: bool, workers: int = 1, openwebui: str | None = None, mark
             from bench import openwebui as owui
 
             with owui.OpenWebUI(openwebui, upstreams, embedding_dims=384) as ui:
-                direct = await measure_direct(upstreams, models, n)
+                direct = await measure_direct(upstreams, models, n, stream_counts)
                 sides["openwebui"] = summary(await run_side(ui.url, ui.headers, models, n, stream_counts), direct)
                 rss["openwebui"] = ui.peak_rss_mb()
     finally:

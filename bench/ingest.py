@@ -84,10 +84,14 @@ def arguments():
 
 
 async def configure_embedding(client, dims: int, ollama_url: str) -> None:
-    """Point RAG embedding at the Ollama-protocol upstream of `dims` dimensions (Open WebUI's route)."""
+    """Point RAG embedding at the Ollama-protocol upstream of `dims` dimensions, vector search only
+    (Open WebUI's routes)."""
     r = await client.post("/api/v1/retrieval/embedding/update", json={
         "RAG_EMBEDDING_ENGINE": "ollama", "RAG_EMBEDDING_MODEL": f"bench-embed-{dims}",
         "RAG_EMBEDDING_BATCH_SIZE": EMBEDDING_BATCH_SIZE, "ollama_config": {"url": ollama_url, "key": ""}})
+    r.raise_for_status()
+    # vector search only on both sides, as Open WebUI ships (the gateway's default is hybrid)
+    r = await client.post("/api/v1/retrieval/config/update", json={"ENABLE_RAG_HYBRID_SEARCH": False})
     r.raise_for_status()
     await asyncio.sleep(SETTINGS_SEEN_SECONDS)
 

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.text import get_valid_filename
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.types import TimeDeltaParams
@@ -185,6 +185,23 @@ def requeue(file_ids) -> int:
         for file_id, size in File.objects.filter(id__in=ids).values_list("id", "size"):
             queue(file_id, size=size)
     return len(ids)
+
+
+def requeue_orphans(older_than: float) -> int:
+    """Queue again the files waiting or processing for `older_than` seconds with no job left to do it.
+    A job that fails while the database is away cannot queue its retry, and its failure is recorded
+    once the database is back: the file would say `processing` for ever. Returns how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT f.id FROM files_file f WHERE f.status IN ('pending', 'processing') "
+            "AND COALESCE(f.processing_started_at, f.created_at) < now() - make_interval(secs => %s) "
+            "AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.queueing_lock = 'file:' || f.id "
+            "AND j.status IN ('todo', 'doing'))", [older_than])
+        orphans = [row[0] for row in cursor.fetchall()]
+    for file_id in orphans:
+        logger.warning("File %s had no job left to process it (lost while the database was away): queued again", file_id)
+        queue(file_id)
+    return len(orphans)
 
 
 def reset_index(file_ids) -> int:

@@ -45,6 +45,13 @@ async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
             await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
 
 
+@app.periodic(cron=f"* * * * * */{settings.INGEST_RECOVERY_SECONDS}")
+@app.task(queue="ingest", queueing_lock="requeue_orphaned_files")
+def requeue_orphaned_files(timestamp: int) -> None:
+    """Files left `pending` or `processing` with no job (see services.requeue_orphans) are queued again."""
+    services.requeue_orphans(settings.INGEST_STALLED_SECONDS)
+
+
 @app.periodic(cron="*/5 * * * *")
 @app.task(queue="ingest", queueing_lock="repair_vector_indexes")
 def repair_vector_indexes(timestamp: int) -> None:

@@ -1,7 +1,9 @@
 import json
 import time
+from datetime import timedelta
 
 from django.contrib.postgres.search import SearchQuery
+from django.utils import timezone
 
 from files.models import Chunk, File
 from tests.conftest import bearer
@@ -325,3 +327,14 @@ def test_a_file_that_fails_every_attempt_ends_failed_not_processing(api, gateway
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TRIGGER test_fail_always ON files_chunk; DROP FUNCTION test_fail_always();")
+
+
+def test_a_file_left_processing_with_no_job_is_queued_again(api, user):
+    """A job that failed while the database was away could not queue its retry and was recorded as
+    failed once it was back (tests/test_database_faults.py): the file must not say `processing` for ever."""
+    body = upload(api, user["token"], data=b"orphaned MARKER-ORPHAN text").json()
+    assert wait_done(api, user["token"], body["id"]) == "completed"
+    Chunk.objects.filter(file_id=body["id"]).delete()
+    File.objects.filter(id=body["id"]).update(status="processing", processing_started_at=timezone.now() - timedelta(minutes=1))
+    assert wait_done(api, user["token"], body["id"]) == "completed"  # no job existed: the recovery queued one
+    assert [c.text for c in Chunk.objects.filter(file_id=body["id"])] == ["orphaned MARKER-ORPHAN text"]

@@ -64,6 +64,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeout = request.extensions.get("timeout", {})
+        data: bytes | httpx.SyncByteStream | httpx.AsyncByteStream | None
         try:
             data = request.content or None
         except httpx.RequestNotRead:  # a streamed request body

@@ -2,8 +2,8 @@
 
     python -m bench.upstream KIND PORT TOKEN_DELAY TOKENS [EMBEDDING_DIMENSIONS [MODEL]]
 
-Its embeddings come from a table of pre-serialised random unit vectors (one chosen per text by a
-hash), with real embeddings' float precision: it answers as a fast embedding server would, so an
+Its embeddings come from a table of pre-serialised unit vectors around 64 random centres (one chosen
+per text by a hash), with real embeddings' float precision: it answers as a fast embedding server would, so an
 ingestion figure measures the gateway (or Open WebUI), not the Python fake computing and encoding
 vectors (the tests' bag-of-words vectors cost more CPU than either side's own work)."""
 
@@ -15,15 +15,17 @@ import zlib
 from tests.upstreams import FakeUpstream
 
 TABLE = 4096  # distinct vectors
+CLUSTERS = 64  # topics they are near
 
 
 class BenchUpstream(FakeUpstream):
     def vector_table(self) -> list[bytes]:
         if getattr(self, "_table", None) is None:
-            rng = random.Random(self.embedding_dims)
+            rng, dims = random.Random(self.embedding_dims), self.embedding_dims
+            centres = [[rng.gauss(0, 1 / dims ** 0.5) for _ in range(dims)] for _ in range(CLUSTERS)]
             self._table = []
-            for _ in range(TABLE):
-                v = [rng.gauss(0, 1) for _ in range(self.embedding_dims)]
+            for i in range(TABLE):  # clustered, as real embeddings are (uniform random ones defeat any index)
+                v = [c + rng.gauss(0, 0.75 / dims ** 0.5) for c in centres[i % CLUSTERS]]
                 norm = sum(x * x for x in v) ** 0.5
                 self._table.append(json.dumps([x / norm for x in v]).encode())
         return self._table

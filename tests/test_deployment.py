@@ -180,10 +180,14 @@ def test_killing_a_server_process_mid_run_loses_no_completed_request_and_the_oth
     statuses: list[int] = []
     ready: list[int] = []
 
+    failures: list[str] = []
+
     def traffic():
         for _ in range(30):
-            statuses.append(httpx.post(f"{deployment.url}/api/chat/completions", json=HELLO, headers=bearer(token),
-                                       timeout=30).status_code)
+            response = httpx.post(f"{deployment.url}/api/chat/completions", json=HELLO, headers=bearer(token), timeout=30)
+            statuses.append(response.status_code)
+            if response.status_code != 200:
+                failures.append(f"{response.status_code} via {response.headers.get('X-Upstream-Addr')}: {response.text[:300]}")
 
     runner = threading.Thread(target=traffic, daemon=True)
     runner.start()
@@ -193,6 +197,6 @@ def test_killing_a_server_process_mid_run_loses_no_completed_request_and_the_oth
     while runner.is_alive():
         ready.append(httpx.get(f"{deployment.server_url(1)}/ready", timeout=10).status_code)
         time.sleep(0.1)
-    assert statuses == [200] * 30
+    assert statuses == [200] * 30, failures
     assert ready and set(ready) == {200}
     deployment.servers[0].wait(10)

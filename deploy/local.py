@@ -22,6 +22,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = Path(__file__).resolve().parent / "gateway.nginx.conf"
+FAIL_TIMEOUT = 5  # seconds nginx leaves a server process alone after a failed request (or a 503 while it drains)
 DATABASE = "gateway"
 
 MAIN_CONF = """worker_processes 2;
@@ -84,7 +85,7 @@ def render_nginx(run: Path, temp: Path, *, listen: int, server_ports: list[int],
     for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (temp / name).mkdir(exist_ok=True)
         (temp / name).chmod(0o777)
-    servers = "\n".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in server_ports)
+    servers = "\n".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout={FAIL_TIMEOUT}s;" for port in server_ports)
     conf = (TEMPLATE.read_text().replace("@@SERVERS@@", servers).replace("@@LISTEN@@", f"127.0.0.1:{listen}")
             .replace("@@ACCESS_LOG@@", str(run / "access.log"))
             .replace("@@EXTRA@@", UPSTREAM_HEADER if upstream_header else ""))

@@ -6,6 +6,7 @@ on a Unix socket only, never on a TCP port. Its log is `DATA_DIR/pgdata/log`; `m
 embedded_db status|stop` shows or stops it.
 """
 
+import fcntl
 import functools
 import logging
 import os
@@ -31,17 +32,22 @@ _starting = threading.Lock()
 
 def socket_dir(data_dir: Path) -> str:
     """Start the server of `data_dir` if needed (once per process); the directory of its Unix socket.
-    Locked: the first requests of a process served by raw uvicorn connect from several threads at once,
-    and the wheel's server object is not ready until the thread starting it is done."""
+    Locked within the process (the first requests of a process served by raw uvicorn connect from
+    several threads at once, and the wheel's server object is not ready until the thread starting it
+    is done) and across processes (server processes, workers, parallel test processes starting on a
+    new DATA_DIR would each run initdb on the same directory)."""
     with _starting:
         return _socket_dir(data_dir)
 
 
 @functools.cache
 def _socket_dir(data_dir: Path) -> str:
-    server = _server(data_dir)
-    _size_memory(server, pgdata(data_dir))
-    return str(server.get_postmaster_info().socket_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "pgdata.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        server = _server(data_dir)
+        _size_memory(server, pgdata(data_dir))
+        return str(server.get_postmaster_info().socket_dir)
 
 
 def _server(data_dir: Path):

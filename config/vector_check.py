@@ -52,7 +52,11 @@ def _ensure_extension(conn) -> str:
     default, installed = row
     try:
         if installed is None:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            try:
+                with conn.transaction():
+                    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            except psycopg.errors.UniqueViolation:
+                pass  # another process created it at the same moment (IF NOT EXISTS does not cover that race)
         elif _parse(installed) < _parse(default):  # e.g. a data directory made by an older embedded build
             conn.execute("ALTER EXTENSION vector UPDATE")
     except psycopg.errors.InsufficientPrivilege as exc:

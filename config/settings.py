@@ -278,6 +278,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 INGEST_HEARTBEAT_SECONDS = env_float("INGEST_HEARTBEAT_SECONDS", 10.0)  # worker liveness signal
 INGEST_STALLED_SECONDS = env_float("INGEST_STALLED_SECONDS", 30.0)  # silence after which its jobs are requeued
 INGEST_RECOVERY_SECONDS = env_int("INGEST_RECOVERY_SECONDS", 15)  # how often workers look for such jobs
+INGEST_ORPHAN_SECONDS = env_float("INGEST_ORPHAN_SECONDS", 60.0)  # a file pending/processing this long with no job is queued again
 VECTOR_INDEX_BUILD_MEMORY = env_str("VECTOR_INDEX_BUILD_MEMORY", "512MB")  # maintenance_work_mem while an HNSW index is built
 # A file of at least this many vectors, next to a dimension index holding at most twice as many, has
 # the index dropped and built again over everything after it is written (files.vector_index.loading)

@@ -49,7 +49,7 @@ async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
 @app.task(queue="ingest", queueing_lock="requeue_orphaned_files")
 def requeue_orphaned_files(timestamp: int) -> None:
     """Files left `pending` or `processing` with no job (see services.requeue_orphans) are queued again."""
-    services.requeue_orphans(settings.INGEST_STALLED_SECONDS)
+    services.requeue_orphans(settings.INGEST_ORPHAN_SECONDS)
 
 
 @app.periodic(cron="*/5 * * * *")

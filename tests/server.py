@@ -41,6 +41,7 @@ class LiveServer:
             "INGEST_HEARTBEAT_SECONDS": "0.5",  # so a killed worker is noticed within seconds
             "INGEST_STALLED_SECONDS": "2",
             "INGEST_RECOVERY_SECONDS": "1",
+            "INGEST_ORPHAN_SECONDS": "10",  # tests make processing files of their own: not theirs to requeue
             "INGEST_LARGE_FILE_MB": "0.1",  # test files of 100 KB and more take the big files' lane
             "VECTOR_INDEX_REBUILD_MIN_ROWS": "100",  # a file of 100 chunks is a big load next to a small index
             "EVENTS_RETRY_SECONDS": "0.2",  # webhook retries at once, then within a few seconds

@@ -148,9 +148,9 @@ class Topology:
         self.nginx = subprocess.Popen([nginx, "-p", str(run), "-c", str(main)], stdout=self._log("nginx"),
                                       stderr=subprocess.STDOUT)
         everything = (self.nginx, *self.servers, *self.workers)
-        for port in self.server_ports:
-            self.wait_for(f"http://127.0.0.1:{port}/health", watch=everything)
-        self.wait_for(f"{self.url}/ready", watch=everything)  # through nginx: database, Redis, a worker
+        for port in self.server_ports:  # each ready (database, Redis, a worker) before nginx sends it anything:
+            self.wait_for(f"http://127.0.0.1:{port}/ready", watch=everything)  # its 503s would disable it for FAIL_TIMEOUT
+        self.wait_for(f"{self.url}/ready", watch=everything)  # and through nginx
         return self
 
     def start_server(self, i: int) -> None:

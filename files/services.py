@@ -193,14 +193,14 @@ def requeue_orphans(older_than: float) -> int:
     once the database is back: the file would say `processing` for ever. Returns how many."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT f.id FROM files_file f WHERE f.status IN ('pending', 'processing') "
+            "SELECT f.id, f.size FROM files_file f WHERE f.status IN ('pending', 'processing') "
             "AND COALESCE(f.processing_started_at, f.created_at) < now() - make_interval(secs => %s) "
             "AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.queueing_lock = 'file:' || f.id "
             "AND j.status IN ('todo', 'doing'))", [older_than])
-        orphans = [row[0] for row in cursor.fetchall()]
-    for file_id in orphans:
+        orphans = cursor.fetchall()
+    for file_id, size in orphans:
         logger.warning("File %s had no job left to process it (lost while the database was away): queued again", file_id)
-        queue(file_id)
+        queue(file_id, size=size)
     return len(orphans)
 
 

@@ -51,6 +51,8 @@ def _suspect(conn) -> bool:
     if conn.closed:
         return True
     try:
-        return bool(select.select([conn.pgconn.socket], [], [], 0)[0])
+        poller = select.poll()  # not select(): a busy server's sockets pass fd 1024
+        poller.register(conn.pgconn.socket, select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError, psycopg.OperationalError):
         return True

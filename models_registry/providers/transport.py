@@ -1,7 +1,7 @@
 """httpx's API over aiohttp's connection pool and C HTTP parser, for the upstream clients.
 
 The providers speak httpx (requests, streamed responses, its error classes); httpx's own async
-transport (httpcore on anyio) was measured at over half of the gateway's CPU time per chat request
+transport (httpcore on anyio) was measured at about 40% of the event loop's time per chat request
 (py-spy), aiohttp's at a fraction of it. `httpx-aiohttp` does the same but reports a refused or reset
 connection as a connect *timeout* (504 instead of 502 here), so the mapping is ours: timeouts are
 httpx timeouts, a refused connection `ConnectError`, a connection dropped mid-answer

@@ -9,7 +9,7 @@ django_asgi_app = asgi_handler.application()  # set up Django before importing c
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from config import drain  # noqa: E402
+from config import drain, heap  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 application = tracing.wrap(ProtocolTypeRouter(
@@ -19,3 +19,4 @@ application = tracing.wrap(ProtocolTypeRouter(
     }
 ))
 drain.install()  # SIGTERM drains first (uvicorn's handler is in place: it imports the app after)
+heap.settle()  # last: what start-up made stays out of the collector's way (config/heap.py)

@@ -62,10 +62,11 @@ class GatewayASGIHandler(ASGIHandler):
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in tasks:
                 if task.done():
-                    try:
-                        task.result()
-                    except RequestAborted:  # from the listener: the client left
-                        pass
+                    # exception(), not result(): a raise here would put this frame in the traceback the
+                    # task keeps, a reference cycle holding the whole request until a full collection
+                    error = None if task.cancelled() else task.exception()
+                    if error is not None and not isinstance(error, RequestAborted):  # RequestAborted: the client left
+                        raise error
                 else:
                     task.cancel()
                     try:

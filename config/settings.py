@@ -197,6 +197,9 @@ USAGE_METERING = env_bool("USAGE_METERING", True)  # off: no ledger, no limits (
 USAGE_FLUSH_SECONDS = env_float("USAGE_FLUSH_SECONDS", 1.0)  # ledger rows are written at least this often
 USAGE_QUEUE_MAX = env_int("USAGE_QUEUE_MAX", 50_000)  # rows waiting in memory at most (more: oldest dropped, logged)
 USAGE_REDIS_PREFIX = env_str("USAGE_REDIS_PREFIX", "gw:usage:")  # counter keys in REDIS_URL's database
+# tiktoken encoding for token estimates when an upstream reports no usage (fetched once into
+# TIKTOKEN_CACHE_DIR); empty: UTF-8 bytes / 3, with nothing to fetch
+USAGE_ESTIMATE_ENCODING = env_str("USAGE_ESTIMATE_ENCODING", "cl100k_base")
 
 # --- REST framework ----------------------------------------------------------------------------
 

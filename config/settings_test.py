@@ -16,3 +16,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PRODUCTION
 TEST_SECRET = "test-secret-key-for-the-suite-only-0123456789"
 SECRET_KEY = TEST_SECRET
 SIMPLE_JWT = {**PRODUCTION_JWT, "SIGNING_KEY": SECRET_KEY}
+
+# The suite reaches no network: no tokenizer to fetch for usage estimates (UTF-8 bytes / 3).
+USAGE_ESTIMATE_ENCODING = ""

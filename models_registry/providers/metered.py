@@ -7,9 +7,9 @@ import logging
 import threading
 
 import tiktoken
+from django.conf import settings
 
 log = logging.getLogger("gateway.usage")
-ESTIMATE_ENCODING = "cl100k_base"
 PER_MESSAGE = 4  # the chat template's tokens around each message (OpenAI's counting recipe)
 PER_REPLY = 3
 
@@ -20,18 +20,20 @@ _loading = threading.Lock()
 def _load() -> None:
     global _encoding
     try:
-        _encoding = tiktoken.get_encoding(ESTIMATE_ENCODING)
+        _encoding = tiktoken.get_encoding(settings.USAGE_ESTIMATE_ENCODING)
     except Exception as exc:  # noqa: BLE001 (offline and not cached: the byte estimate stays)
-        log.warning("usage estimates: the %s encoding is unavailable (%s); counting bytes / 3", ESTIMATE_ENCODING, exc)
+        log.warning("usage estimates: the %s encoding is unavailable (%s); counting bytes / 3",
+                    settings.USAGE_ESTIMATE_ENCODING, exc)
 
 
 def count(text: str) -> int:
-    """Tokens in `text` by tiktoken's cl100k_base; until it is loaded (in the background: it may have
-    to be fetched once) or when it cannot be, UTF-8 bytes / 3, which errs high for most text."""
+    """Tokens in `text` by USAGE_ESTIMATE_ENCODING (cl100k_base); until it is loaded (in the background:
+    it may have to be fetched once), when it cannot be or none is set, UTF-8 bytes / 3, which errs high
+    for most text."""
     if not text:
         return 0
     if _encoding is None:
-        if _loading.acquire(blocking=False):  # one try per process, never on the caller's time
+        if settings.USAGE_ESTIMATE_ENCODING and _loading.acquire(blocking=False):  # one try per process, never on the caller's time
             threading.Thread(target=_load, name="tiktoken-load", daemon=True).start()
         return (len(text.encode()) + 2) // 3
     return len(_encoding.encode_ordinary(text))

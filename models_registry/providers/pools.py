@@ -153,7 +153,11 @@ def release_stale(connections: list, *, among=None) -> None:
 
 
 class Releasing(httpx.AsyncByteStream):
-    """A response body that hands its pool slot back when closed."""
+    """A response body that hands its pool slot back when closed.
+
+    Closed, it lets go of the stream it wraps: httpx's wraps the response it belongs to, a reference
+    cycle that would keep the response and the upstream's (aiohttp's) objects alive until the next
+    full collection, whose pauses then grow with the requests in flight."""
 
     def __init__(self, stream: httpx.AsyncByteStream, pool: Pool):
         self.stream, self.pool, self.open = stream, pool, True
@@ -166,6 +170,10 @@ class Releasing(httpx.AsyncByteStream):
         try:
             await self.stream.aclose()
         finally:
+            self.stream = _CLOSED
             if self.open:
                 self.open = False
                 release(self.pool)
+
+
+_CLOSED = httpx.ByteStream(b"")

@@ -37,18 +37,19 @@ async def open_request(conn, method: str, path: str, *, json_body=None, params=N
     wait `timeout`, else the connection's idle timeout). Raises UpstreamError for transport
     failures and error statuses. Close the response when done."""
     pool = pools.pool_for(conn)
-    request = pool.client.build_request(method, path, json=json_body, params=params,
-                                        headers=requestlog.upstream_headers(), timeout=_timeout(timeout) if timeout else httpx.USE_CLIENT_DEFAULT)
+    url = pool.url(path)
+    request = httpx.Request(method, url.copy_merge_params(params) if params else url, json=json_body,
+                            headers={**pool.headers, **requestlog.upstream_headers()},
+                            extensions={"timeout": (_timeout(timeout) if timeout else pool.timeout).as_dict()})
     pool.busy += 1
     try:
-        response = await pool.client.send(request, stream=True)
+        response = await pool.transport.handle_async_request(request)
     except httpx.HTTPError as exc:
         pools.release(pool)
         raise _transport_failed(conn, exc) from exc
     except BaseException:
         pools.release(pool)
         raise
-    assert isinstance(response.stream, httpx.AsyncByteStream)  # an AsyncClient's responses
     response.stream = pools.Releasing(response.stream, pool)
     if response.status_code >= 400:
         raise _status_failed(conn, response.status_code, await read_all(response), response.headers)

@@ -3,7 +3,7 @@
 import hashlib
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import PurePosixPath
 
@@ -88,8 +88,7 @@ def process(file_id: str) -> None:
         File.objects.filter(id=file.id).update(status=File.Status.FAILED, error=str(exc))
         _emit(file, File.Status.FAILED, str(exc))
         return
-    _index(file, text, pieces)
-    _emit(file, File.Status.COMPLETED)
+    _index(file, text, pieces, announce=True)
 
 
 def mark_failed(file_id: str, error: str) -> None:
@@ -113,22 +112,31 @@ def update_content(*, file: File, content: str) -> File:
     return file
 
 
-def _index(file: File, text: str, pieces: list[chunking.Piece]) -> None:
-    """Replace the file's chunks (with vectors when an engine is set) and mark it completed."""
+def _index(file: File, text: str, pieces: list[chunking.Piece], *, announce: bool = False) -> None:
+    """Replace the file's chunks (with vectors when an engine is set) and mark it completed (with
+    its file.completed event when `announce`)."""
     engine = embeddings.engine()
     text_hash = hashlib.sha256(text.encode()).hexdigest()
+
+    def stored() -> None:
+        File.objects.filter(id=file.id).update(status=File.Status.COMPLETED)
+        if announce:
+            _emit(file, File.Status.COMPLETED)
+
     try:
-        _write(file, text, text_hash, pieces, engine)
+        _write(file, text, text_hash, pieces, engine, stored)
     except embeddings.EmbeddingError as exc:  # the file is searchable by keywords only, re-indexable later
         logger.warning("%s; storing chunks without vectors", exc)
-        _write(file, text, text_hash, pieces, None)
-    File.objects.filter(id=file.id).update(status=File.Status.COMPLETED)
+        _write(file, text, text_hash, pieces, None, stored)
 
 
-def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece], engine: embeddings.Engine | None) -> None:
+def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece], engine: embeddings.Engine | None,
+           stored: Callable[[], None]) -> None:
     """Replace the file's chunks in one transaction, each batch of vectors written (COPY) as it
-    arrives while the next ones are computed. With vectors, their dimension's index holds them when
-    this returns (vector_index.loading), so a file that says completed is served by it."""
+    arrives while the next ones are computed; `stored()` once they are committed. With vectors,
+    their dimension's index holds them when this returns (vector_index.loading); when the load had
+    the index rebuilt, `stored()` comes before the build: the file is searchable at once, exactly,
+    as every file of that dimension is until the build ends."""
     base = {"name": file.filename, "file_id": str(file.id), "source": file.filename, "created_by": str(file.user_id),
             "hash": text_hash, "content_type": file.content_type, "size": file.size}
     model = engine.model if engine else ""
@@ -148,12 +156,14 @@ def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece], 
 
     with closing(reporter):
         if engine is None:
-            return replace(iter([None] * len(pieces)))
+            replace(iter([None] * len(pieces)))
+            return stored()
         with closing(embeddings.stream(engine, [piece.text for piece in pieces])) as vectors:
             first = next(vectors, None)  # its dimension says which index the load goes to
             if first is None:
-                return replace(iter([]))
-            with vector_index.loading(len(first), len(pieces)):
+                replace(iter([]))
+                return stored()
+            with vector_index.loading(len(first), len(pieces), loaded=stored):
                 replace(itertools.chain([first], vectors))
 
 

@@ -4,7 +4,7 @@ dimension in use gets a partial expression index `(embedding::vector(N)) WHERE d
 (`halfvec(N)` above 2,000 dimensions, the `vector` HNSW limit). Queries use the same expression."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 
 from django.conf import settings
@@ -45,9 +45,10 @@ def _name(dimensions: int) -> str:
 
 
 @contextmanager
-def loading(dimensions: int, rows: int) -> Iterator[None]:
+def loading(dimensions: int, rows: int, loaded: Callable[[], None] | None = None) -> Iterator[None]:
     """Around writing `rows` vectors of `dimensions` (the caller's transaction inside, committed before
-    this exits); the index is valid and holds them when it exits.
+    this exits); the index is valid and holds them when it exits. `loaded()` runs once the load is in,
+    before the index is built (searches are exact, and correct, until it is).
 
     Inserting a vector into an HNSW graph costs several times its share of building the graph at once
     (bench/index_feed.py), so when the load is big next to what the index holds, the index is dropped
@@ -77,10 +78,14 @@ def loading(dimensions: int, rows: int) -> Iterator[None]:
                 _unlock(name)
         raise
     try:
-        ensure(dimensions)  # advisory locks are reentrant: this build goes ahead while we hold it
+        if loaded is not None:
+            loaded()
     finally:
-        if held:
-            _unlock(name)
+        try:
+            ensure(dimensions)  # advisory locks are reentrant: this build goes ahead while we hold it
+        finally:
+            if held:
+                _unlock(name)
 
 
 def _small(name: str, dimensions: int, rows: int) -> bool:

@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 
-from django.db import connections
+from django.db import connection, connections
 from django.db.backends.signals import connection_created
 
 from config.runtime.models import RuntimeSetting
@@ -168,3 +168,18 @@ def fresh_minute() -> None:
     """Per-minute windows: start a test well inside one, so its requests share it."""
     if time.time() % 60 > 50:
         time.sleep(61 - time.time() % 60)
+
+
+def vector_index_definition(dims: int, timeout: float = 30) -> str:
+    """The definition of the dimension's HNSW index once it is valid: a file says completed as soon
+    as its chunks are in, and the index is built (or rebuilt) right after."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                           "WHERE c.relname = %s AND i.indisvalid", [f"chunk_embedding_hnsw_{dims}"])
+            row = cursor.fetchone()
+        if row:
+            return row[0]
+        assert time.monotonic() < deadline, f"no valid vector index for {dims} dimensions"
+        time.sleep(0.05)

@@ -1,12 +1,11 @@
 import hashlib
 
 import pytest
-from django.db import connection
 
 from config.runtime.models import RuntimeSetting
 from files.models import Chunk, File
 from tests.conftest import bearer, connect
-from tests.helpers import FILLER, QUESTION, upload, use_engine, wait_done
+from tests.helpers import FILLER, QUESTION, upload, use_engine, vector_index_definition, wait_done
 from tests.upstreams import bag_of_words
 
 
@@ -74,9 +73,7 @@ def test_realistic_dimensions_are_ingested_indexed_and_searched(api, admin, olla
     body = upload(api, admin["token"], data="\n\n".join(paragraphs).encode()).json()
     assert wait_done(api, admin["token"], body["id"], timeout=60) == "completed"
     assert set(Chunk.objects.filter(file_id=body["id"]).values_list("dimensions", flat=True)) == {dims}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [f"chunk_embedding_hnsw_{dims}"])
-        (definition,) = cursor.fetchone()
+    definition = vector_index_definition(dims)
     assert column_type in definition and "hnsw" in definition
 
     query = {"collection_name": f"file-{body['id']}", "query": "Refunds are processed within how many days?", "k": 3}

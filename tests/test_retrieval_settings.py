@@ -2,12 +2,11 @@
 threshold, hybrid or vector search, the RAG template, query generation (DECISIONS #4), and the
 collection endpoints that depend on them (file/update, delete)."""
 
-from django.db import connection
 
 from files.models import Chunk
 from models_registry.models import Model
 from tests.conftest import bearer, connect
-from tests.helpers import FILLER, QUESTION, upload, use_engine, wait_done
+from tests.helpers import FILLER, QUESTION, upload, use_engine, vector_index_definition, wait_done
 from tests.helpers import create_knowledge as create
 from tests.helpers import ready_file as _ready_file
 
@@ -86,9 +85,7 @@ def test_embedded_chunks_get_an_hnsw_index_for_their_dimension(api, user, ollama
     use_engine(ollama)
     body = upload(api, user["token"], data=b"indexed text").json()
     assert wait_done(api, user["token"], body["id"]) == "completed"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_embedding_hnsw_384'")
-        (definition,) = cursor.fetchone()
+    definition = vector_index_definition(384)
     assert "hnsw" in definition and "vector(384)" in definition and "dimensions = 384" in definition
 
 

@@ -39,6 +39,13 @@ def _failed_concurrent_build(user_id):
     return oid
 
 
+def _wait_for_a_new_valid_index(old_oid, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while (state := _state()) is None or not state[1] or state[0] == old_oid:
+        assert time.monotonic() < deadline, state
+        time.sleep(0.05)
+
+
 def test_ingestion_rebuilds_an_index_a_dead_build_left_invalid(api, admin, ollama):
     headers = bearer(admin["token"])
     api.post("/api/v1/retrieval/embedding/update", headers=headers, json={
@@ -47,8 +54,7 @@ def test_ingestion_rebuilds_an_index_a_dead_build_left_invalid(api, admin, ollam
     body = upload(api, admin["token"], data=b"refunds take fourteen days").json()
     assert wait_done(api, admin["token"], body["id"]) == "completed"
     assert Chunk.objects.filter(file_id=body["id"], dimensions=384).exists()
-    oid, valid = _state()
-    assert valid is True and oid != leftover
+    _wait_for_a_new_valid_index(leftover)  # built right after the file says completed
 
 
 def test_an_index_being_built_is_left_alone_and_repair_rebuilds_a_leftover(admin):
@@ -100,7 +106,8 @@ def _query(api, token, file_id, text):
 def test_a_big_file_next_to_a_small_index_gets_one_build_while_searches_go_on(api, admin, ollama):
     """The live server's VECTOR_INDEX_REBUILD_MIN_ROWS is 100: a file of more chunks next to an index of
     one has the index dropped while it is written (other files' vector searches go on, exact) and built
-    once over everything before the file says completed."""
+    once over everything. The file says completed as soon as its chunks are in, before the build: it is
+    searchable at once (exactly), and the index comes back holding both files."""
     use_engine(ollama, batch=4)
     RuntimeSetting.objects.update_or_create(key="ENABLE_RAG_HYBRID_SEARCH", defaults={"value": False})
     token = admin["token"]
@@ -120,8 +127,8 @@ def test_a_big_file_next_to_a_small_index_gets_one_build_while_searches_go_on(ap
     assert api.get(f"/api/v1/files/{big['id']}/process/status", headers=bearer(token)).json()["status"] == "processing"
 
     assert wait_done(api, token, big["id"], timeout=90) == "completed"
-    after, valid = _state()
-    assert valid is True and after != before
+    assert "Warehouse hours" in _query(api, token, big["id"], "When is the warehouse open?")[0]
+    _wait_for_a_new_valid_index(before)  # the build, after the file says completed
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [NAME])
         indexed = cursor.fetchone()[0]

@@ -1,6 +1,7 @@
 import hashlib
 
 import pytest
+from django.db import connection
 
 from config.runtime.models import RuntimeSetting
 from files.models import Chunk, File
@@ -75,6 +76,11 @@ def test_realistic_dimensions_are_ingested_indexed_and_searched(api, admin, olla
     assert set(Chunk.objects.filter(file_id=body["id"]).values_list("dimensions", flat=True)) == {dims}
     definition = vector_index_definition(dims)
     assert column_type in definition and "hnsw" in definition
+    with connection.cursor() as cursor:  # in the row: exact searches read no TOAST (what fits in a page)
+        cursor.execute("SELECT count(*) FILTER (WHERE pg_column_toast_chunk_id(embedding) IS NULL), count(*) "
+                       "FROM files_chunk WHERE file_id = %s", [body["id"]])
+        inline, chunks = cursor.fetchone()
+    assert inline == chunks or dims * 4 > 8000
 
     query = {"collection_name": f"file-{body['id']}", "query": "Refunds are processed within how many days?", "k": 3}
     for hybrid in (True, False):

@@ -2,6 +2,7 @@
 code outside `models_registry/providers/` branches on a kind, and an upstream named only in the
 settings (the RAG embedding engine) gets a provider with its own pooled client."""
 
+import asyncio
 import re
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from files import embeddings
 from models_registry import providers
 from models_registry.models import Connection
+from tests.conftest import connect
 from tests.upstreams import FakeUpstream
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,3 +97,14 @@ def test_the_embedding_engine_reuses_one_pooled_socket_and_closes_it_when_change
     assert len(first.requests) == 6 and first.open_connections() == 1
     embeddings.embed(_engine(second.url), ["a"])  # the settings now name another endpoint
     assert _settles_at(first, 0) and second.open_connections() == 1
+
+
+def test_an_upstream_call_outside_any_request_sends_no_request_id(ollama):
+    """Management commands and background work call upstreams with no request (and no request id)."""
+    conn = connect(ollama)
+
+    async def listed():
+        return await providers.provider_for(conn).list_models()
+
+    assert {m["name"] for m in asyncio.run(listed())} == {"llama3.1:8b", "qwen3:4b"}
+    assert "x-request-id" not in ollama.headers[-1]

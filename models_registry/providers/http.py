@@ -37,9 +37,9 @@ async def open_request(conn, method: str, path: str, *, json_body=None, params=N
     wait `timeout`, else the connection's idle timeout). Raises UpstreamError for transport
     failures and error statuses. Close the response when done."""
     pool = pools.pool_for(conn)
-    url = pool.url(path)
+    url, request_id = pool.url(path), requestlog.upstream_headers()  # None outside a request
     request = httpx.Request(method, url.copy_merge_params(params) if params else url, json=json_body,
-                            headers={**pool.headers, **requestlog.upstream_headers()},
+                            headers={**pool.headers, **request_id} if request_id else pool.headers,
                             extensions={"timeout": (_timeout(timeout) if timeout else pool.timeout).as_dict()})
     pool.busy += 1
     try:

@@ -3,6 +3,7 @@ code outside `models_registry/providers/` branches on a kind, and an upstream na
 settings (the RAG embedding engine) gets a provider with its own pooled client."""
 
 import asyncio
+import contextvars
 import re
 import time
 from pathlib import Path
@@ -106,5 +107,6 @@ def test_an_upstream_call_outside_any_request_sends_no_request_id(ollama):
     async def listed():
         return await providers.provider_for(conn).list_models()
 
-    assert {m["name"] for m in asyncio.run(listed())} == {"llama3.1:8b", "qwen3:4b"}
+    outside = contextvars.Context()  # nothing any earlier test left set in this process
+    assert {m["name"] for m in outside.run(asyncio.run, listed())} == {"llama3.1:8b", "qwen3:4b"}
     assert "x-request-id" not in ollama.headers[-1]

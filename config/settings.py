@@ -286,6 +286,9 @@ VECTOR_INDEX_BUILD_MEMORY = env_str("VECTOR_INDEX_BUILD_MEMORY", "512MB")  # mai
 # A file of at least this many vectors, next to a dimension index holding at most twice as many, has
 # the index dropped and built again over everything after it is written (files.vector_index.loading)
 VECTOR_INDEX_REBUILD_MIN_ROWS = env_int("VECTOR_INDEX_REBUILD_MIN_ROWS", 2000)
+# A file of at least this many chunks keeps its keyword-index entries pending until it says completed,
+# then merges them at once (files.keyword_index)
+KEYWORD_INDEX_DEFER_MIN_ROWS = env_int("KEYWORD_INDEX_DEFER_MIN_ROWS", 2000)
 INGEST_CONCURRENCY = env_int("INGEST_CONCURRENCY", 2)  # files one worker processes at once: a big one never holds up the rest
 # Files of at least INGEST_LARGE_FILE_MB go to a lane of their own (queue `ingest_large`), which a worker
 # serving `ingest` runs beside it with INGEST_LARGE_CONCURRENCY jobs at once: big files never take the

@@ -17,7 +17,7 @@ from rest_framework.exceptions import APIException, ValidationError
 
 from accounts import caller
 from config import events, runtime
-from files import chunk_copy, chunking, embeddings, progress, vector_index
+from files import chunk_copy, chunking, embeddings, keyword_index, progress, vector_index
 from files.extract import ExtractionError, extract
 from files.models import Chunk, File
 
@@ -118,25 +118,29 @@ def _index(file: File, text: str, pieces: list[chunking.Piece], *, announce: boo
     engine = embeddings.engine()
     text_hash = hashlib.sha256(text.encode()).hexdigest()
 
+    unbuilt: list[int] = []  # the dimension whose vector index the load dropped
+
     def stored() -> None:
         File.objects.filter(id=file.id).update(status=File.Status.COMPLETED)
         if announce:
             _emit(file, File.Status.COMPLETED)
 
     try:
-        _write(file, text, text_hash, pieces, engine, stored)
+        _write(file, text, text_hash, pieces, engine, stored, unbuilt.append)
     except embeddings.EmbeddingError as exc:  # the file is searchable by keywords only, re-indexable later
         logger.warning("%s; storing chunks without vectors", exc)
-        _write(file, text, text_hash, pieces, None, stored)
+        _write(file, text, text_hash, pieces, None, stored, unbuilt.append)
+    if unbuilt or keyword_index.big(len(pieces)):
+        queue_index_work(dimensions=unbuilt[0] if unbuilt else 0, keywords=keyword_index.big(len(pieces)))
 
 
 def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece], engine: embeddings.Engine | None,
-           stored: Callable[[], None]) -> None:
+           stored: Callable[[], None], unbuilt: Callable[[int], None]) -> None:
     """Replace the file's chunks in one transaction, each batch of vectors written (COPY) as it
     arrives while the next ones are computed; `stored()` once they are committed. With vectors,
-    their dimension's index holds them when this returns (vector_index.loading); when the load had
-    the index rebuilt, `stored()` comes before the build: the file is searchable at once, exactly,
-    as every file of that dimension is until the build ends."""
+    their dimension's index holds them when this returns (vector_index.loading), unless the load had
+    it dropped: then `unbuilt(dimensions)`, for it to be built after the file says completed (the
+    file is searchable at once, exactly, as every file of that dimension is until the build ends)."""
     base = {"name": file.filename, "file_id": str(file.id), "source": file.filename, "created_by": str(file.user_id),
             "hash": text_hash, "content_type": file.content_type, "size": file.size}
     model = engine.model if engine else ""
@@ -145,6 +149,8 @@ def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece], 
 
     def replace(vectors: Iterator[list[float] | None]) -> None:
         with transaction.atomic():
+            if keyword_index.big(len(pieces)):
+                keyword_index.defer_merge()
             Chunk.objects.filter(file=file).delete()
             chunk_copy.write(rows(vectors))
             File.objects.filter(id=file.id).update(content=text, hash=text_hash, error="")
@@ -163,7 +169,7 @@ def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece], 
             if first is None:
                 replace(iter([]))
                 return stored()
-            with vector_index.loading(len(first), len(pieces), loaded=stored):
+            with vector_index.loading(len(first), len(pieces), loaded=stored, build_later=unbuilt):
                 replace(itertools.chain([first], vectors))
 
 
@@ -184,6 +190,21 @@ def queue(file_id, *, size: int | None = None, attempt: int = 1, delay: int = 0)
     except AlreadyEnqueued:
         return False
     return True
+
+
+def queue_index_work(*, dimensions: int, keywords: bool) -> None:
+    """After a big load, once its file says completed: build the dimension's vector index it dropped
+    (0: none) and merge the keyword index's pending entries (files.tasks.finish_indexes). A job in the
+    small files' lane, so the big files' lane takes the next file at once; one waiting does the work
+    of every load queued behind it."""
+    from files.tasks import finish_indexes
+
+    job = finish_indexes.configure(queueing_lock=f"indexes:{dimensions}:{int(keywords)}")
+    try:
+        with transaction.atomic():
+            job.defer(dimensions=dimensions, keywords=keywords)
+    except AlreadyEnqueued:
+        pass
 
 
 def requeue(file_ids) -> int:

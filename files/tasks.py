@@ -7,7 +7,7 @@ from procrastinate.exceptions import UniqueViolation
 from procrastinate.jobs import Status
 from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
 
-from files import services, vector_index
+from files import keyword_index, services, vector_index
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,15 @@ def process_file(file_id: str, attempt: int = 1) -> None:
         else:  # never left `processing` with nothing owning it
             services.mark_failed(file_id, f"Processing failed after {ATTEMPTS} attempts: {exc.__class__.__name__}: {exc}")
         raise
+
+
+@app.task(queue="ingest")
+def finish_indexes(dimensions: int = 0, keywords: bool = False) -> None:
+    """A big load's index work, after its file says completed (services.queue_index_work)."""
+    if keywords:
+        keyword_index.merge()
+    if dimensions:
+        vector_index.ensure(dimensions)
 
 
 @app.periodic(cron=f"* * * * * */{settings.INGEST_RECOVERY_SECONDS}")

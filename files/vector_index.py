@@ -45,10 +45,13 @@ def _name(dimensions: int) -> str:
 
 
 @contextmanager
-def loading(dimensions: int, rows: int, loaded: Callable[[], None] | None = None) -> Iterator[None]:
+def loading(dimensions: int, rows: int, loaded: Callable[[], None] | None = None,
+            build_later: Callable[[int], None] | None = None) -> Iterator[None]:
     """Around writing `rows` vectors of `dimensions` (the caller's transaction inside, committed before
     this exits); the index is valid and holds them when it exits. `loaded()` runs once the load is in,
-    before the index is built (searches are exact, and correct, until it is).
+    before the index is built (searches are exact, and correct, until it is). With `build_later`, an
+    index dropped for the load is left to `build_later(dimensions)` (a job: whoever builds first,
+    that or another load's `ensure`, holds the builders' lock; the others skip).
 
     Inserting a vector into an HNSW graph costs several times its share of building the graph at once
     (bench/index_feed.py), so when the load is big next to what the index holds, the index is dropped
@@ -81,11 +84,15 @@ def loading(dimensions: int, rows: int, loaded: Callable[[], None] | None = None
         if loaded is not None:
             loaded()
     finally:
-        try:
-            ensure(dimensions)  # advisory locks are reentrant: this build goes ahead while we hold it
-        finally:
-            if held:
-                _unlock(name)
+        if held and build_later is not None:
+            _unlock(name)
+            build_later(dimensions)
+        else:
+            try:
+                ensure(dimensions)  # advisory locks are reentrant: this build goes ahead while we hold it
+            finally:
+                if held:
+                    _unlock(name)
 
 
 def _small(name: str, dimensions: int, rows: int) -> bool:

@@ -88,7 +88,7 @@ def _wait_for_idle_ingestion(timeout: float = 60) -> None:
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
             cursor.execute("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing') "
-                           "AND task_name LIKE %s", ["%process_file"])
+                           "AND task_name IN ('files.tasks.process_file', 'files.tasks.finish_indexes')")
             if cursor.fetchone()[0] == 0:
                 return
             time.sleep(0.05)

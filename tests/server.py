@@ -44,6 +44,7 @@ class LiveServer:
             "INGEST_ORPHAN_SECONDS": "10",  # tests make processing files of their own: not theirs to requeue
             "INGEST_LARGE_FILE_MB": "0.1",  # test files of 100 KB and more take the big files' lane
             "VECTOR_INDEX_REBUILD_MIN_ROWS": "100",  # a file of 100 chunks is a big load next to a small index
+            "KEYWORD_INDEX_DEFER_MIN_ROWS": "100",  # and merges its keyword-index entries once, after it completes
             "EVENTS_RETRY_SECONDS": "0.2",  # webhook retries at once, then within a few seconds
             "EVENTS_POLL_SECONDS": "0.1",
             "USAGE_FLUSH_SECONDS": "0.1",  # ledger rows in the database soon after each call

@@ -77,12 +77,12 @@ async def _sources(user, body: dict, entry: registry.Entry) -> tuple[list[dict],
         return [], ""
     config = runtime.cached_snapshot() or await db_call(runtime.snapshot)()
     texts = await queries.queries_for(user, entry, body, preset_knowledge, config)
-    try:  # the files in scope are looked up (and searched by keyword) while the query is embedded
-        resolved, embedded = await asyncio.gather(db_call(context.resolve)(user, body, preset_knowledge, texts, config),
+    try:  # the files in scope are looked up while the query is embedded
+        resolved, embedded = await asyncio.gather(db_call(context.resolve)(user, body, preset_knowledge),
                                                   context.embed(texts, config))
     except context.UnknownSource as exc:
         raise bad_request(exc.detail)
-    return await db_call(context.collect)(resolved, embedded, config), rag_config.template(config)
+    return await context.collect(resolved, embedded, config), rag_config.template(config)
 
 
 async def complete(prepared: Prepared) -> bytes:

@@ -1,8 +1,9 @@
 """Retrieval-augmented prompts: resolve the request's `files` (and a preset's knowledge), search
 them, inject the context into the last user message and build `sources` (API.md §3.6, §3.7)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from config.common.db import db_call
 from config.common.values import as_uuid
 from files import embeddings
 from files.models import File
@@ -64,17 +65,15 @@ def message_text(content) -> str:
 
 @dataclass(frozen=True)
 class Source:
-    """A request item with the ids of the files it covers (None for inline text) and, when searched
-    hybrid, the keyword side of each query text, found before the query's vectors are."""
+    """A request item with the ids of the files it covers (None for inline text)."""
     item: dict
     scope: list[str] | None
-    keyword: dict[str, list[retrieval.Hit]] = field(default_factory=dict)
 
 
-def resolve(user, body: dict, preset_knowledge: list, texts: list[str], config: dict) -> list[Source]:
+def resolve(user, body: dict, preset_knowledge: list) -> list[Source]:
     """Each item of the request with what it covers. Unknown or forbidden ids are an error, with the
     same message either way (DECISIONS #5). One unit of database work, which needs no query vector:
-    it runs while the query is being embedded, and so does the hybrid search's keyword side."""
+    it runs while the query is being embedded."""
     items = _items(body, preset_knowledge)
     if not items:
         return []
@@ -88,19 +87,13 @@ def resolve(user, body: dict, preset_knowledge: list, texts: list[str], config: 
     for kb_id in kb_ids:
         if kb_id not in members:
             raise UnknownSource(f"Knowledge not found: {kb_id}")
-    hybrid = config["ENABLE_RAG_HYBRID_SEARCH"] and embeddings.engine(config) is not None
-    sources = []
-    for item in items:
-        scope = None if item["type"] == "text" else [str(item["id"])] if item["type"] == "file" else members[str(item["id"])]
-        keyword = {text: retrieval.keyword_side(scope, text, config["RAG_TOP_K"])
-                   for text in texts} if hybrid and scope and _searched(item, config) else {}
-        sources.append(Source(item, scope, keyword))
-    return sources
+    return [Source(item, None if item["type"] == "text" else [str(item["id"])] if item["type"] == "file"
+                   else members[str(item["id"])]) for item in items]
 
 
-def collect(resolved: list[Source], queries: Queries, config: dict) -> list[dict]:
+async def collect(resolved: list[Source], queries: Queries, config: dict) -> list[dict]:
     """The `sources` for the resolved items (one entry per item with results): whole documents or
-    the best chunks. One unit of database work."""
+    the best chunks."""
     sources = []
     for resolved_item in resolved:
         item, scope = resolved_item.item, resolved_item.scope
@@ -110,12 +103,11 @@ def collect(resolved: list[Source], queries: Queries, config: dict) -> list[dict
                 sources.append({"source": source, "document": [item["content"]], "metadata": [{"name": item.get("name", "")}]})
             continue
         if not _searched(item, config):
-            full = File.objects.filter(id__in=scope, status=File.Status.COMPLETED).values_list("filename", "content", "id")
-            docs = [(c, {"name": n, "file_id": str(i), "source": n}) for n, c, i in full if c]
+            docs = await db_call(_whole_documents)(scope)
             if docs:
                 sources.append({"source": source, "document": [d for d, _ in docs], "metadata": [m for _, m in docs]})
             continue
-        hits = _search(scope, queries, config, resolved_item.keyword)
+        hits = await _search(scope, queries, config)
         if hits:
             sources.append({"source": source, "document": [h.text for h in hits], "metadata": [h.metadata for h in hits],
                             "distances": [h.score for h in hits]})
@@ -132,15 +124,20 @@ def needs_search(body: dict, preset_knowledge: list) -> bool:
     return any(i["type"] != "text" and i.get("context") != "full" for i in _items(body, preset_knowledge))
 
 
-def _search(scope: list[str], queries: Queries, config: dict, keyword: dict[str, list[retrieval.Hit]]) -> list[retrieval.Hit]:
+def _whole_documents(scope: list[str]) -> list[tuple[str, dict]]:
+    full = File.objects.filter(id__in=scope, status=File.Status.COMPLETED).values_list("filename", "content", "id")
+    return [(c, {"name": n, "file_id": str(i), "source": n}) for n, c, i in full if c]
+
+
+async def _search(scope: list[str], queries: Queries, config: dict) -> list[retrieval.Hit]:
     """Each query's best chunks, merged keeping each chunk's best score, best first (API.md §3.6)."""
     k = config["RAG_TOP_K"]
     best: dict[str, retrieval.Hit] = {}
     for n, text in enumerate(queries.texts):
         vector = queries.vectors[n] if queries.vectors else None
-        for hit in retrieval.search(scope, text, vector, queries.model, k, hybrid=config["ENABLE_RAG_HYBRID_SEARCH"],
-                                    keyword_weight=config["RAG_HYBRID_BM25_WEIGHT"],
-                                    threshold=config["RAG_RELEVANCE_THRESHOLD"], keyword=keyword.get(text)):
+        for hit in await retrieval.asearch(scope, text, vector, queries.model, k, hybrid=config["ENABLE_RAG_HYBRID_SEARCH"],
+                                           keyword_weight=config["RAG_HYBRID_BM25_WEIGHT"],
+                                           threshold=config["RAG_RELEVANCE_THRESHOLD"]):
             if hit.id not in best or hit.score > best[hit.id].score:
                 best[hit.id] = hit
     return sorted(best.values(), key=lambda h: h.score, reverse=True)[:k]

@@ -4,8 +4,10 @@ both by reciprocal rank.
 
 Each search is one round trip to Postgres: its settings (`SET LOCAL`, which holds for the implicit
 transaction of a multi-statement query) and its one statement are sent together in raw SQL, the
-files as one array parameter. Hybrid runs both sides in that one statement."""
+files as one array literal. Hybrid runs both sides in that one statement (`search`), or, on the
+request path, each in its own at the same time (`asearch`)."""
 
+import asyncio
 import json
 import re
 import time
@@ -14,6 +16,7 @@ from dataclasses import dataclass, replace
 from django.db import connection
 from pgvector import Vector
 
+from config.common.db import db_call
 from files import vector_index
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -36,11 +39,10 @@ class Hit:
 
 
 def search(file_ids, query: str, vector: list[float] | None, model: str, k: int, *, hybrid: bool = True,
-           keyword_weight: float = 0.5, threshold: float = 0.0, keyword: list[Hit] | None = None) -> list[Hit]:
+           keyword_weight: float = 0.5, threshold: float = 0.0) -> list[Hit]:
     """The best `k` chunks: keywords alone without a vector, vectors alone when `hybrid` is off,
-    else both fused. With a vector, chunks whose relevance is under `threshold` are dropped.
-    `keyword`: hybrid's keyword side found beforehand by `keyword_side` (while the query was being
-    embedded); the statement then adds only the vector side and those hits' relevance."""
+    else both fused (in one statement). With a vector, chunks whose relevance is under `threshold`
+    are dropped."""
     if not file_ids:
         return []
     if not vector:
@@ -48,14 +50,24 @@ def search(file_ids, query: str, vector: list[float] | None, model: str, k: int,
     if not hybrid:
         hits = vector_search(file_ids, vector, model, k)
     else:
-        keyword, nearest = _both(_array(file_ids), query, vector, model, k * 4, keyword)
-        hits = _fuse(keyword, nearest, keyword_weight, k)
+        hits = _fuse(*_both(_array(file_ids), query, vector, model, k * 4), keyword_weight, k)
+    return _relevant(hits, threshold)
+
+
+async def asearch(file_ids, query: str, vector: list[float] | None, model: str, k: int, *, hybrid: bool = True,
+                  keyword_weight: float = 0.5, threshold: float = 0.0) -> list[Hit]:
+    """`search` for the request path: hybrid's two sides run at the same time, each one statement
+    on a pooled connection of its own, and are fused here (the same hits as `search`)."""
+    if not (file_ids and vector and hybrid):
+        return await db_call(search)(file_ids, query, vector, model, k, hybrid=hybrid, keyword_weight=keyword_weight,
+                                     threshold=threshold)
+    keyword, nearest = await asyncio.gather(db_call(keyword_search)(file_ids, query, k * 4, vector, model),
+                                            db_call(vector_search)(file_ids, vector, model, k * 4))
+    return _relevant(_fuse(keyword, nearest, keyword_weight, k), threshold)
+
+
+def _relevant(hits: list[Hit], threshold: float) -> list[Hit]:
     return [h for h in hits if h.relevance is None or h.relevance >= threshold]
-
-
-def keyword_side(file_ids, query: str, k: int) -> list[Hit]:
-    """What hybrid `search` for `k` results ranks on the keyword side, without the query's vector."""
-    return keyword_search(file_ids, query, k * 4)
 
 
 def _fuse(keyword: list[Hit], nearest: list[Hit], keyword_weight: float, k: int) -> list[Hit]:
@@ -98,7 +110,7 @@ def _terms(text: str) -> list[str]:
 # The planner prices @@ on a row far below its real cost and would rather read the table in order
 # until CANDIDATES rows match (4 us a row, measured); the GIN index finds them at once. The vector
 # side's exact plan reads the scope's chunks through the file index, so it loses nothing by it.
-_KEYWORD_SETTINGS = "SET LOCAL enable_seqscan = off; "
+_KEYWORD_SETTINGS = "SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 
 
 def _keyword_sql(terms: list[str], file_ids: str, k: int, vector: list[float] | None, model: str) -> tuple[str, list]:
@@ -192,29 +204,17 @@ def _vector_hits(rows) -> list[Hit]:
     return [Hit(str(i), text, _json(metadata), _relevance(d), _relevance(d)) for i, text, metadata, _, _, d in rows]
 
 
-def _both(file_ids: str, query: str, vector: list[float], model: str, k: int,
-          keyword: list[Hit] | None) -> tuple[list[Hit], list[Hit]]:
+def _both(file_ids: str, query: str, vector: list[float], model: str, k: int) -> tuple[list[Hit], list[Hit]]:
     """Keyword and vector search's best `k` each, in one statement: rows of both sides, told apart by
-    the first column. With `keyword` given, its hits' distances stand for the keyword side."""
+    the first column."""
     nearest_sql, nearest_params = _vector_sql(file_ids, vector, model, k)
-    terms = _terms(query) if keyword is None else []
-    if not terms and not keyword:
+    terms = _terms(query)
+    if not terms:
         return [], _vector_hits(_run(_vector_settings(k) + nearest_sql, nearest_params))
-    if terms:
-        keyword_sql, keyword_params = _keyword_sql(terms, file_ids, k, vector, model)
-        settings = _KEYWORD_SETTINGS
-    else:  # the hits found beforehand: only their distances
-        keyword_sql = ("SELECT id, NULL::text, NULL::jsonb, 0::real, 0, CASE WHEN dimensions = %s AND embedding_model = %s "
-                       "THEN embedding <=> %s::vector END FROM files_chunk WHERE id = ANY(%s::uuid[])")
-        keyword_params, settings = [len(vector), model, Vector(vector).to_text(), [h.id for h in keyword]], ""
+    keyword_sql, keyword_params = _keyword_sql(terms, file_ids, k, vector, model)
     sql = f"SELECT true, * FROM ({keyword_sql}) AS keyword UNION ALL SELECT false, * FROM {nearest_sql} AS nearest"
-    rows = _run(settings + _vector_settings(k) + sql, [*keyword_params, *nearest_params])
-    if terms:
-        keyword = _keyword_hits([r[1:] for r in rows if r[0]], k)
-    else:
-        distances = {str(r[1]): r[6] for r in rows if r[0]}
-        keyword = [replace(h, relevance=_relevance(distances.get(h.id))) for h in keyword]
-    return keyword, _vector_hits([r[1:] for r in rows if not r[0]])
+    rows = _run(_KEYWORD_SETTINGS + _vector_settings(k) + sql, [*keyword_params, *nearest_params])
+    return _keyword_hits([r[1:] for r in rows if r[0]], k), _vector_hits([r[1:] for r in rows if not r[0]])
 
 
 def _array(file_ids) -> str:

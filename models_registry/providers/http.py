@@ -50,6 +50,7 @@ async def open_request(conn, method: str, path: str, *, json_body=None, params=N
     except BaseException:
         pools.release(pool)
         raise
+    assert isinstance(response.stream, httpx.AsyncByteStream)  # an async transport's responses
     response.stream = pools.Releasing(response.stream, pool)
     if response.status_code >= 400:
         raise _status_failed(conn, response.status_code, await read_all(response), response.headers)

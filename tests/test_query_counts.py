@@ -223,9 +223,10 @@ def _chat_queries(ollama, files_for_request) -> list[int]:
     async def run():
         client = AsyncClient()
         counts = []
-        # The first request fills this process's caches: the model list, the search's term statistics
-        # (kept 300 s by knowledge.retrieval, so they stay warm for the requests measured).
-        for files in [requests[0], *requests]:
+        # A first round fills this process's caches: the model list, the search's term statistics
+        # and each scope's width (kept 300 s by knowledge.retrieval, so they stay warm for the
+        # requests measured).
+        for files in [*requests, *requests]:
             with AllQueries() as queries:
                 response = await client.post("/api/chat/completions", {"model": "llama3.1:8b", "messages": QUESTION,
                                              "files": files}, content_type="application/json", headers=headers)
@@ -233,7 +234,7 @@ def _chat_queries(ollama, files_for_request) -> list[int]:
             assert REFUNDS in ollama.last("/api/chat")["messages"][-1]["content"]
             assert len(response.json()["sources"]) == len(files)
             counts.append(len(queries))
-        return counts[1:]
+        return counts[len(requests):]
 
     return asyncio.run(run())
 

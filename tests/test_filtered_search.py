@@ -131,3 +131,21 @@ def test_hybrid_search_is_one_round_trip_with_both_sides_as_searched_apart():
         assert asyncio.run(retrieval.asearch(scope, query, vector, "m", 4, keyword_weight=0.3)) == hits
         assert {h.metadata["file_id"] for h in [*hits, *keyword, *nearest]} == {str(scoped.id)}
         assert all(h.relevance is not None for h in keyword)
+
+
+def test_keyword_candidates_are_the_chunks_holding_the_most_terms():
+    """The keyword side ranks at most CANDIDATES chunks: those holding two of the query's terms come
+    before those holding one, wherever they are in the table (the first CANDIDATES matches in table
+    order would leave out a chunk holding two terms that comes after them)."""
+    from django.db import connection
+
+    user = User.objects.create_user("tiers@example.com", "pw", name="T", role="user")
+    file = _file(user, "tiers.txt")
+    one_term = [f"quokka note {i}" for i in range(retrieval.CANDIDATES + 100)]  # each holds one of the terms
+    other = [f"filler paragraph {i} about lunch" for i in range(12_000)]  # so that no query term is common
+    texts = [*one_term, "quokka numbat together", *other]
+    Chunk.objects.bulk_create((Chunk(file=file, position=i, text=t, metadata={}) for i, t in enumerate(texts)), batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE files_chunk")
+    hits = retrieval.keyword_search([str(file.id)], "quokka numbat platypus", 3)
+    assert hits[0].text == "quokka numbat together"

@@ -54,18 +54,29 @@ def _run() -> None:
     while True:
         _wake.wait(settings.USAGE_FLUSH_SECONDS)
         _wake.clear()
-        flush()
+        try:
+            flush()
+        except Exception:  # the writer outlives any one failure: a dead thread would write nothing more
+            log.exception("usage ledger: a flush failed")
 
 
 def flush() -> int:
     """Write every queued row now; returns how many were written. Rows that fail to write go back to
-    the queue (the next flush tries again)."""
+    the queue (the next flush tries again); a row that is no UsageRecord (a bug) is logged and
+    dropped alone, so it never holds up the others."""
+    global dropped
     written = 0
     with _lock:
         try:
             while _queue:
-                rows = [_queue.popleft() for _ in range(min(BATCH, len(_queue)))]
-                batch = [UsageRecord(**row) for row in rows]
+                rows, batch = [], []
+                for row in (_queue.popleft() for _ in range(min(BATCH, len(_queue)))):
+                    try:
+                        batch.append(UsageRecord(**row))
+                        rows.append(row)
+                    except (TypeError, ValueError):
+                        dropped += 1
+                        log.exception("usage ledger: a row that is no usage record was dropped: %r", row)
                 try:
                     _price(batch)
                     UsageRecord.objects.bulk_create(batch)

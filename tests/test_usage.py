@@ -364,3 +364,17 @@ def test_budgets_reset_on_calendar_boundaries_in_the_configured_zone():
     assert [d.date().isoformat() for d in period_bounds("week", now, zone)] == ["2026-02-23", "2026-03-02"]
     assert [d.date().isoformat() for d in period_bounds("month", now, zone)] == ["2026-02-01", "2026-03-01"]
     assert (reset_text(0.2), reset_text(360), reset_text(7384)) == ("1s", "6m0s", "2h3m4s")
+
+
+def test_a_row_that_is_no_usage_record_is_dropped_alone_and_the_ledger_goes_on():
+    """A bug that queues a malformed row loses that row, never the ones written with it."""
+    from datetime import UTC, datetime
+
+    from accounts import usage_ledger
+
+    good = dict(created_at=datetime.now(UTC), model="ledger-goes-on", endpoint="chat", status="ok")
+    usage_ledger.record({**good, "no_such_field": 1})
+    usage_ledger.record(good)
+    usage_ledger.flush()  # (or the writer thread, which takes the same lock, did it already)
+    assert UsageRecord.objects.filter(model="ledger-goes-on").count() == 1
+    assert usage_ledger.pending() == 0

@@ -1,7 +1,6 @@
 """No changelist (nor the dashboard) makes a query per row: the count with many rows equals the
 count with a few."""
 
-import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -58,7 +57,6 @@ def _counts(client):
     return counts
 
 
-@pytest.mark.django_db(transaction=True)
 def test_changelists_query_count_does_not_grow_with_rows():
     admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
     client = Client()

@@ -10,7 +10,6 @@ from django.test import Client
 from accounts.models import User
 
 
-@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("url", ["/admin/accounts/apikey/add/", "/admin/files/file/add/", "/admin/knowledge/knowledgebase/add/"])
 def test_a_non_uuid_user_id_is_a_form_error(url):
     admin = User.objects.create_user("root@example.com", "pw", name="Root", role="admin")
@@ -21,7 +20,6 @@ def test_a_non_uuid_user_id_is_a_form_error(url):
     assert b"errornote" in response.content or b"errorlist" in response.content
 
 
-@pytest.mark.django_db(transaction=True)
 def test_files_embedded_with_another_model_can_be_listed():
     from config.runtime.models import RuntimeSetting
     from files.models import Chunk, File
@@ -40,7 +38,6 @@ def test_files_embedded_with_another_model_can_be_listed():
     assert "current.txt" in current and "old-model.txt" not in current
 
 
-@pytest.mark.django_db(transaction=True)
 def test_admin_download_serves_the_stored_bytes():
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
@@ -60,7 +57,6 @@ def test_admin_download_serves_the_stored_bytes():
     default_storage.delete(name)
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_preset_gets_knowledge_and_sharing_from_its_admin_form():
     from accounts.models import AccessGrant
     from knowledge.models import KnowledgeBase
@@ -89,7 +85,6 @@ def test_a_preset_gets_knowledge_and_sharing_from_its_admin_form():
     assert f'<option value="{handbook.id}" selected>' in page  # the form shows what is attached
 
 
-@pytest.mark.django_db(transaction=True)
 def test_retrieval_settings_page_saves_validates_and_reindexes():
     from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -128,7 +123,6 @@ def test_retrieval_settings_page_saves_validates_and_reindexes():
         cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'files.tasks.process_file' AND status = 'todo'")
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_group_gets_members_and_permissions_from_its_admin_form():
     from accounts.models import Group
 
@@ -148,7 +142,6 @@ def test_a_group_gets_members_and_permissions_from_its_admin_form():
     assert "workspace.knowledge" in page and "Editors" in page  # its permissions and groups, on its page
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_collection_shared_with_writers_and_groups_in_the_admin_keeps_them():
     from accounts.models import AccessGrant, Group
     from knowledge.models import KnowledgeBase
@@ -167,7 +160,6 @@ def test_a_collection_shared_with_writers_and_groups_in_the_admin_keeps_them():
         ("user", str(writer.id), "write"), ("group", str(team.id), "read")}
 
 
-@pytest.mark.django_db(transaction=True)
 def test_default_permissions_page_saves_the_tree():
     from accounts import access
     from config import runtime
@@ -185,7 +177,6 @@ def test_default_permissions_page_saves_the_tree():
     assert access.can_create(user, access.KNOWLEDGE) and not access.has_permission(user, "features.api_keys")
 
 
-@pytest.mark.django_db(transaction=True)
 def test_the_files_list_and_page_show_how_far_a_processing_file_is():
     from django.utils import timezone
 
@@ -210,7 +201,6 @@ def test_the_files_list_and_page_show_how_far_a_processing_file_is():
             cursor.execute("DELETE FROM procrastinate_jobs WHERE queue_name = 'tests'")
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_prompt_made_or_changed_in_the_admin_is_versioned_and_shared():
     from accounts.models import AccessGrant
     from chat.prompt_models import Prompt, PromptHistory

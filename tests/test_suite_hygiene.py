@@ -39,3 +39,13 @@ def test_the_suite_hashes_passwords_fast():
     """The test settings (config/settings_test.py); production's Argon2 is proven in test_auth.py."""
     assert settings.SETTINGS_MODULE == "config.settings_test"
     assert settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.MD5PasswordHasher"
+
+
+def test_no_test_flushes_the_whole_database():
+    """`django_db(transaction=True)` flushes every table when its test ends, content types included,
+    which come back under new ids while the live servers keep the old ones cached (an admin save then
+    fails on django_admin_log's foreign key). The suite's own clean-up (conftest._clean_database)
+    empties the project's tables instead."""
+    offenders = [p.name for p in sorted(TESTS.glob("test_*.py")) if "transaction=True" in p.read_text()
+                 and p.name != "test_suite_hygiene.py"]
+    assert offenders == []

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import httpx
-import pytest
 
 from accounts.models import ModelPrice, UsageLimit, UsageRecord
 from tests import factories
@@ -336,7 +335,6 @@ def test_open_webui_analytics_read_the_ledger(api, admin, user):
     assert api.get("/api/usage", headers=bearer(user["token"])).json() == {"model_ids": ["gpt-4o", "llama3.1:8b"], "user_count": 2}
 
 
-@pytest.mark.django_db(transaction=True)
 def test_the_admin_dashboard_charts_usage_and_shows_top_users_against_their_limits():
     from django.test import Client
 

@@ -131,7 +131,8 @@ def _wide(file_ids: str) -> bool:
     return cached[1]
 
 
-def _keyword_sql(terms: list[str], file_ids: str, k: int, vector: list[float] | None, model: str) -> tuple[str, list]:
+def _keyword_sql(terms: list[str], file_ids: str, k: int, vector: list[float] | None, model: str,
+                 wide: bool) -> tuple[str, list]:
     """Chunks holding any of `terms`, ranked by ts_rank. So that common words cannot make a query rank
     a whole collection, at most CANDIDATES chunks are ranked, taken in tiers: those holding every
     term, then those holding two of them, then those holding any. ts_rank ranks chunks by the terms
@@ -142,9 +143,9 @@ def _keyword_sql(terms: list[str], file_ids: str, k: int, vector: list[float] | 
     pairs = " | ".join(f"({a} & {b})" for a, b in itertools.combinations(terms, 2))
     tiers = [(every, None)] + ([(pairs, every)] if len(terms) > 2 else []) + ([(some, pairs or every)] if len(terms) > 1 else [])
     # Which files: a narrow scope's chunks are found through the file index and intersected with the
-    # words' matches; a wide one is checked on each match instead, where that index scan would read
-    # most of the table (2 of 8 ms at 100,000 chunks).
-    scope = "(file_id = ANY(%s::uuid[])) IS TRUE" if _wide(file_ids) else "file_id = ANY(%s::uuid[])"
+    # words' matches; a `wide` one (_wide) is checked on each match instead, where that index scan would
+    # read most of the table (2 of 8 ms at 100,000 chunks).
+    scope = "(file_id = ANY(%s::uuid[])) IS TRUE" if wide else "file_id = ANY(%s::uuid[])"
     tier = (f"(SELECT id, position, search FROM files_chunk WHERE {scope} AND search @@ to_tsquery('simple', %s) "
             "AND NOT coalesce(search @@ to_tsquery('simple', %s), false))")
     # ts_rank, not ts_rank_cd: 8x faster over thousands of matches (measured), same ordering in practice.
@@ -173,7 +174,8 @@ def keyword_search(file_ids, query: str, k: int, vector: list[float] | None = No
     terms = _terms(query)
     if not terms or not file_ids:
         return []
-    sql, params = _keyword_sql(terms, _array(file_ids), k, vector, model)
+    ids = _array(file_ids)
+    sql, params = _keyword_sql(terms, ids, k, vector, model, _wide(ids))
     return _keyword_hits(_run(_KEYWORD_SETTINGS + sql, params), k)
 
 
@@ -230,7 +232,7 @@ def _both(file_ids: str, query: str, vector: list[float], model: str, k: int) ->
     terms = _terms(query)
     if not terms:
         return [], _vector_hits(_run(_vector_settings(k) + nearest_sql, nearest_params))
-    keyword_sql, keyword_params = _keyword_sql(terms, file_ids, k, vector, model)
+    keyword_sql, keyword_params = _keyword_sql(terms, file_ids, k, vector, model, _wide(file_ids))
     sql = f"SELECT true, * FROM ({keyword_sql}) AS keyword UNION ALL SELECT false, * FROM {nearest_sql} AS nearest"
     rows = _run(_KEYWORD_SETTINGS + _vector_settings(k) + sql, [*keyword_params, *nearest_params])
     return _keyword_hits([r[1:] for r in rows if r[0]], k), _vector_hits([r[1:] for r in rows if not r[0]])

@@ -80,7 +80,7 @@ def _client_options(conn) -> dict:
 
 
 def pool_for(conn) -> Pool:
-    """The pooled client of a connection (replaced when its URL, key or timeout change)."""
+    """The pooled transport of a connection (replaced when its URL, key or timeout change)."""
     key, loop = settings_key(conn), asyncio.get_running_loop()
     pool = _pools.get(conn.pk)
     if pool is not None and pool.key == key and pool.loop is loop and not pool.closed:

@@ -1,4 +1,4 @@
-"""The server process's garbage collector, set for many requests in flight.
+"""The garbage collector of the server and worker processes, set for many objects in flight.
 
 A request leaves no reference cycles behind (tests/test_heap.py), so refcounting frees it and the
 cycle collector only ever finds objects still in use. With Python's defaults (a young collection
@@ -6,7 +6,8 @@ every 700 net allocations) the objects of a few hundred streams in flight are pr
 trigger a full collection: 50–150 ms with the event loop stopped, measured as the whole difference
 between a time to first token p95 of ~150 ms and ~300 ms for 200 simultaneous streams
 (bench.run). So what start-up made is frozen out of every collection, and young collections run
-every YOUNG_THRESHOLD net allocations."""
+every YOUNG_THRESHOLD net allocations. In the ingestion worker the same full collections, over
+everything Django and the libraries load, made a 1 MB file's split take 94 ms instead of 15 ms."""
 
 import gc
 

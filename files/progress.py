@@ -1,6 +1,6 @@
 """How far a file's processing is. The job writes its chunks in one transaction (a re-run replaces
 them atomically), so its progress goes through a connection of its own, at most every INTERVAL
-seconds; readers derive the percentage and an estimate of the time left from the stored counts."""
+seconds (the final count after the transaction, on the job's own); readers derive the percentage and an estimate of the time left from the stored counts."""
 
 import time
 
@@ -24,23 +24,31 @@ class Reporter:
         self.file_id = file_id
         self.done = 0
         self._written_at = time.monotonic()
-        self._db = connections.create_connection(DEFAULT_DB_ALIAS)
+        self._db = None  # opened at the first write: a file done within INTERVAL never needs it (a connection is 10 ms)
 
     def advance(self, count: int = 1) -> None:
         self.done += count
         if time.monotonic() - self._written_at >= INTERVAL:
-            self._write()
+            self._written_at = time.monotonic()
+            if self._db is None:
+                self._db = connections.create_connection(DEFAULT_DB_ALIAS)
+            with self._db.cursor() as cursor:
+                self._write(cursor)
 
     def close(self) -> None:
+        """The final count, on the caller's connection (the load's transaction is over by now); not
+        after a failure that left a transaction to roll back, whose error must be the one raised."""
         try:
-            self._write()
+            connection = connections[DEFAULT_DB_ALIAS]
+            if not connection.needs_rollback:
+                with connection.cursor() as cursor:
+                    self._write(cursor)
         finally:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
 
-    def _write(self) -> None:
-        self._written_at = time.monotonic()
-        with self._db.cursor() as cursor:
-            cursor.execute(f"UPDATE {File._meta.db_table} SET progress_done = %s WHERE id = %s", [self.done, self.file_id])
+    def _write(self, cursor) -> None:
+        cursor.execute(f"UPDATE {File._meta.db_table} SET progress_done = %s WHERE id = %s", [self.done, self.file_id])
 
 
 def describe(file: File) -> dict | None:

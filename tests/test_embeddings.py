@@ -44,6 +44,20 @@ def test_unreachable_embedder_falls_back_to_keywords(api, user, ollama):
     assert Chunk.objects.get(file_id=body["id"]).embedding is None
 
 
+def test_an_embedder_failing_mid_file_leaves_no_half_written_vectors(api, user, ollama):
+    """Chunks are written while their vectors arrive (one streamed COPY): a batch failing after
+    rows went out ends that COPY with nothing of it kept, and the file is stored for keywords."""
+    use_engine(ollama)  # batches of 2, 4 in flight
+    ollama.fail_status, ollama.fail_after = 500, 6
+    text = "\n\n".join(f"Section {i}. {FILLER}" for i in range(20)) + "\n\nMARKER-HALF"
+    body = upload(api, user["token"], data=text.encode()).json()
+    assert wait_done(api, user["token"], body["id"]) == "completed"
+    chunks = Chunk.objects.filter(file_id=body["id"])
+    assert chunks.count() > 14 and not chunks.filter(embedding__isnull=False).exists()
+    assert chunks.filter(position=0).exists() and chunks.filter(text__contains="MARKER-HALF").exists()
+    assert len([p for _, p, _ in ollama.requests if p == "/api/embed"]) > 6
+
+
 def test_instruction_prefixes_reach_the_embedder(api, admin, ollama):
     use_engine(ollama, batch=8)
     for key, value in {"RAG_EMBEDDING_QUERY_PREFIX": "search_query: ", "RAG_EMBEDDING_CONTENT_PREFIX": "search_document: "}.items():

@@ -140,12 +140,15 @@ def test_keyword_candidates_are_the_chunks_holding_the_most_terms():
     from django.db import connection
 
     user = User.objects.create_user("tiers@example.com", "pw", name="T", role="user")
-    file = _file(user, "tiers.txt")
+    file, others = _file(user, "tiers.txt"), _file(user, "other.txt")
     one_term = [f"quokka note {i}" for i in range(retrieval.CANDIDATES + 100)]  # each holds one of the terms
     other = [f"filler paragraph {i} about lunch" for i in range(12_000)]  # so that no query term is common
-    texts = [*one_term, "quokka numbat together", *other]
-    Chunk.objects.bulk_create((Chunk(file=file, position=i, text=t, metadata={}) for i, t in enumerate(texts)), batch_size=2000)
+    Chunk.objects.bulk_create([*(Chunk(file=file, position=i, text=t, metadata={}) for i, t in enumerate([*one_term, "quokka numbat together"])),
+                               *(Chunk(file=others, position=i, text=t, metadata={}) for i, t in enumerate(other))], batch_size=2000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE files_chunk")
-    hits = retrieval.keyword_search([str(file.id)], "quokka numbat platypus", 3)
-    assert hits[0].text == "quokka numbat together"
+    assert len(one_term) < retrieval.SCAN_MAX < len(other)
+    # a small scope, read and matched chunk by chunk; a big one, through the words' index in tiers
+    for scope in ([str(file.id)], [str(file.id), str(others.id)]):
+        hits = retrieval.keyword_search(scope, "quokka numbat platypus", 3)
+        assert hits[0].text == "quokka numbat together"

@@ -77,6 +77,7 @@ class FakeUpstream:
         self.token_delay = 0.0  # seconds between streamed chunks
         self.reply = None  # fixed answer text; default echoes the last user message
         self.fail_status: int | None = None
+        self.fail_after: int | None = None  # requests to a path answered before fail_status applies to it
         self.fail_message = "upstream exploded"
         self.retry_after: str | None = None  # Retry-After header sent with fail_status
         # Broken generation answers (model lists stay sound): "drop-body" cuts JSON answers halfway and
@@ -128,7 +129,7 @@ class FakeUpstream:
         try:
             if self.latency:
                 await asyncio.sleep(self.latency)
-            if self.fail_status:
+            if self.fail_status and (self.fail_after is None or sum(p == path for _, p, _ in self.requests) > self.fail_after):
                 error = {"error": self.fail_message} if self.kind == "ollama" else {
                     "error": {"message": self.fail_message, "type": "invalid_request_error", "code": None}}
                 headers = [(b"retry-after", self.retry_after.encode())] if self.retry_after else []

@@ -9,6 +9,8 @@ third of a chat request's own time in the event loop (py-spy, 200 simultaneous s
 an upstream call uses (no cookies, no redirects followed, one fixed key)."""
 
 import asyncio
+import functools
+import ssl
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -95,6 +97,13 @@ def pool_for(conn) -> Pool:
     return pool
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The sync clients' TLS settings (httpx's defaults), made once per process: making them loads
+    the CA bundle, 80 ms of a worker's first file while its embedding threads waited (py-spy)."""
+    return httpx.create_ssl_context()
+
+
 @dataclass(eq=False)
 class SyncPool:
     key: tuple
@@ -113,7 +122,7 @@ def sync_client(conn):
         if pool is None or pool.key != key:
             if pool is not None:
                 _retire_sync(pool)
-            pool = _sync_pools[conn.pk] = SyncPool(key, httpx.Client(**_client_options(conn)))
+            pool = _sync_pools[conn.pk] = SyncPool(key, httpx.Client(**_client_options(conn), verify=tls_context()))
         pool.busy += 1
     try:
         yield pool.client

@@ -1,11 +1,13 @@
 import asyncio
 import logging
 import signal
+from contextlib import suppress
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError
 
-from config import startup, tracing
+from config import heap, startup, tracing
 
 log = logging.getLogger("gateway.worker")
 DEFAULT_QUEUES = ["ingest", "events"]  # files, and webhook deliveries (config.events.tasks)
@@ -25,6 +27,13 @@ class Command(BaseCommand):
         tracing.setup()  # no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
         if not no_check:
             startup.check_database_or_exit()
+        from files import chunking
+        from models_registry.providers import pools
+
+        with suppress(DatabaseError):  # (the database may be away: `run` waits for it)
+            chunking.warm_up()  # a process's first split and TLS set-up, paid now rather than by the first file
+        pools.tls_context()
+        heap.settle()
         asyncio.run(run(lanes(queues or DEFAULT_QUEUES, concurrency)))
 
 

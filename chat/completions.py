@@ -2,7 +2,6 @@
 hand the request to the model's provider, giving back JSON or a stream of chunk payloads. Shared by
 the SSE view and the WebSocket consumer; every upstream-format difference lives in the provider."""
 
-import asyncio
 import json
 import random
 import time
@@ -77,12 +76,14 @@ async def _sources(user, body: dict, entry: registry.Entry) -> tuple[list[dict],
         return [], ""
     config = runtime.cached_snapshot() or await db_call(runtime.snapshot)()
     texts = await queries.queries_for(user, entry, body, preset_knowledge, config)
-    try:  # the files in scope are looked up while the query is embedded
-        resolved, embedded = await asyncio.gather(db_call(context.resolve)(user, body, preset_knowledge),
-                                                  context.embed(texts, config))
+    embedded = context.embed(texts, config)  # the files in scope are looked up, and keywords searched, meanwhile
+    try:
+        resolved = await db_call(context.resolve)(user, body, preset_knowledge)
+        return await context.collect(resolved, embedded, config), rag_config.template(config)
     except context.UnknownSource as exc:
         raise bad_request(exc.detail)
-    return await context.collect(resolved, embedded, config), rag_config.template(config)
+    finally:
+        embedded.cancel()
 
 
 async def complete(prepared: Prepared) -> bytes:

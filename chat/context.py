@@ -1,6 +1,7 @@
 """Retrieval-augmented prompts: resolve the request's `files` (and a preset's knowledge), search
 them, inject the context into the last user message and build `sources` (API.md §3.6, §3.7)."""
 
+import asyncio
 from dataclasses import dataclass
 
 from config.common.db import db_call
@@ -20,21 +21,37 @@ class UnknownSource(Exception):
 
 @dataclass(frozen=True)
 class Queries:
-    """What to search for: texts, their vectors (None: keywords only) and the embedding model."""
+    """What to search for: texts, their vectors as they are being computed (None: keywords only),
+    and the embedding model."""
     texts: list[str]
-    vectors: list[list[float]] | None = None
+    vectors: asyncio.Future
     model: str = ""
 
+    async def vector(self, n: int) -> list[float] | None:
+        vectors = await self.vectors
+        return vectors[n] if vectors else None
 
-async def embed(texts: list[str], config: dict) -> Queries:
-    """The query texts with vectors from the configured engine, when there is one and it answers."""
+    def cancel(self) -> None:
+        """Stop the embedding if it is still running (the request failed or went away)."""
+        self.vectors.cancel()
+
+
+def embed(texts: list[str], config: dict) -> Queries:
+    """Start embedding the query texts with the configured engine, when there is one; searches
+    await the vectors (None if the engine fails): their keyword side need not."""
     engine = embeddings.engine(config)
     if engine is None or not texts:
-        return Queries(texts)
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return Queries(texts, done)
+    return Queries(texts, asyncio.ensure_future(_vectors(engine, texts)), engine.model)
+
+
+async def _vectors(engine: embeddings.Engine, texts: list[str]) -> list[list[float]] | None:
     try:
-        return Queries(texts, await embeddings.embed_queries(engine, texts), engine.model)
+        return await embeddings.embed_queries(engine, texts)
     except embeddings.EmbeddingError:
-        return Queries(texts)
+        return None
 
 
 def _items(body: dict, preset_knowledge: list) -> list[dict]:
@@ -73,7 +90,7 @@ class Source:
 def resolve(user, body: dict, preset_knowledge: list) -> list[Source]:
     """Each item of the request with what it covers. Unknown or forbidden ids are an error, with the
     same message either way (DECISIONS #5). One unit of database work, which needs no query vector:
-    it runs while the query is being embedded."""
+    it runs while the query is being embedded (`embed`)."""
     items = _items(body, preset_knowledge)
     if not items:
         return []
@@ -134,8 +151,7 @@ async def _search(scope: list[str], queries: Queries, config: dict) -> list[retr
     k = config["RAG_TOP_K"]
     best: dict[str, retrieval.Hit] = {}
     for n, text in enumerate(queries.texts):
-        vector = queries.vectors[n] if queries.vectors else None
-        for hit in await retrieval.asearch(scope, text, vector, queries.model, k, hybrid=config["ENABLE_RAG_HYBRID_SEARCH"],
+        for hit in await retrieval.asearch(scope, text, queries.vector(n), queries.model, k, hybrid=config["ENABLE_RAG_HYBRID_SEARCH"],
                                            keyword_weight=config["RAG_HYBRID_BM25_WEIGHT"],
                                            threshold=config["RAG_RELEVANCE_THRESHOLD"]):
             if hit.id not in best or hit.score > best[hit.id].score:

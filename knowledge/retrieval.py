@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 
 from django.db import connection
@@ -56,16 +57,38 @@ def search(file_ids, query: str, vector: list[float] | None, model: str, k: int,
     return _relevant(hits, threshold)
 
 
-async def asearch(file_ids, query: str, vector: list[float] | None, model: str, k: int, *, hybrid: bool = True,
-                  keyword_weight: float = 0.5, threshold: float = 0.0) -> list[Hit]:
-    """`search` for the request path: hybrid's two sides run at the same time, each one statement
-    on a pooled connection of its own, and are fused here (the same hits as `search`)."""
-    if not (file_ids and vector and hybrid):
-        return await db_call(search)(file_ids, query, vector, model, k, hybrid=hybrid, keyword_weight=keyword_weight,
-                                     threshold=threshold)
-    keyword, nearest = await asyncio.gather(db_call(keyword_search)(file_ids, query, k * 4, vector, model),
-                                            db_call(vector_search)(file_ids, vector, model, k * 4))
-    return _relevant(_fuse(keyword, nearest, keyword_weight, k), threshold)
+async def asearch(file_ids, query: str, vector: Awaitable[list[float] | None], model: str, k: int, *,
+                  hybrid: bool = True, keyword_weight: float = 0.5, threshold: float = 0.0) -> list[Hit]:
+    """`search` for the request path, given the query's vector as it is being computed: hybrid's
+    keyword side starts at once and the vector side once the vector is there, each one statement on
+    a pooled connection of its own, fused here. The same hits as `search`, except that a hit only
+    the keyword side found carries no relevance unless `threshold` needs it (one more statement)."""
+    if not file_ids:
+        await vector
+        return []
+    keyword = asyncio.ensure_future(db_call(keyword_search)(file_ids, query, k * 4)) if hybrid else None
+    try:
+        vector_now = await vector
+        if not vector_now:  # keywords alone (their first k are those of a search for k)
+            return (await keyword)[:k] if keyword else await db_call(keyword_search)(file_ids, query, k)
+        nearest = await db_call(vector_search)(file_ids, vector_now, model, k * 4 if keyword else k)
+        if keyword is None:
+            return _relevant(nearest, threshold)
+        hits = _fuse(await keyword, nearest, keyword_weight, k)
+    finally:
+        if keyword is not None and not keyword.done():
+            keyword.cancel()
+    if threshold > 0 and any(h.relevance is None for h in hits):
+        hits = await db_call(_with_relevance)(hits, vector_now, model)
+    return _relevant(hits, threshold)
+
+
+def _with_relevance(hits: list[Hit], vector: list[float], model: str) -> list[Hit]:
+    """The hits, each with its relevance to `vector` (of `model`)."""
+    rows = _run("SELECT id, CASE WHEN dimensions = %s AND embedding_model = %s THEN embedding <=> %s::vector END "
+                "FROM files_chunk WHERE id = ANY(%s::uuid[])", [len(vector), model, Vector(vector).to_text(), _array(h.id for h in hits)])
+    distance = {str(i): d for i, d in rows}
+    return [h if h.relevance is not None else replace(h, relevance=_relevance(distance.get(h.id))) for h in hits]
 
 
 def _relevant(hits: list[Hit], threshold: float) -> list[Hit]:
@@ -78,7 +101,8 @@ def _fuse(keyword: list[Hit], nearest: list[Hit], keyword_weight: float, k: int)
     for results, weight in ((keyword, keyword_weight), (nearest, 1 - keyword_weight)):
         for rank, hit in enumerate(results):
             fused[hit.id] = fused.get(hit.id, 0.0) + 2 * weight / (RRF_K + rank + 1)
-            hits.setdefault(hit.id, hit)
+            if hits.get(hit.id, hit).relevance is None or hit.id not in hits:  # the one that knows its relevance
+                hits[hit.id] = hit
     ranked = sorted(fused, key=fused.get, reverse=True)[:k]
     return [replace(hits[i], score=round(fused[i], 6)) for i in ranked]
 

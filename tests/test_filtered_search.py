@@ -101,6 +101,10 @@ def test_large_scope_is_served_by_the_dimension_hnsw_index():
     assert len({round(h.score, 6) for h in hits} & {round(s, 6) for s in exact}) >= 8  # approximate, nearly exact
 
 
+async def _ready(value):
+    return value
+
+
 def test_hybrid_search_is_one_round_trip_with_both_sides_as_searched_apart():
     """Both sides run in one statement (its settings sent with it), or the vector side alone when
     the keyword side was found beforehand: the fused answer is the one the keyword and the vector
@@ -127,8 +131,17 @@ def test_hybrid_search_is_one_round_trip_with_both_sides_as_searched_apart():
         nearest = retrieval.vector_search(scope, vector, "m", 16)
         assert len(keyword) == len(nearest) == 16
         assert hits == retrieval._fuse(keyword, nearest, 0.3, 4)
-        # the chat path runs the two sides at the same time, on two connections: the same answer
-        assert asyncio.run(retrieval.asearch(scope, query, vector, "m", 4, keyword_weight=0.3)) == hits
+        # the chat path runs the two sides at the same time, on two connections: the same answer (a
+        # hit only the keyword side found carries its relevance only when a threshold needs it)
+        assert [(h.id, h.score) for h in asyncio.run(retrieval.asearch(scope, query, _ready(vector), "m", 4, keyword_weight=0.3))] \
+            == [(h.id, h.score) for h in hits]
+        # with a threshold, hits found by keywords alone are measured too: one more statement
+        led_by_keywords = retrieval.search(scope, query, vector, "m", 8, keyword_weight=0.9)
+        assert {h.id for h in led_by_keywords} - {h.id for h in retrieval.vector_search(scope, vector, "m", 32)}
+        threshold = sorted(h.relevance for h in led_by_keywords)[4]
+        strict = retrieval.search(scope, query, vector, "m", 8, keyword_weight=0.9, threshold=threshold)
+        assert 0 < len(strict) < len(led_by_keywords)
+        assert asyncio.run(retrieval.asearch(scope, query, _ready(vector), "m", 8, keyword_weight=0.9, threshold=threshold)) == strict
         assert {h.metadata["file_id"] for h in [*hits, *keyword, *nearest]} == {str(scoped.id)}
         assert all(h.relevance is not None for h in keyword)
 

@@ -15,6 +15,7 @@ from models_registry.providers import UpstreamError
 
 ENDPOINT = "rag-embedding"  # names the engine's pooled clients
 MAX_CONCURRENT = 16  # in flight at once when RAG_EMBEDDING_CONCURRENT_REQUESTS is 0 (Open WebUI's "no limit")
+FIRST_BATCH = 8  # texts in the first of a stream's batches (`stream`)
 
 
 class EmbeddingError(Exception):
@@ -61,19 +62,22 @@ def stream(engine: Engine, texts: list[str], *, timeout: float = 120, purpose: s
     """The texts' vectors in order, as their batches arrive: up to `engine.concurrent` batch requests
     in flight, so a caller writing the vectors overlaps with the next ones being computed, and at
     most that many batches are held at once. EmbeddingError from the first batch that fails."""
-    starts = iter(range(0, len(texts), engine.batch_size))
     if len(texts) <= engine.batch_size or engine.concurrent <= 1:
-        for start in starts:
+        for start in range(0, len(texts), engine.batch_size):
             yield from _batch(engine, texts[start:start + engine.batch_size], timeout, purpose)
         return
+    # The first batch is small: the caller starts writing when it arrives, not a whole batch later
+    # (1 MB of text: COPY under way 35 ms sooner, bench.ingest).
+    first = min(FIRST_BATCH, engine.batch_size)
+    spans = iter([(0, first), *((start, start + engine.batch_size) for start in range(first, len(texts), engine.batch_size))])
     with ThreadPoolExecutor(engine.concurrent, thread_name_prefix="embed") as pool:
         in_flight: deque[Future] = deque()
 
         def send_next() -> None:
-            start = next(starts, None)
-            if start is not None:
+            span = next(spans, None)
+            if span is not None:
                 in_flight.append(pool.submit(contextvars.copy_context().run, _batch, engine,  # the caller, for the ledger
-                                             texts[start:start + engine.batch_size], timeout, purpose))
+                                             texts[span[0]:span[1]], timeout, purpose))
 
         for _ in range(engine.concurrent):
             send_next()

@@ -156,11 +156,11 @@ async def retrieval(client, file_id: str, queries: int) -> dict:
     return {"p50 ms": pct(latencies, 50), "p99 ms": pct(latencies, 99), "mean ms": statistics.mean(latencies) * 1000}
 
 
-async def rag_chat(client, model: str, files: int, requests: int) -> dict:
+async def rag_chat(client, model: str, files: int, requests: int, idle=None) -> dict:
     """A collection of `files` small files, then chat completions that use it, one at a time."""
     ids = []
     for i in range(files):
-        seconds, status, file_id, _ = await ingest(client, f"policy-{i}.txt", text_of(20_000, f"policy document {i}"))
+        seconds, status, file_id, _ = await ingest(client, f"policy-{i}.txt", text_of(20_000, f"policy document {i}"), idle)
         if status != "completed":
             raise RuntimeError(f"policy-{i}.txt: {status}")
         ids.append(file_id)
@@ -193,7 +193,7 @@ async def ingest_workloads(base: str, headers: dict, models: Models, embedders: 
                 last_text = file_id if name.endswith(".txt") else last_text
             if n == 0 and args.rag_files:
                 results[f"RAG chat with a {args.rag_files}-file collection"] = await rag_chat(
-                    client, models.openai, args.rag_files, 20 if args.quick else 100)
+                    client, models.openai, args.rag_files, 20 if args.quick else 100, idle)
             if n == 0 and not args.no_retrieval:
                 results["retrieval over the last text file's chunks, HTTP round trip"] = await retrieval(
                     client, last_text, 50 if args.quick else 200)

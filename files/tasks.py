@@ -1,6 +1,7 @@
 import logging
 
 from django.conf import settings
+from django.db import connection
 from procrastinate import JobContext
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import UniqueViolation
@@ -31,11 +32,15 @@ def process_file(file_id: str, attempt: int = 1) -> None:
 
 @app.task(queue="ingest")
 def finish_indexes(dimensions: int = 0, keywords: bool = False) -> None:
-    """A big load's index work, after its file says completed (services.queue_index_work)."""
+    """A big load's index work, after its file says completed (services.queue_index_work); then the
+    table's statistics, so that the planner and the keyword side's common words (retrieval._terms)
+    know the load now rather than at autovacuum's next turn."""
     if keywords:
         keyword_index.merge()
     if dimensions:
         vector_index.ensure(dimensions)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE files_chunk")
 
 
 @app.periodic(cron=f"* * * * * */{settings.INGEST_RECOVERY_SECONDS}")

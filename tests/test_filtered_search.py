@@ -105,6 +105,33 @@ async def _ready(value):
     return value
 
 
+def test_a_big_file_loaded_since_the_last_analyze_is_searched_through_the_graph():
+    """The planner knows nothing of a file loaded since the table's statistics were taken and would
+    sort its chunks one by one; a scope known to be big (counted) walks the HNSW graph."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    rng = random.Random(13)
+    user = User.objects.create_user("fresh@example.com", "pw", name="F", role="user")
+    centers = [[rng.gauss(0, 1) for _ in range(HNSW_DIMS)] for _ in range(20)]
+    _bulk(user, [2_000], rng, centers)  # indexed and analyzed
+    fresh = _file(user, "fresh.txt")
+    Chunk.objects.bulk_create((Chunk(file=fresh, position=i, text=f"chunk {i}", metadata={"file_id": str(fresh.id)},
+                                     embedding=_near(rng.choice(centers), rng), embedding_model="m", dimensions=HNSW_DIMS)
+                               for i in range(retrieval.EXACT_MAX + 500)), batch_size=1000)  # no ANALYZE since
+    query = _near(centers[3], rng)
+    with CaptureQueriesContext(connection) as captured:
+        hits = retrieval.vector_search([str(fresh.id)], query, "m", 5)
+    assert len(hits) == 5 and {h.metadata["file_id"] for h in hits} == {str(fresh.id)}
+    settings, statement = next(q["sql"] for q in captured.captured_queries if "<=>" in q["sql"]).rsplit("; ", 1)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(settings)
+        cursor.execute("EXPLAIN " + statement)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    walked = plan.split("CTE choice")[0]
+    assert f"chunk_embedding_hnsw_{HNSW_DIMS}" in walked and "Sort" not in walked
+
+
 def test_hybrid_search_is_one_round_trip_with_both_sides_as_searched_apart():
     """Both sides run in one statement (its settings sent with it), or the vector side alone when
     the keyword side was found beforehand: the fused answer is the one the keyword and the vector

@@ -67,7 +67,7 @@ def stream(engine: Engine, texts: list[str], *, timeout: float = 120, purpose: s
             yield from _batch(engine, texts[start:start + engine.batch_size], timeout, purpose)
         return
     # The first batch is small: the caller starts writing when it arrives, not a whole batch later
-    # (1 MB of text: COPY under way 35 ms sooner, bench.ingest).
+    # (1 MB of text: the first 64 vectors took 35 ms to arrive, bench.ingest).
     first = min(FIRST_BATCH, engine.batch_size)
     spans = iter([(0, first), *((start, start + engine.batch_size) for start in range(first, len(texts), engine.batch_size))])
     with ThreadPoolExecutor(engine.concurrent, thread_name_prefix="embed") as pool:

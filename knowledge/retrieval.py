@@ -101,7 +101,8 @@ def _fuse(keyword: list[Hit], nearest: list[Hit], keyword_weight: float, k: int)
     for results, weight in ((keyword, keyword_weight), (nearest, 1 - keyword_weight)):
         for rank, hit in enumerate(results):
             fused[hit.id] = fused.get(hit.id, 0.0) + 2 * weight / (RRF_K + rank + 1)
-            if hits.get(hit.id, hit).relevance is None or hit.id not in hits:  # the one that knows its relevance
+            kept = hits.get(hit.id)
+            if kept is None or kept.relevance is None:  # keep the one that knows its relevance
                 hits[hit.id] = hit
     ranked = sorted(fused, key=fused.get, reverse=True)[:k]
     return [replace(hits[i], score=round(fused[i], 6)) for i in ranked]

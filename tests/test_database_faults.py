@@ -48,7 +48,7 @@ def test_uploads_complete_after_the_database_crashes_mid_ingestion(own_postgres,
             api.post("/api/v1/retrieval/embedding/update", headers=bearer(token), json={
                 "RAG_EMBEDDING_ENGINE": "ollama", "RAG_EMBEDDING_MODEL": "embed-small",
                 "RAG_EMBEDDING_BATCH_SIZE": 4, "ollama_config": {"url": ollama.url, "key": ""}}).raise_for_status()
-            ollama.latency = 0.5  # each file waits on its embedder: 20 files take several seconds in all
+            ollama.latency = 1.0  # each file waits on its embedder: 20 files take several seconds in all
             ids = []
             for i in range(20):
                 response = api.post("/api/v1/files/", headers=bearer(token),

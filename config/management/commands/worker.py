@@ -1,6 +1,7 @@
 import asyncio
 import logging
 import signal
+import threading
 from contextlib import suppress
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
 from config import heap, startup, tracing
+from config.common.db import releasing
 
 log = logging.getLogger("gateway.worker")
 DEFAULT_QUEUES = ["ingest", "events"]  # files, and webhook deliveries (config.events.tasks)
@@ -27,17 +29,23 @@ class Command(BaseCommand):
         tracing.setup()  # no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
         if not no_check:
             startup.check_database_or_exit()
-        import pypdfium2  # noqa: F401  (imported by the first PDF otherwise)
-
-        from files import chunking
-        from models_registry.providers import pools
-
-        # a process's first split, PDF and TLS set-up (0.15 s, 18 ms, 80 ms) paid now, not by the first files
-        with suppress(DatabaseError):  # (the database may be away: `run` waits for it)
-            chunking.warm_up()
-        pools.tls_context()
-        heap.freeze()
+        # beside the start, not before it: the worker registers (and /ready says so) as soon as ever
+        threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
         asyncio.run(run(lanes(queues or DEFAULT_QUEUES, concurrency)))
+
+
+def warm_up() -> None:
+    """A process's first split, PDF and TLS set-up (0.15 s, 18 ms, 80 ms) paid now, not by the first
+    files; then what start-up made is frozen out of the garbage collector (config.heap)."""
+    import pypdfium2  # noqa: F401  (imported by the first PDF otherwise)
+
+    from files import chunking
+    from models_registry.providers import pools
+
+    with suppress(DatabaseError):  # (the database may be away: `run` waits for it)
+        releasing(chunking.warm_up)()
+    pools.tls_context()
+    heap.freeze()
 
 
 def lanes(queues: list[str], concurrency: int) -> list[tuple[list[str], int]]:

@@ -1,6 +1,7 @@
 """How far a file's processing is. The job writes its chunks in one transaction (a re-run replaces
 them atomically), so its progress goes through a connection of its own, at most every INTERVAL
-seconds (the final count after the transaction, on the job's own); readers derive the percentage and an estimate of the time left from the stored counts."""
+seconds (the final count after the transaction, on the job's own); readers derive the percentage
+and an estimate of the time left from the stored counts."""
 
 import time
 

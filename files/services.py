@@ -136,8 +136,8 @@ def _index(file: File, text: str, pieces: list[chunking.Piece], *, announce: boo
 
 def _write(file: File, text: str, text_hash: str, pieces: list[chunking.Piece], engine: embeddings.Engine | None,
            stored: Callable[[], None], unbuilt: Callable[[int], None]) -> None:
-    """Replace the file's chunks in one transaction, each batch of vectors written (COPY) as it
-    arrives while the next ones are computed; `stored()` once they are committed. With vectors,
+    """Replace the file's chunks in one transaction, each row written (one streamed COPY) as its
+    vector arrives while the next ones are computed; `stored()` once they are committed. With vectors,
     their dimension's index holds them when this returns (vector_index.loading), unless the load had
     it dropped: then `unbuilt(dimensions)`, for it to be built after the file says completed (the
     file is searchable at once, exactly, as every file of that dimension is until the build ends)."""

@@ -2,10 +2,11 @@
 (the zero-set-up path, DECISIONS #17); vector search uses the dimension's HNSW index; hybrid fuses
 both by reciprocal rank.
 
-Each search is one round trip to Postgres: its settings (`SET LOCAL`, which holds for the implicit
-transaction of a multi-statement query) and its one statement are sent together in raw SQL, the
-files as one array literal. Hybrid runs both sides in that one statement (`search`), or, on the
-request path, each in its own at the same time (`asearch`)."""
+Each search is one round trip to Postgres (and, once per scope every STATS_SECONDS, one to size it:
+_scope): its settings (`SET LOCAL`, which holds for the implicit transaction of a multi-statement
+query) and its one statement are sent together in raw SQL, the files as one array literal. Hybrid
+runs both sides in that one statement (`search`), or, on the request path, each in its own, the
+keyword side while the query is still being embedded (`asearch`)."""
 
 import asyncio
 import itertools
@@ -85,8 +86,8 @@ async def asearch(file_ids, query: str, vector: Awaitable[list[float] | None], m
 
 def _with_relevance(hits: list[Hit], vector: list[float], model: str) -> list[Hit]:
     """The hits, each with its relevance to `vector` (of `model`)."""
-    rows = _run("SELECT id, CASE WHEN dimensions = %s AND embedding_model = %s THEN embedding <=> %s::vector END "
-                "FROM files_chunk WHERE id = ANY(%s::uuid[])", [len(vector), model, Vector(vector).to_text(), _array(h.id for h in hits)])
+    rows = _run(f"SELECT id, {_DISTANCE.format(t='')} FROM files_chunk WHERE id = ANY(%s::uuid[])",
+                [*_distance_params(vector, model), _array(h.id for h in hits)])
     distance = {str(i): d for i, d in rows}
     return [h if h.relevance is not None else replace(h, relevance=_relevance(distance.get(h.id))) for h in hits]
 
@@ -205,9 +206,17 @@ def _keyword_sql(terms: list[str], file_ids: str, k: int, vector: list[float] | 
     sql = ("WITH best AS MATERIALIZED (SELECT id, position, ts_rank(search, to_tsquery('simple', %s), 32) AS rank "
            f"FROM ({candidates}) AS c ORDER BY rank DESC, position LIMIT %s) "
            "SELECT f.id, f.text, f.metadata, best.rank, best.position, "
-           "CASE WHEN f.dimensions = %s AND f.embedding_model = %s THEN f.embedding <=> %s::vector END "
-           "FROM best JOIN files_chunk f ON f.id = best.id")
-    return sql, [*params, 2 * k, len(vector or ()), model, Vector(vector).to_text() if vector else None]
+           f"{_DISTANCE.format(t='f.')} FROM best JOIN files_chunk f ON f.id = best.id")
+    return sql, [*params, 2 * k, *_distance_params(vector, model)]
+
+
+# A chunk's cosine distance to the query's vector, NULL when embedded by another model or size;
+# `t` names the table (with its dot), params: _distance_params.
+_DISTANCE = "CASE WHEN {t}dimensions = %s AND {t}embedding_model = %s THEN {t}embedding <=> %s::vector END"
+
+
+def _distance_params(vector: list[float] | None, model: str) -> list:
+    return [len(vector or ()), model, Vector(vector).to_text() if vector else None]
 
 
 def _keyword_hits(rows, k: int) -> list[Hit]:

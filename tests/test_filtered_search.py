@@ -173,10 +173,11 @@ def test_hybrid_search_is_one_round_trip_with_both_sides_as_searched_apart():
         assert all(h.relevance is not None for h in keyword)
 
 
-def test_keyword_candidates_are_the_chunks_holding_the_most_terms():
+def test_keyword_candidates_are_the_chunks_holding_the_most_terms(monkeypatch):
     """The keyword side ranks at most CANDIDATES chunks: those holding two of the query's terms come
-    before those holding one, wherever they are in the table (the first CANDIDATES matches in table
-    order would leave out a chunk holding two terms that comes after them)."""
+    before those holding one, and of those holding one, the rarer term's first, wherever they are in
+    the table (the first CANDIDATES matches in table order would leave out a chunk holding two terms,
+    or the rare term, that comes after them)."""
     from django.db import connection
 
     user = User.objects.create_user("tiers@example.com", "pw", name="T", role="user")
@@ -185,10 +186,14 @@ def test_keyword_candidates_are_the_chunks_holding_the_most_terms():
     other = [f"filler paragraph {i} about lunch" for i in range(12_000)]  # so that no query term is common
     Chunk.objects.bulk_create([*(Chunk(file=file, position=i, text=t, metadata={}) for i, t in enumerate([*one_term, "quokka numbat together"])),
                                *(Chunk(file=others, position=i, text=t, metadata={}) for i, t in enumerate(other))], batch_size=2000)
+    rare = len(one_term) + 1
+    Chunk.objects.bulk_create(Chunk(file=file, position=rare + i, text="platypus platypus", metadata={}) for i in range(2))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE files_chunk")
+    monkeypatch.setattr(retrieval, "_stats", (float("-inf"), {}))  # the term frequencies of this data
     assert len(one_term) < retrieval.SCAN_MAX < len(other)
     # a small scope, read and matched chunk by chunk; a big one, through the words' index in tiers
     for scope in ([str(file.id)], [str(file.id), str(others.id)]):
         hits = retrieval.keyword_search(scope, "quokka numbat platypus", 3)
         assert hits[0].text == "quokka numbat together"
+        assert [h.text for h in retrieval.keyword_search(scope, "quokka platypus", 2)] == ["platypus platypus"] * 2

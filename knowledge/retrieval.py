@@ -2,11 +2,11 @@
 (the zero-set-up path, DECISIONS #17); vector search uses the dimension's HNSW index; hybrid fuses
 both by reciprocal rank.
 
-Each search is one round trip to Postgres (and, once per scope every STATS_SECONDS, one to size it:
-_scope): its settings (`SET LOCAL`, which holds for the implicit transaction of a multi-statement
-query) and its one statement are sent together in raw SQL, the files as one array literal. Hybrid
-runs both sides in that one statement (`search`), or, on the request path, each in its own, the
-keyword side while the query is still being embedded (`asearch`)."""
+Each side of a search is one round trip to Postgres (and, once per scope every STATS_SECONDS, one to
+size it: _scope): its settings (`SET LOCAL`, which holds for the implicit transaction of a
+multi-statement query) and its one statement are sent together in raw SQL, the files as one array
+literal. Hybrid runs both sides at once, each on a connection of its own (`search`), and on the
+request path starts the keyword side while the query is still being embedded (`asearch`)."""
 
 import asyncio
 import itertools
@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from django.db import connection
 
-from config.common.db import db_call
+from config.common.db import db_call, in_parallel
 from files import vector_index
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -45,8 +45,7 @@ class Hit:
 def search(file_ids, query: str, vector: list[float] | None, model: str, k: int, *, hybrid: bool = True,
            keyword_weight: float = 0.5, threshold: float = 0.0) -> list[Hit]:
     """The best `k` chunks: keywords alone without a vector, vectors alone when `hybrid` is off,
-    else both fused (in one statement). With a vector, chunks whose relevance is under `threshold`
-    are dropped."""
+    else both fused. With a vector, chunks whose relevance is under `threshold` are dropped."""
     if not file_ids:
         return []
     if not vector:
@@ -54,7 +53,10 @@ def search(file_ids, query: str, vector: list[float] | None, model: str, k: int,
     if not hybrid:
         hits = vector_search(file_ids, vector, model, k)
     else:
-        hits = _fuse(*_both(_array(file_ids), query, vector, model, k * 4), keyword_weight, k)
+        # the keyword side on another connection meanwhile: 4.4 ms p50 at 100,000 chunks, against
+        # 7.0 for both in one statement (one after the other)
+        keyword = in_parallel(keyword_search, file_ids, query, k * 4, vector, model)
+        hits = _fuse(keyword.result(), vector_search(file_ids, vector, model, k * 4), keyword_weight, k)
     return _relevant(hits, threshold)
 
 
@@ -304,20 +306,6 @@ def vector_search(file_ids, vector: list[float], model: str, k: int) -> list[Hit
 
 def _vector_hits(rows) -> list[Hit]:
     return [Hit(str(i), text, _json(metadata), _relevance(d), _relevance(d)) for i, text, metadata, _, _, d in rows]
-
-
-def _both(file_ids: str, query: str, vector: list[float], model: str, k: int) -> tuple[list[Hit], list[Hit]]:
-    """Keyword and vector search's best `k` each, in one statement: rows of both sides, told apart by
-    the first column."""
-    scope = _scope(file_ids)
-    nearest_sql, nearest_params = _vector_sql(file_ids, vector, model, k, scope.exact)
-    terms = _terms(query)
-    if not terms:
-        return [], _vector_hits(_run(_vector_settings(k, not scope.exact) + nearest_sql, nearest_params))
-    keyword_sql, keyword_params = _keyword_sql(terms, file_ids, k, vector, model, scope)
-    sql = f"SELECT true, * FROM ({keyword_sql}) AS keyword UNION ALL SELECT false, * FROM {nearest_sql} AS nearest"
-    rows = _run(_KEYWORD_SETTINGS + _vector_settings(k, not scope.exact) + sql, [*keyword_params, *nearest_params])
-    return _keyword_hits([r[1:] for r in rows if r[0]], k), _vector_hits([r[1:] for r in rows if not r[0]])
 
 
 def _array(file_ids) -> str:

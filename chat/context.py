@@ -110,24 +110,28 @@ def resolve(user, body: dict, preset_knowledge: list) -> list[Source]:
 
 async def collect(resolved: list[Source], queries: Queries, config: dict) -> list[dict]:
     """The `sources` for the resolved items (one entry per item with results): whole documents or
-    the best chunks."""
+    the best chunks. A bounded number of queries whatever the number of items: one for all the
+    whole documents, and each search covers every searched item."""
+    searched = [n for n, s in enumerate(resolved) if s.scope is not None and _searched(s.item, config)]
+    whole = [f for n, s in enumerate(resolved) if s.scope is not None and n not in searched for f in s.scope]
+    documents = await db_call(_whole_documents)(whole) if whole else {}
+    found = dict(zip(searched, await _search([resolved[n].scope for n in searched], queries, config))) if searched else {}
     sources = []
-    for resolved_item in resolved:
+    for n, resolved_item in enumerate(resolved):
         item, scope = resolved_item.item, resolved_item.scope
         source = {k: v for k, v in item.items() if k != "data"}
         if scope is None:
             if item.get("content"):
                 sources.append({"source": source, "document": [item["content"]], "metadata": [{"name": item.get("name", "")}]})
-            continue
-        if not _searched(item, config):
-            docs = await db_call(_whole_documents)(scope)
+        elif n in found:
+            hits = found[n]
+            if hits:
+                sources.append({"source": source, "document": [h.text for h in hits], "metadata": [h.metadata for h in hits],
+                                "distances": [h.score for h in hits]})
+        else:
+            docs = [documents[f] for f in scope if f in documents]
             if docs:
                 sources.append({"source": source, "document": [d for d, _ in docs], "metadata": [m for _, m in docs]})
-            continue
-        hits = await _search(scope, queries, config)
-        if hits:
-            sources.append({"source": source, "document": [h.text for h in hits], "metadata": [h.metadata for h in hits],
-                            "distances": [h.score for h in hits]})
     return sources
 
 
@@ -141,22 +145,25 @@ def needs_search(body: dict, preset_knowledge: list) -> bool:
     return any(i["type"] != "text" and i.get("context") != "full" for i in _items(body, preset_knowledge))
 
 
-def _whole_documents(scope: list[str]) -> list[tuple[str, dict]]:
-    full = File.objects.filter(id__in=scope, status=File.Status.COMPLETED).values_list("filename", "content", "id")
-    return [(c, {"name": n, "file_id": str(i), "source": n}) for n, c, i in full if c]
+def _whole_documents(file_ids: list[str]) -> dict[str, tuple[str, dict]]:
+    """The completed files' texts with their metadata, by file id."""
+    full = File.objects.filter(id__in=file_ids, status=File.Status.COMPLETED).values_list("filename", "content", "id")
+    return {str(i): (c, {"name": n, "file_id": str(i), "source": n}) for n, c, i in full if c}
 
 
-async def _search(scope: list[str], queries: Queries, config: dict) -> list[retrieval.Hit]:
-    """Each query's best chunks, merged keeping each chunk's best score, best first (API.md §3.6)."""
+async def _search(scopes: list[list[str]], queries: Queries, config: dict) -> list[list[retrieval.Hit]]:
+    """Each scope's best chunks for the queries, merged keeping each chunk's best score, best first
+    (API.md §3.6): a search a query, over every scope at once."""
     k = config["RAG_TOP_K"]
-    best: dict[str, retrieval.Hit] = {}
+    best: list[dict[str, retrieval.Hit]] = [{} for _ in scopes]
     for n, text in enumerate(queries.texts):
-        for hit in await retrieval.asearch(scope, text, queries.vector(n), queries.model, k, hybrid=config["ENABLE_RAG_HYBRID_SEARCH"],
-                                           keyword_weight=config["RAG_HYBRID_BM25_WEIGHT"],
-                                           threshold=config["RAG_RELEVANCE_THRESHOLD"]):
-            if hit.id not in best or hit.score > best[hit.id].score:
-                best[hit.id] = hit
-    return sorted(best.values(), key=lambda h: h.score, reverse=True)[:k]
+        found = await retrieval.asearch(scopes, text, queries.vector(n), queries.model, k, hybrid=config["ENABLE_RAG_HYBRID_SEARCH"],
+                                        keyword_weight=config["RAG_HYBRID_BM25_WEIGHT"], threshold=config["RAG_RELEVANCE_THRESHOLD"])
+        for kept, hits in zip(best, found):
+            for hit in hits:
+                if hit.id not in kept or hit.score > kept[hit.id].score:
+                    kept[hit.id] = hit
+    return [sorted(kept.values(), key=lambda h: h.score, reverse=True)[:k] for kept in best]
 
 
 def inject(messages: list[dict], sources: list[dict], template: str) -> list[dict]:

@@ -3,7 +3,7 @@
 both by reciprocal rank.
 
 Each side of a search is one round trip to Postgres (and, once per scope every STATS_SECONDS, one to
-size it: _scope): its settings (`SET LOCAL`, which holds for the implicit transaction of a
+size it: _sizes): its settings (`SET LOCAL`, which holds for the implicit transaction of a
 multi-statement query) and its one statement are sent together in raw SQL, the files as one array
 literal. Hybrid runs both sides at once, each on a connection of its own (`search`), and on the
 request path starts the keyword side while the query is still being embedded (`asearch`)."""
@@ -60,38 +60,42 @@ def search(file_ids, query: str, vector: list[float] | None, model: str, k: int,
     return _relevant(hits, threshold)
 
 
-async def asearch(file_ids, query: str, vector: Awaitable[list[float] | None], model: str, k: int, *,
-                  hybrid: bool = True, keyword_weight: float = 0.5, threshold: float = 0.0) -> list[Hit]:
-    """`search` for the request path, given the query's vector as it is being computed: hybrid's
-    keyword side starts at once and the vector side once the vector is there, each one statement on
-    a pooled connection of its own, fused here. The same hits as `search`, except that a hit only
-    the keyword side found carries no relevance unless `threshold` needs it (one more statement)."""
-    if not file_ids:
+async def asearch(scopes: list[list], query: str, vector: Awaitable[list[float] | None], model: str, k: int, *,
+                  hybrid: bool = True, keyword_weight: float = 0.5, threshold: float = 0.0) -> list[list[Hit]]:
+    """`search` of each scope (a list of file ids) for the request path, given the query's vector as
+    it is being computed: hybrid's keyword side starts at once and the vector side once the vector is
+    there, each one statement for all the scopes on a pooled connection of its own, fused here. The
+    same hits as `search`, except that a hit only the keyword side found carries no relevance unless
+    `threshold` needs it (one more statement)."""
+    literals = [_array(scope) for scope in scopes if scope]
+    if not literals:
         await vector
-        return []
-    keyword = asyncio.ensure_future(db_call(keyword_search)(file_ids, query, k * 4)) if hybrid else None
+        return [[] for _ in scopes]
+    keyword = asyncio.ensure_future(db_call(_keyword_each)(literals, query, k * 4)) if hybrid else None
     try:
         vector_now = await vector
         if not vector_now:  # keywords alone (their first k are those of a search for k)
-            return (await keyword)[:k] if keyword else await db_call(keyword_search)(file_ids, query, k)
-        nearest = await db_call(vector_search)(file_ids, vector_now, model, k * 4 if keyword else k)
-        if keyword is None:
-            return _relevant(nearest, threshold)
-        hits = _fuse(await keyword, nearest, keyword_weight, k)
+            found = [hits[:k] for hits in await keyword] if keyword else await db_call(_keyword_each)(literals, query, k)
+        else:
+            nearest = await db_call(_vector_each)(literals, vector_now, model, k * 4 if keyword else k)
+            found = nearest if keyword is None else [
+                _fuse(hits, near, keyword_weight, k) for hits, near in zip(await keyword, nearest)]
     finally:
         if keyword is not None and not keyword.done():
             keyword.cancel()
-    if threshold > 0 and any(h.relevance is None for h in hits):
-        hits = await db_call(_with_relevance)(hits, vector_now, model)
-    return _relevant(hits, threshold)
+    if vector_now and threshold > 0 and any(h.relevance is None for hits in found for h in hits):
+        found = await db_call(_with_relevance)(found, vector_now, model)
+    each = iter([_relevant(hits, threshold) for hits in found])
+    return [next(each) if scope else [] for scope in scopes]
 
 
-def _with_relevance(hits: list[Hit], vector: list[float], model: str) -> list[Hit]:
+def _with_relevance(found: list[list[Hit]], vector: list[float], model: str) -> list[list[Hit]]:
     """The hits, each with its relevance to `vector` (of `model`)."""
     rows = _run(f"SELECT id, {_DISTANCE.format(t='')} FROM files_chunk WHERE id = ANY(%s::uuid[])",
-                [*_distance_params(vector, model), _array(h.id for h in hits)])
+                [*_distance_params(vector, model), _array({h.id for hits in found for h in hits})])
     distance = {str(i): d for i, d in rows}
-    return [h if h.relevance is not None else replace(h, relevance=_relevance(distance.get(h.id))) for h in hits]
+    return [[h if h.relevance is not None else replace(h, relevance=_relevance(distance.get(h.id))) for h in hits]
+            for hits in found]
 
 
 def _relevant(hits: list[Hit], threshold: float) -> list[Hit]:
@@ -156,22 +160,25 @@ class _Scope:
 _scopes: dict[str, tuple[float, _Scope]] = {}  # scope (its ids literal) -> (when measured, its size)
 
 
-def _scope(file_ids: str) -> _Scope:
-    """How big the scope is, which decides how each side searches it (_keyword_sql, _vector_sql);
-    cached STATS_SECONDS: a stale answer costs time, never results. Counted through the file index
-    (the planner would read the table: a page a row at 768 dimensions)."""
+def _sizes(scopes: list[str]) -> list[_Scope]:
+    """How big each scope (an ids literal) is, which decides how each side searches it (_keyword_sql,
+    _vector_sql); cached STATS_SECONDS (a stale answer costs time, never results), the others counted
+    in one query, through the file index (the planner would read the table: a page a row at 768
+    dimensions)."""
     now = time.monotonic()
-    cached = _scopes.get(file_ids)
-    if cached is None or now - cached[0] > STATS_SECONDS:
-        chunks, wide = _run(
-            "SET LOCAL enable_seqscan = off; SELECT (SELECT count(*) FROM (SELECT FROM files_chunk "
-            "WHERE file_id = ANY(%s::uuid[]) LIMIT %s) AS s), coalesce(sum(progress_total), 0) > %s * "
-            "(SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'files_chunk'::regclass) "
-            "FROM files_file WHERE id = ANY(%s::uuid[])", [file_ids, EXACT_MAX + 1, WIDE, file_ids])[0]
-        if len(_scopes) >= 1000:
+    stale = [ids for ids in dict.fromkeys(scopes) if ids not in _scopes or now - _scopes[ids][0] > STATS_SECONDS]
+    if stale:
+        rows = _run(
+            "SET LOCAL enable_seqscan = off; SELECT s.n, (SELECT count(*) FROM (SELECT FROM files_chunk "
+            "WHERE file_id = ANY(s.ids) LIMIT %s) AS c), coalesce((SELECT sum(progress_total) FROM files_file "
+            "WHERE id = ANY(s.ids)), 0) > %s * (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = "
+            "'files_chunk'::regclass) FROM (SELECT n, ids::uuid[] AS ids FROM unnest(%s::text[]) WITH ORDINALITY "
+            "AS u(ids, n)) AS s", [EXACT_MAX + 1, WIDE, stale])
+        if len(_scopes) + len(stale) > 1000:
             _scopes.clear()
-        cached = _scopes[file_ids] = (now, _Scope(chunks, wide))
-    return cached[1]
+        for n, chunks, wide in rows:
+            _scopes[stale[n - 1]] = (now, _Scope(chunks, wide))
+    return [_scopes[ids][1] for ids in scopes]
 
 
 def _keyword_sql(terms: list[str], file_ids: str, k: int, vector: list[float] | None, model: str,
@@ -250,12 +257,21 @@ def _keyword_hits(rows, k: int) -> list[Hit]:
 def keyword_search(file_ids, query: str, k: int, vector: list[float] | None = None, model: str = "") -> list[Hit]:
     """Chunks holding any of the query's telling words, ranked by ts_rank (see _keyword_sql). With
     `vector` (of `model`), each hit carries its relevance."""
+    return _keyword_each([_array(file_ids)], query, k, vector, model)[0] if file_ids else []
+
+
+def _keyword_each(scopes: list[str], query: str, k: int, vector: list[float] | None = None, model: str = "") -> list[list[Hit]]:
+    """keyword_search of each scope (an ids literal), in one statement."""
     terms = _terms(query)
-    if not terms or not file_ids:
-        return []
-    ids = _array(file_ids)
-    sql, params = _keyword_sql(terms, ids, k, vector, model, _scope(ids))
-    return _keyword_hits(_run(_KEYWORD_SETTINGS + sql, params), k)
+    if not terms:
+        return [[] for _ in scopes]
+    parts, params = [], []
+    for n, (ids, size) in enumerate(zip(scopes, _sizes(scopes))):
+        sql, more = _keyword_sql(terms, ids, k, vector, model, size)
+        parts.append(f"SELECT {n} AS scope, * FROM ({sql}) AS s{n}")
+        params += more
+    rows = _run(_KEYWORD_SETTINGS + " UNION ALL ".join(parts), params)
+    return [_keyword_hits([r[1:] for r in rows if r[0] == n], k) for n in range(len(scopes))]
 
 
 def _vector_sql(file_ids: str, vector: list[float], model: str, k: int, exact: bool) -> tuple[str, list]:
@@ -298,10 +314,21 @@ def _vector_settings(k: int, walk: bool) -> str:
 
 def vector_search(file_ids, vector: list[float], model: str, k: int) -> list[Hit]:
     """Nearest chunks by cosine distance among the files' chunks embedded with `model` (see _vector_sql)."""
-    ids = _array(file_ids)
-    exact = _scope(ids).exact
-    sql, params = _vector_sql(ids, vector, model, k, exact)
-    return _vector_hits(_run(_vector_settings(k, not exact) + sql, params))
+    return _vector_each([_array(file_ids)], vector, model, k)[0]
+
+
+def _vector_each(scopes: list[str], vector: list[float], model: str, k: int) -> list[list[Hit]]:
+    """vector_search of each scope (an ids literal), in one statement. A scope searched exactly
+    sorts its rows whatever the settings of a scope that walks the graph say (the index cannot
+    order them: _vector_sql), so one statement holds both kinds."""
+    sizes = _sizes(scopes)
+    parts, params = [], []
+    for n, (ids, size) in enumerate(zip(scopes, sizes)):
+        sql, more = _vector_sql(ids, vector, model, k, size.exact)
+        parts.append(f"SELECT {n} AS scope, * FROM {sql} AS s{n}")
+        params += more
+    rows = _run(_vector_settings(k, not all(size.exact for size in sizes)) + " UNION ALL ".join(parts), params)
+    return [_vector_hits(sorted((r[1:] for r in rows if r[0] == n), key=lambda r: r[5])) for n in range(len(scopes))]
 
 
 def _vector_hits(rows) -> list[Hit]:

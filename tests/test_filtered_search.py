@@ -154,7 +154,7 @@ def test_hybrid_search_fuses_both_sides_as_searched_apart():
         assert hits == retrieval._fuse(keyword, nearest, 0.3, 4)
         # the chat path runs the two sides at the same time, on two connections: the same answer (a
         # hit only the keyword side found carries its relevance only when a threshold needs it)
-        assert [(h.id, h.score) for h in asyncio.run(retrieval.asearch(scope, query, _ready(vector), "m", 4, keyword_weight=0.3))] \
+        assert [(h.id, h.score) for h in asyncio.run(retrieval.asearch([scope], query, _ready(vector), "m", 4, keyword_weight=0.3))[0]] \
             == [(h.id, h.score) for h in hits]
         # with a threshold, hits found by keywords alone are measured too: one more statement
         led_by_keywords = retrieval.search(scope, query, vector, "m", 8, keyword_weight=0.9)
@@ -162,7 +162,7 @@ def test_hybrid_search_fuses_both_sides_as_searched_apart():
         threshold = sorted(h.relevance for h in led_by_keywords)[4]
         strict = retrieval.search(scope, query, vector, "m", 8, keyword_weight=0.9, threshold=threshold)
         assert 0 < len(strict) < len(led_by_keywords)
-        assert asyncio.run(retrieval.asearch(scope, query, _ready(vector), "m", 8, keyword_weight=0.9, threshold=threshold)) == strict
+        assert asyncio.run(retrieval.asearch([scope], query, _ready(vector), "m", 8, keyword_weight=0.9, threshold=threshold)) == [strict]
         assert {h.metadata["file_id"] for h in [*hits, *keyword, *nearest]} == {str(scoped.id)}
         assert all(h.relevance is not None for h in keyword)
 

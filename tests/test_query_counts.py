@@ -253,27 +253,31 @@ def test_a_chat_with_a_collection_of_n_files_makes_the_same_queries(ollama):
     one, ten = _chat_queries(ollama, requests)
     # the session's user, the runtime settings, the model snapshot (connections, rows, grants), the
     # runtime settings again (retrieval), the collections in scope with their members (grants checked
-    # in the same statement), the search (one round trip: its settings and its statement sent
-    # together; term statistics cached since the warm-up), the usage limits and prices (two; once a
+    # in the same statement), the search (its keyword and its vector side, each one statement with
+    # its settings sent with it; term statistics cached since the warm-up), the usage limits and prices (two; once a
     # request, and cached STATE_CACHE_SECONDS, which is 0 here)
     assert one == ten == 10
 
 
-class QueriesGrow(Exception):
-    pass
-
-
-@pytest.mark.xfail(strict=True, raises=QueriesGrow, reason=(
-    "chat/context.collect searches each `files` item apart (one round trip a search): 10 queries with one "
-    "file, 19 with ten; DESIGN.md promises a bounded number. Strict: remove this mark when it is fixed."))
 def test_a_chat_with_n_files_makes_the_same_queries(ollama):
+    """Ten `files` items are searched as one: each side of the search is one statement for all of them
+    (each item keeps its own best chunks: _chat_queries checks a source per item)."""
     def requests(owner):
         one, ten = _refund_files(owner, 1), _refund_files(owner, 10)
         return [[{"type": "file", "id": str(f.id)} for f in files] for files in (one, ten)]
 
     one, ten = _chat_queries(ollama, requests)
-    if one != ten:  # only this is expected to fail: any other failure fails the test
-        raise QueriesGrow(f"{one} queries with one file, {ten} with ten")
+    assert one == ten == 10
+
+
+def test_a_chat_with_n_whole_files_makes_the_same_queries(ollama):
+    """Files given whole (`context: full`) are read in one query, however many."""
+    def requests(owner):
+        one, ten = _refund_files(owner, 1), _refund_files(owner, 10)
+        return [[{"type": "file", "id": str(f.id), "context": "full"} for f in files] for files in (one, ten)]
+
+    one, ten = _chat_queries(ollama, requests)
+    assert one == ten
 
 
 # --- provider surface: lists and embeddings -------------------------------------------------------

@@ -119,16 +119,18 @@ def in_process(collections: dict, n: int) -> dict:
 async def chat_added(clients: list, items: dict, n: int) -> list[dict]:
     """Per gateway (client) and label, the added p50 and p99 of a completion with the label's items
     as `files` over the same completion without files, the requests taken in turn (plain, then each
-    label; each gateway in turn, so all share the machine's state)."""
+    label; each gateway in turn, so all share the machine's state, the first one every other round:
+    a request just after another gateway's heavier one is slower)."""
     labels = [None, *items]
     latencies = [{label: [] for label in labels} for _ in clients]
-    for _ in range(n):
+    for i in range(n):
         content = question()
         for label in labels:
             body = {"model": "bench-model", "messages": [{"role": "user", "content": content}]}
             if label:
                 body["files"] = items[label]
-            for client, measured in zip(clients, latencies):
+            turns = list(zip(clients, latencies))
+            for client, measured in turns if i % 2 == 0 else turns[::-1]:
                 started = time.perf_counter()
                 r = await client.post("/api/chat/completions", json=body)
                 measured[label].append(time.perf_counter() - started)

@@ -1,9 +1,10 @@
 """RAG benchmark at issue 15's size: 100 files of 1,000 chunks (768-dimension vectors under the HNSW
 index, 150-word texts), a collection of all of them and one holding 1% of them.
 
-- Chat: a non-streamed completion with `files: [{type: collection, id}]` against the same completion
-  without files, in alternating order so both share the machine's state; the added p50 and p99 include
-  the query embedding, a real HTTP round trip to a local Ollama-protocol embedder (bench/upstream.py).
+- Chat: a non-streamed completion with `files: [{type: collection, id}]` (or ten of the files as ten
+  `{type: file, id}` items) against the same completion without files, in alternating order so both
+  share the machine's state; the added p50 and p99 include the query embedding, a real HTTP round
+  trip to a local Ollama-protocol embedder (bench/upstream.py).
 - In-process: the retrieval service (knowledge.retrieval.search) called directly, hybrid and vector,
   with query vectors embedded beforehand.
 

@@ -61,7 +61,7 @@ def search(file_ids, query: str, vector: list[float] | None, model: str, k: int,
     return _relevant(hits, threshold)
 
 
-async def asearch(scopes: list[list], query: str, vector: Awaitable[list[float] | None], model: str, k: int, *,
+async def asearch(scopes: list[list[str]], query: str, vector: Awaitable[list[float] | None], model: str, k: int, *,
                   hybrid: bool = True, keyword_weight: float = 0.5, threshold: float = 0.0) -> list[list[Hit]]:
     """`search` of each scope (a list of file ids) for the request path, given the query's vector as
     it is being computed: hybrid's keyword side starts at once and the vector side once the vector is

@@ -57,6 +57,11 @@ def test_selective_filter_still_returns_k_nearest(settings):
 
     exact = sorted(((1 + cos(list(c.embedding), query)) / 2 for c in Chunk.objects.filter(file=small)), reverse=True)[:10]
     assert [round(s, 6) for s in scores] == [round(s, 6) for s in exact]
+    # one statement searches a scope read exactly and one that walks the graph (a chat's items), each
+    # as it is searched on its own
+    both = asyncio.run(retrieval.asearch([[str(small.id)], [], [str(big.id)]], "", _ready(query), "m", 10, hybrid=False))
+    assert [[h.id for h in found] for found in both] == [
+        [h.id for h in hits], [], [h.id for h in retrieval.vector_search([str(big.id)], query, "m", 10)]]
 
 
 def _cos(a, b):

@@ -112,8 +112,9 @@ async def collect(resolved: list[Source], queries: Queries, config: dict) -> lis
     """The `sources` for the resolved items (one entry per item with results): whole documents or
     the best chunks. A bounded number of queries whatever the number of items: one for all the
     whole documents, and each search covers every searched item."""
-    searched = [n for n, s in enumerate(resolved) if s.scope is not None and _searched(s.item, config)]
-    whole = [f for n, s in enumerate(resolved) if s.scope is not None and n not in searched for f in s.scope]
+    scoped = [(n, s) for n, s in enumerate(resolved) if s.scope is not None]
+    searched = [n for n, s in scoped if _searched(s.item, config)]
+    whole = [f for _, s in scoped if not _searched(s.item, config) for f in s.scope]
     documents = await db_call(_whole_documents)(whole) if whole else {}
     found = dict(zip(searched, await _search([resolved[n].scope for n in searched], queries, config))) if searched else {}
     sources = []

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from django.db import connection
 
-from config.common.db import db_call, in_parallel
+from config.common.db import db_call, hand_back, in_parallel
 from files import vector_index
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -57,6 +57,8 @@ def search(file_ids, query: str, vector: list[float] | None, model: str, k: int,
         # 7.0 for both in one statement (one after the other)
         keyword = in_parallel(keyword_search, file_ids, query, k * 4, vector, model)
         nearest = vector_search(file_ids, vector, model, k * 4)
+        if not connection.in_atomic_block:
+            hand_back()  # wait holding no connection: the keyword side may need the pool's last one
         hits = _fuse(keyword.result(), nearest, keyword_weight, k)
     return _relevant(hits, threshold)
 

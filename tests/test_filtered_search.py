@@ -196,3 +196,38 @@ def test_keyword_candidates_are_the_chunks_holding_the_most_terms(monkeypatch):
         hits = retrieval.keyword_search(scope, "quokka numbat platypus", 3)
         assert hits[0].text == "quokka numbat together"
         assert [h.text for h in retrieval.keyword_search(scope, "quokka platypus", 2)] == ["platypus platypus"] * 2
+
+
+def test_hybrid_searches_from_callers_holding_every_pooled_connection_finish():
+    """`search` runs its keyword side on a connection of its own: a caller (a sync view, which holds
+    its connection until the request ends) must not wait for it holding one, or callers holding
+    all of the pool's connections would each wait for a side that can get none (until the pool's
+    timeout, then fail)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.conf import settings
+    from django.db import connection, connections
+
+    rng = random.Random(3)
+    user = User.objects.create_user("pool@example.com", "pw", name="P", role="user")
+    file = _file(user, "pool.txt")
+    Chunk.objects.bulk_create(Chunk(file=file, position=i, text=f"word{i % 7} word{i % 5} filler", metadata={},
+                                    embedding=[rng.gauss(0, 1) for _ in range(SELECTIVE_DIMS)], embedding_model="m",
+                                    dimensions=SELECTIVE_DIMS) for i in range(200))
+    vector = [rng.gauss(0, 1) for _ in range(SELECTIVE_DIMS)]
+    callers = settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"] - 1  # this thread holds one
+    together = threading.Barrier(callers)
+
+    def caller():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")  # the caller's own connection, held from here on
+            together.wait(timeout=30)
+            return retrieval.search([str(file.id)], "word1 word2", vector, "m", 4)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(callers) as pool:
+        found = list(pool.map(lambda _: caller(), range(callers)))
+    assert [len(hits) for hits in found] == [4] * callers

@@ -37,7 +37,9 @@ _side = ThreadPoolExecutor(max_workers=8, thread_name_prefix="side-work")
 def in_parallel(fn, *args) -> Future:
     """Start `fn(*args)` on another thread (its own database connection, released when done) while
     the caller goes on with other work: for sync code that has two independent things to wait on.
-    It runs in a copy of the caller's context (the request's log context; submit copies none)."""
+    It runs in a copy of the caller's context (the request's log context; submit copies none). When
+    `fn` uses the database, wait for it holding no connection (`hand_back` first): callers holding
+    every pooled connection would otherwise each wait for work that can get none."""
     return _side.submit(contextvars.copy_context().run, releasing(fn), *args)
 
 

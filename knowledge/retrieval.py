@@ -169,7 +169,8 @@ def _sizes(scopes: list[str]) -> list[_Scope]:
     in one query, through the file index (the planner would read the table: a page a row at 768
     dimensions)."""
     now = time.monotonic()
-    stale = [ids for ids in dict.fromkeys(scopes) if ids not in _scopes or now - _scopes[ids][0] > STATS_SECONDS]
+    sizes = {ids: _scopes[ids][1] for ids in scopes if ids in _scopes and now - _scopes[ids][0] <= STATS_SECONDS}
+    stale = [ids for ids in dict.fromkeys(scopes) if ids not in sizes]
     if stale:
         rows = _run(
             "SET LOCAL enable_seqscan = off; SELECT s.n, (SELECT count(*) FROM (SELECT FROM files_chunk "
@@ -180,8 +181,9 @@ def _sizes(scopes: list[str]) -> list[_Scope]:
         if len(_scopes) + len(stale) > 1000:
             _scopes.clear()
         for n, chunks, wide in rows:
-            _scopes[stale[n - 1]] = (now, _Scope(chunks, wide))
-    return [_scopes[ids][1] for ids in scopes]
+            sizes[stale[n - 1]] = _Scope(chunks, wide)
+            _scopes[stale[n - 1]] = (now, sizes[stale[n - 1]])
+    return [sizes[ids] for ids in scopes]
 
 
 def _keyword_sql(terms: list[str], file_ids: str, k: int, vector: list[float] | None, model: str,

@@ -231,3 +231,16 @@ def test_hybrid_searches_from_callers_holding_every_pooled_connection_finish():
     with ThreadPoolExecutor(callers) as pool:
         found = list(pool.map(lambda _: caller(), range(callers)))
     assert [len(hits) for hits in found] == [4] * callers
+
+
+def test_scope_sizes_survive_the_cache_filling_up(monkeypatch):
+    """Sizes are cached per scope up to 1,000 scopes, then the cache starts again: a search over a
+    cached scope and a new one when it fills up still sizes both."""
+    user = User.objects.create_user("sizes@example.com", "pw", name="S", role="user")
+    file = _file(user, "sizes.txt")
+    Chunk.objects.bulk_create(Chunk(file=file, position=i, text=f"chunk {i}", metadata={}) for i in range(3))
+    now = retrieval.time.monotonic()
+    cached = {f"{{{i:08x}-0000-4000-8000-000000000000}}": (now, retrieval._Scope(7, False)) for i in range(1000)}
+    monkeypatch.setattr(retrieval, "_scopes", cached)
+    known = next(iter(cached))
+    assert retrieval._sizes([known, retrieval._array([str(file.id)])]) == [retrieval._Scope(7, False), retrieval._Scope(3, False)]

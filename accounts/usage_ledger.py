@@ -10,7 +10,7 @@ import threading
 from collections import deque
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, DataError, IntegrityError, connections
 
 from accounts.models import ModelPrice, UsageRecord
 from config import drain
@@ -62,8 +62,9 @@ def _run() -> None:
 
 def flush() -> int:
     """Write every queued row now; returns how many were written. Rows that fail to write go back to
-    the queue (the next flush tries again); a row that is no UsageRecord (a bug) is logged and
-    dropped alone, so it never holds up the others."""
+    the queue (the next flush tries again); a row that is no UsageRecord (a bug) or that the database
+    refuses (a token count out of an integer's range, say) is logged and dropped alone, so it never
+    holds up the others (the batch would be refused again at every flush)."""
     global dropped
     written = 0
     with _lock:
@@ -80,14 +81,38 @@ def flush() -> int:
                 try:
                     _price(batch)
                     UsageRecord.objects.bulk_create(batch)
+                    written += len(batch)
+                    continue
+                except (DataError, IntegrityError):  # a row refused: the others are written apart
+                    done, kept = _write_apart(batch, rows)
                 except DatabaseError as exc:
-                    _queue.extendleft(reversed(rows))
-                    log.warning("usage ledger: write failed, %s rows kept for the next try: %s", len(batch), exc)
+                    log.warning("usage ledger: write failed: %s", exc)
+                    done, kept = 0, rows
+                written += done
+                if kept:
+                    _queue.extendleft(reversed(kept))
+                    log.warning("usage ledger: %s rows kept for the next try", len(kept))
                     break
-                written += len(batch)
         finally:
             connections.close_all()  # this thread's connection, back to the pool
     return written
+
+
+def _write_apart(batch: list[UsageRecord], rows: list[dict]) -> tuple[int, list[dict]]:
+    """The batch a row of which the database refused, written row by row: how many were written, and
+    the rows left when the database failed otherwise (to keep for the next flush)."""
+    global dropped
+    written = 0
+    for n, (record, row) in enumerate(zip(batch, rows)):
+        try:
+            UsageRecord.objects.bulk_create([record])
+            written += 1
+        except (DataError, IntegrityError):
+            dropped += 1
+            log.exception("usage ledger: a row the database refuses was dropped: %r", row)
+        except DatabaseError:
+            return written, rows[n:]
+    return written, []
 
 
 def _price(batch: list[UsageRecord]) -> None:

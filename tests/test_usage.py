@@ -376,3 +376,21 @@ def test_a_row_that_is_no_usage_record_is_dropped_alone_and_the_ledger_goes_on()
     usage_ledger.flush()  # (or the writer thread, which takes the same lock, did it already)
     assert UsageRecord.objects.filter(model="ledger-goes-on").count() == 1
     assert usage_ledger.pending() == 0
+
+
+def test_a_row_the_database_refuses_is_dropped_alone_and_the_ledger_goes_on():
+    """An upstream that reports more tokens than an integer holds makes a row Postgres refuses: that
+    row is lost, never the ones written with it or after it (the batch would be refused for ever)."""
+    from datetime import UTC, datetime
+
+    from accounts import usage_ledger
+
+    good = dict(created_at=datetime.now(UTC), model="ledger-refused", endpoint="chat", status="ok")
+    usage_ledger.record(good)
+    usage_ledger.record({**good, "prompt_tokens": 3_000_000_000, "total_tokens": 3_000_000_000})
+    usage_ledger.record(good)
+    usage_ledger.flush()  # (or the writer thread, which takes the same lock, did it already)
+    usage_ledger.record(good)
+    usage_ledger.flush()
+    assert UsageRecord.objects.filter(model="ledger-refused").count() == 3
+    assert usage_ledger.pending() == 0
